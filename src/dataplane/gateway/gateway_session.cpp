@@ -1,0 +1,295 @@
+#include "dataplane/gateway/gateway_session.h"
+
+#include <algorithm>
+
+#include "dataplane/proto/wire/control_messages.h"
+
+namespace braid::dp {
+
+using proto::DropReason;
+using proto::PacketType;
+
+namespace {
+
+constexpr uint64_t kNsPerMs = 1'000'000;
+constexpr uint64_t kNsPerUs = 1'000;
+// A closing session that cannot drain (the edge's last packets never came) is removed
+// after its latency plus this grace.
+constexpr uint64_t kCloseGraceNs = 1'000 * kNsPerMs;
+
+uint32_t sendTimestampUs(uint64_t nowNs) { return static_cast<uint32_t>(nowNs / kNsPerUs); }
+
+}  // namespace
+
+Result<std::unique_ptr<GatewaySession>> GatewaySession::create(const GatewaySessionParams& params,
+                                                               proto::SealedChannel&& channel,
+                                                               OutputThread* output,
+                                                               WorkerCounters& counters,
+                                                               uint64_t nowNs) {
+  std::unique_ptr<GatewaySession> session(
+      new GatewaySession(params, std::move(channel), output, counters, nowNs));
+  auto jitter = JitterBuffer::create(JitterBufferConfig{
+      .capacity = static_cast<uint32_t>(params.jitterCapacity),
+      .maxPayload = static_cast<uint32_t>(kDatagramCapacity),
+      .targetLatencyNs = uint64_t{params.latencyMs} * kNsPerMs,
+  });
+  if (!jitter) return tl::unexpected(jitter.error());
+  session->jitter_ = std::move(*jitter);
+  return session;
+}
+
+GatewaySession::GatewaySession(const GatewaySessionParams& params, proto::SealedChannel&& channel,
+                               OutputThread* output, WorkerCounters& counters, uint64_t nowNs)
+    : params_(params),
+      channel_(std::move(channel)),
+      output_(output),
+      counters_(counters),
+      lastAuthenticatedNs_(nowNs),
+      nextFeedbackNs_(nowNs + uint64_t{params.feedbackMs} * kNsPerMs) {}
+
+std::optional<DropReason> GatewaySession::onSealed(std::span<uint8_t> packet,
+                                                   const SocketAddress& from, uint64_t nowNs,
+                                                   Transmitter& tx) noexcept {
+  auto opened = channel_.open(packet, nowNs);
+  if (!opened) return opened.error();
+  return onAuthenticated(opened->header, opened->media, opened->plaintext, from, packet.size(),
+                         nowNs, tx);
+}
+
+void GatewaySession::noteArrival(Link& link, const proto::SealedHeader& header,
+                                 const SocketAddress& from, size_t wireSize,
+                                 uint64_t nowNs) noexcept {
+  if (!link.known || !(link.address == from)) {
+    // Identity is session + link ID: an authenticated packet from a new address moves
+    // the link at once (NAT rebinding, carrier change). The new address is unproven,
+    // so the amplification budget starts over.
+    if (link.known) counters_.linkAddressMoves.add();
+    link.known = true;
+    link.address = from;
+    link.bytesFromAddress = 0;
+    link.bytesToAddress = 0;
+    link.intervalStartSeq = header.linkSeq;
+    link.highestSeq = header.linkSeq;
+  }
+  link.bytesFromAddress += wireSize;
+  link.lastRxNs = nowNs;
+  if (header.linkSeq > link.highestSeq) link.highestSeq = header.linkSeq;
+  ++link.intervalPackets;
+  link.intervalBytes += wireSize;
+  // RFC 3550 interarrival jitter over the per-link send timestamps.
+  int64_t transit = static_cast<int64_t>(nowNs / kNsPerUs) - static_cast<int64_t>(header.sendTsUs);
+  if (link.lastSendTsArrivalNs != 0) {
+    int64_t d = transit - link.lastTransit;
+    uint64_t absD = static_cast<uint64_t>(d < 0 ? -d : d);
+    link.jitterUs = link.jitterUs + (absD > link.jitterUs ? (absD - link.jitterUs) / 16
+                                                          : 0) -
+                    (absD < link.jitterUs ? (link.jitterUs - absD) / 16 : 0);
+  }
+  link.lastTransit = transit;
+  link.lastSendTsUs = header.sendTsUs;
+  link.lastSendTsArrivalNs = nowNs;
+}
+
+std::optional<DropReason> GatewaySession::onAuthenticated(const proto::SealedHeader& header,
+                                                          const proto::MediaFields& media,
+                                                          std::span<const uint8_t> plaintext,
+                                                          const SocketAddress& from,
+                                                          size_t wireSize, uint64_t nowNs,
+                                                          Transmitter& tx) noexcept {
+  Link& link = links_[header.prefix.linkId & 15];
+  noteArrival(link, header, from, wireSize, nowNs);
+  lastAuthenticatedNs_ = nowNs;
+
+  switch (header.prefix.type) {
+    case PacketType::kData: {
+      lastDataNs_ = nowNs;
+      counters_.dataPackets.add();
+      counters_.dataBytes.add(plaintext.size());
+      switch (jitter_->insert(media.mediaSeq, media.mediaTsUs, plaintext, nowNs)) {
+        case InsertResult::kAccepted: break;
+        case InsertResult::kDuplicate: counters_.duplicates.add(); break;
+        case InsertResult::kLate: counters_.late.add(); break;
+        case InsertResult::kTooFarAhead: counters_.tooFarAhead.add(); break;
+        case InsertResult::kTooLarge: return DropReason::kMalformedBody;
+      }
+      return std::nullopt;
+    }
+    case PacketType::kKeepalive: {
+      auto msg = proto::Keepalive::parse(plaintext);
+      if (!msg) return msg.error();
+      proto::Keepalive answer{.echoedSendTsUs = header.sendTsUs, .holdTimeUs = 0};
+      std::array<uint8_t, 32> body{};
+      size_t size = answer.encode(body);
+      if (size == 0) return DropReason::kMalformedBody;
+      sendSealed(header.prefix.linkId, PacketType::kKeepalive, std::span(body).first(size), nowNs,
+                 tx);
+      return std::nullopt;
+    }
+    case PacketType::kJoin: {
+      auto msg = proto::Join::parse(plaintext);
+      if (!msg) return msg.error();
+      link.name = {};
+      std::string_view name = msg->nameView();
+      std::copy_n(name.data(), std::min<size_t>(name.size(), 32), link.name.data());
+      return std::nullopt;
+    }
+    case PacketType::kClose: {
+      auto msg = proto::Close::parse(plaintext);
+      if (!msg) return msg.error();
+      if (!closing_) {
+        closing_ = true;
+        closingSinceNs_ = nowNs;
+      }
+      return std::nullopt;
+    }
+    case PacketType::kProbe: {
+      auto msg = proto::Probe::parse(plaintext);
+      if (!msg) return msg.error();
+      return std::nullopt;  // counted in the link report; capacity probing comes with bonding
+    }
+    case PacketType::kRepair: {
+      auto msg = proto::RepairHeader::parse(plaintext);
+      if (!msg) return msg.error();
+      return std::nullopt;  // FEC decoding is not in this build yet: the repair is ignored
+    }
+    default:
+      return DropReason::kWrongDirection;
+  }
+}
+
+void GatewaySession::sendSealed(uint8_t linkId, PacketType type, std::span<const uint8_t> body,
+                                uint64_t nowNs, Transmitter& tx) noexcept {
+  Link& link = links_[linkId & 15];
+  if (!link.known) return;
+  std::span<uint8_t> out = tx.next();
+  proto::PacketPrefix prefix{.type = type, .sessionId = params_.id, .linkId = linkId};
+  size_t size = channel_.seal(prefix, sendTimestampUs(nowNs), nullptr, body, out,
+                              proto::kMinControlPacketSize);
+  if (size == 0) return;
+  // Never more than 3x what the address sent us (docs/protocol.md §6).
+  if (link.bytesToAddress + size > 3 * link.bytesFromAddress) {
+    counters_.amplificationLimited.add();
+    return;
+  }
+  link.bytesToAddress += size;
+  tx.commit(size, link.address);
+}
+
+void GatewaySession::sendFeedback(uint64_t nowNs, Transmitter& tx) noexcept {
+  // Feedback goes on the two links heard from most recently, never only on the last
+  // one: a dying link takes the feedback with it.
+  std::array<uint8_t, 2> best{};
+  size_t bestCount = 0;
+  uint64_t window = uint64_t{params_.keepaliveMs} * 2 * kNsPerMs;
+  proto::Ack ack;
+  ack.cumulativeSeq = jitter_->cumulativeSeq();
+  for (uint8_t id = 0; id < proto::kMaxLinks; ++id) {
+    Link& link = links_[id];
+    if (!link.known || nowNs - link.lastRxNs > window) continue;
+    uint64_t expected = link.highestSeq >= link.intervalStartSeq
+                            ? link.highestSeq - link.intervalStartSeq + 1
+                            : link.intervalPackets;
+    ack.addReport(proto::LinkReport{
+        .linkId = id,
+        .highestLinkSeq = link.highestSeq,
+        .packetsReceived = link.intervalPackets,
+        .packetsLost = expected > link.intervalPackets ? expected - link.intervalPackets : 0,
+        .bytesReceived = link.intervalBytes,
+        .echoedSendTsUs = link.lastSendTsUs,
+        .holdTimeUs = (nowNs - link.lastSendTsArrivalNs) / kNsPerUs,
+        .jitterUs = link.jitterUs,
+    });
+    link.intervalStartSeq = link.highestSeq + 1;
+    link.intervalPackets = 0;
+    link.intervalBytes = 0;
+    // Insertion into the two most recent.
+    if (bestCount < 2) {
+      best[bestCount++] = id;
+    } else {
+      uint8_t older = links_[best[0]].lastRxNs < links_[best[1]].lastRxNs ? 0 : 1;
+      if (link.lastRxNs > links_[best[older]].lastRxNs) best[older] = id;
+    }
+  }
+  if (bestCount == 0) return;
+  // SACK ranges and NACKs come with cross-link ARQ; the cumulative sequence and the
+  // link reports are what a single link needs.
+  std::array<uint8_t, 1024> body{};
+  size_t size = ack.encode(body);
+  if (size == 0) return;
+  for (size_t i = 0; i < bestCount; ++i) {
+    sendSealed(best[i], PacketType::kAck, std::span(body).first(size), nowNs, tx);
+  }
+  counters_.feedbackSent.add();
+}
+
+void GatewaySession::sendClose(proto::CloseReason closeReason, uint64_t nowNs, Transmitter& tx) noexcept {
+  proto::Close msg{.reason = closeReason};
+  std::array<uint8_t, 16> body{};
+  size_t size = msg.encode(body);
+  if (size == 0) return;
+  for (uint8_t id = 0; id < proto::kMaxLinks; ++id) {
+    if (links_[id].known) sendSealed(id, PacketType::kClose, std::span(body).first(size), nowNs, tx);
+  }
+}
+
+void GatewaySession::playout(uint64_t nowNs) noexcept {
+  jitter_->poll(nowNs, [this](std::span<const uint8_t> payload, uint64_t /*mediaSeq*/) {
+    counters_.played.add();
+    if (output_ != nullptr && !output_->submit(payload)) {
+      counters_.outputDrops.add();
+      return;
+    }
+    counters_.outputBytes.add(payload.size());
+  });
+  uint64_t skipped = jitter_->counters().skipped.read();
+  if (skipped > skippedSeen_) {
+    counters_.skipped.add(skipped - skippedSeen_);
+    skippedSeen_ = skipped;
+  }
+}
+
+void GatewaySession::onTimer(uint64_t nowNs, Transmitter& tx) noexcept {
+  playout(nowNs);
+  if (nowNs >= nextFeedbackNs_) {
+    // Feedback at the negotiated rate while media flows; at the keepalive rate when idle.
+    bool flowing = nowNs - lastDataNs_ < uint64_t{params_.keepaliveMs} * kNsPerMs;
+    if (flowing) sendFeedback(nowNs, tx);
+    nextFeedbackNs_ = nowNs + uint64_t{params_.feedbackMs} * kNsPerMs;
+  }
+}
+
+uint64_t GatewaySession::nextDeadlineNs() const noexcept {
+  uint64_t next = nextFeedbackNs_;
+  uint64_t playoutAt = jitter_->nextDeadlineNs();
+  return std::min(next, playoutAt);
+}
+
+bool GatewaySession::finished(uint64_t nowNs) const noexcept {
+  if (closing_) {
+    return jitter_->depth() == 0 ||
+           nowNs - closingSinceNs_ > uint64_t{params_.latencyMs} * kNsPerMs + kCloseGraceNs;
+  }
+  return nowNs - lastAuthenticatedNs_ > uint64_t{params_.idleTimeoutMs} * kNsPerMs;
+}
+
+void GatewaySession::drainToOutput() noexcept {
+  // Every playout time has come at the end of time: plays all held packets in order.
+  jitter_->poll(JitterBuffer::kNever, [this](std::span<const uint8_t> payload, uint64_t /*mediaSeq*/) {
+    counters_.played.add();
+    if (output_ != nullptr && !output_->submit(payload)) {
+      counters_.outputDrops.add();
+      return;
+    }
+    counters_.outputBytes.add(payload.size());
+  });
+}
+
+size_t GatewaySession::activeLinks(uint64_t nowNs) const noexcept {
+  size_t n = 0;
+  for (const Link& link : links_) {
+    if (link.known && nowNs - link.lastRxNs < uint64_t{params_.keepaliveMs} * 3 * kNsPerMs) ++n;
+  }
+  return n;
+}
+
+}  // namespace braid::dp

@@ -1,0 +1,113 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+
+#include "dataplane/gateway/transmitter.h"
+#include "dataplane/gateway/worker_counters.h"
+#include "dataplane/io/socket_address.h"
+#include "dataplane/output/output_thread.h"
+#include "dataplane/proto/handshake/sealed_channel.h"
+#include "dataplane/proto/wire/control_messages.h"
+#include "dataplane/reliability/jitter_buffer.h"
+
+namespace braid::dp {
+
+struct GatewaySessionParams {
+  proto::SessionId id;
+  uint32_t keyId = 0;
+  uint16_t latencyMs = 500;
+  uint16_t feedbackMs = 50;
+  uint16_t keepaliveMs = 1000;
+  uint32_t idleTimeoutMs = 10000;
+  size_t jitterCapacity = 8192;
+};
+
+// One bonded session on its owner worker: links, the sealed channel, the jitter buffer
+// and the feedback timers. Everything here runs on the owner thread only.
+class GatewaySession {
+ public:
+  static Result<std::unique_ptr<GatewaySession>> create(const GatewaySessionParams& params,
+                                                        proto::SealedChannel&& channel,
+                                                        OutputThread* output,
+                                                        WorkerCounters& counters,
+                                                        uint64_t nowNs);
+
+  // A sealed packet for this session: authenticate, then handle. Returns why it was
+  // dropped, or nothing when it was used.
+  std::optional<proto::DropReason> onSealed(std::span<uint8_t> packet, const SocketAddress& from,
+                                            uint64_t nowNs, Transmitter& tx) noexcept;
+
+  // The handler of authenticated inner messages (also what the fuzzer drives, since it
+  // cannot forge a GCM tag).
+  std::optional<proto::DropReason> onAuthenticated(const proto::SealedHeader& header,
+                                                   const proto::MediaFields& media,
+                                                   std::span<const uint8_t> plaintext,
+                                                   const SocketAddress& from, size_t wireSize,
+                                                   uint64_t nowNs, Transmitter& tx) noexcept;
+
+  // Playout, feedback and keepalive work that is due at `nowNs`.
+  void onTimer(uint64_t nowNs, Transmitter& tx) noexcept;
+  // When onTimer next has work.
+  uint64_t nextDeadlineNs() const noexcept;
+
+  // True when the session should be removed: closed by the edge and drained, or idle.
+  bool finished(uint64_t nowNs) const noexcept;
+  // Emits everything still held, in order, ignoring playout times (shutdown, close).
+  void drainToOutput() noexcept;
+  // Tells the edge the session ends (gateway shutdown, replaced by a newer session).
+  void sendClose(proto::CloseReason closeReason, uint64_t nowNs, Transmitter& tx) noexcept;
+
+  proto::SealedChannel& channel() { return channel_; }
+  proto::SessionId id() const { return params_.id; }
+  uint32_t keyId() const { return params_.keyId; }
+  size_t activeLinks(uint64_t nowNs) const noexcept;
+  const JitterBuffer& jitterBuffer() const { return *jitter_; }
+
+ private:
+  struct Link {
+    bool known = false;
+    SocketAddress address;
+    uint64_t lastRxNs = 0;
+    // Anti-amplification: bytes exchanged with the current address (docs/protocol.md §6).
+    uint64_t bytesFromAddress = 0;
+    uint64_t bytesToAddress = 0;
+    // Receive report of the current feedback interval.
+    uint64_t highestSeq = 0;
+    uint64_t intervalStartSeq = 0;
+    uint64_t intervalPackets = 0;
+    uint64_t intervalBytes = 0;
+    uint32_t lastSendTsUs = 0;
+    uint64_t lastSendTsArrivalNs = 0;
+    int64_t lastTransit = 0;
+    uint64_t jitterUs = 0;  // RFC 3550 interarrival jitter
+    std::array<char, 33> name{};
+  };
+
+  GatewaySession(const GatewaySessionParams& params, proto::SealedChannel&& channel,
+                 OutputThread* output, WorkerCounters& counters, uint64_t nowNs);
+  void noteArrival(Link& link, const proto::SealedHeader& header, const SocketAddress& from,
+                   size_t wireSize, uint64_t nowNs) noexcept;
+  void sendFeedback(uint64_t nowNs, Transmitter& tx) noexcept;
+  void sendSealed(uint8_t linkId, proto::PacketType type, std::span<const uint8_t> body,
+                  uint64_t nowNs, Transmitter& tx) noexcept;
+  void playout(uint64_t nowNs) noexcept;
+
+  GatewaySessionParams params_;
+  proto::SealedChannel channel_;
+  OutputThread* output_;
+  WorkerCounters& counters_;
+  std::unique_ptr<JitterBuffer> jitter_;
+  std::array<Link, proto::kMaxLinks> links_{};
+  uint64_t lastAuthenticatedNs_;
+  uint64_t nextFeedbackNs_;
+  uint64_t lastDataNs_ = 0;
+  uint64_t skippedSeen_ = 0;
+  bool closing_ = false;
+  uint64_t closingSinceNs_ = 0;
+};
+
+}  // namespace braid::dp

@@ -1,0 +1,46 @@
+#include "dataplane/gateway/gateway_stats.h"
+
+#include <time.h>
+
+#include <cstdio>
+#include <string>
+
+namespace braid::dp {
+
+void GatewayStatsPrinter::print(const WorkerCounters& c, bool final) {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t nowNs = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + ts.tv_nsec;
+  if (startNs_ == 0) startNs_ = lastNs_ = nowNs;
+  uint64_t outputBytes = c.outputBytes.read();
+  double seconds = static_cast<double>(nowNs - lastNs_) / 1e9;
+  double mbps = seconds > 0 ? static_cast<double>(outputBytes - lastOutputBytes_) * 8 / seconds / 1e6
+                            : 0.0;
+  lastNs_ = nowNs;
+  lastOutputBytes_ = outputBytes;
+
+  std::string drops;
+  for (size_t i = 0; i < c.drops.size(); ++i) {
+    uint64_t n = c.drops[i].read();
+    if (n == 0) continue;
+    drops += " drop_";
+    drops += proto::dropReasonName(static_cast<proto::DropReason>(i));
+    drops += "=" + std::to_string(n);
+  }
+  std::printf(
+      "%s t=%.1f sessions=%llu rx_packets=%llu data_packets=%llu played=%llu out_bytes=%llu "
+      "out_mbps=%.2f skipped=%llu late=%llu duplicates=%llu handshakes=%llu cookies=%llu "
+      "rekeys=%llu resets=%llu link_moves=%llu feedback=%llu output_drops=%llu%s\n",
+      final ? "final" : "stats", static_cast<double>(nowNs - startNs_) / 1e9,
+      (unsigned long long)c.sessionsActive.read(), (unsigned long long)c.rxPackets.read(),
+      (unsigned long long)c.dataPackets.read(), (unsigned long long)c.played.read(),
+      (unsigned long long)outputBytes, mbps, (unsigned long long)c.skipped.read(),
+      (unsigned long long)c.late.read(), (unsigned long long)c.duplicates.read(),
+      (unsigned long long)c.handshakesAccepted.read(), (unsigned long long)c.cookiesSent.read(),
+      (unsigned long long)c.rekeys.read(), (unsigned long long)c.resetsSent.read(),
+      (unsigned long long)c.linkAddressMoves.read(), (unsigned long long)c.feedbackSent.read(),
+      (unsigned long long)c.outputDrops.read(), drops.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace braid::dp

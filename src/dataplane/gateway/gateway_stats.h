@@ -1,0 +1,19 @@
+#pragma once
+
+#include "dataplane/gateway/worker_counters.h"
+
+namespace braid::dp {
+
+// Prints one `key=value` stats line per call on stdout (for the demo, logs and tests).
+// Control thread.
+class GatewayStatsPrinter {
+ public:
+  void print(const WorkerCounters& counters, bool final);
+
+ private:
+  uint64_t startNs_ = 0;
+  uint64_t lastNs_ = 0;
+  uint64_t lastOutputBytes_ = 0;
+};
+
+}  // namespace braid::dp

@@ -1,0 +1,73 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "dataplane/gateway/gateway_session.h"
+#include "dataplane/gateway/transmitter.h"
+#include "dataplane/gateway/worker_counters.h"
+#include "dataplane/io/udp_socket.h"
+#include "dataplane/output/output_thread.h"
+#include "dataplane/proto/handshake/responder.h"
+
+namespace braid::dp {
+
+struct WorkerOptions {
+  SocketAddress listen;
+  uint16_t gatewayId = 1;
+  uint8_t workerIndex = 0;
+  // Output URL per edge key; "{key}" is replaced by the key ID. Without the placeholder
+  // only one edge key may stream at a time.
+  std::string outputUrl;
+  size_t jitterCapacity = 8192;
+  size_t outputQueueChunks = 8192;
+  proto::ChannelOptions channel;
+};
+
+// One gateway worker: owns its socket, its sessions (worker-local table), their outputs
+// and the handshake responder. run() is the per-packet loop; everything else is for the
+// control thread before run() starts or after it returns.
+class Worker {
+ public:
+  static Result<std::unique_ptr<Worker>> create(const WorkerOptions& options,
+                                                proto::HandshakeResponder&& responder);
+  ~Worker();
+
+  // The receive/playout loop. Returns when `stop` becomes true. Worker thread.
+  void run(const std::atomic<bool>& stop) noexcept;
+
+  // After run(): plays out what every session holds, tells the edges, stops the outputs.
+  void shutdown();
+
+  const WorkerCounters& counters() const { return counters_; }
+  SocketAddress localAddress() const { return local_; }
+  // Approximate, for stats: read with relaxed atomics.
+  uint64_t handshakeStateEntries() const { return replayEntries_.read(); }
+
+ private:
+  Worker(const WorkerOptions& options, proto::HandshakeResponder&& responder, UdpSocket&& socket,
+         const SocketAddress& local);
+  void handleDatagram(std::span<uint8_t> datagram, const SocketAddress& from,
+                      uint64_t nowNs) noexcept;
+  void handleInit(std::span<uint8_t> datagram, const SocketAddress& from, uint64_t nowNs);
+  void admit(const proto::ValidatedInit& validated, const SocketAddress& from, uint64_t nowNs);
+  void serviceTimers(uint64_t nowNs) noexcept;
+  uint64_t nextDeadlineNs(uint64_t nowNs) const noexcept;
+  OutputThread* outputFor(uint32_t keyId);
+
+  WorkerOptions options_;
+  proto::HandshakeResponder responder_;
+  UdpSocket socket_;
+  SocketAddress local_;
+  Transmitter tx_;
+  WorkerCounters counters_;
+  OwnedCounter replayEntries_;
+  std::unordered_map<uint64_t, std::unique_ptr<GatewaySession>> sessions_;
+  std::unordered_map<uint32_t, std::unique_ptr<OutputThread>> outputs_;
+  RxBatch rx_;
+};
+
+}  // namespace braid::dp

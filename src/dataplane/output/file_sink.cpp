@@ -1,0 +1,65 @@
+#include "dataplane/output/file_sink.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace braid::dp {
+
+Result<std::unique_ptr<FileSink>> FileSink::create(const std::string& path, size_t bufferBytes) {
+  if (path.empty()) return fail(ErrorCode::kInvalidArgument, "output file: empty path");
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return fail(ErrorCode::kIo, "output file '" + path + "': " + std::strerror(errno));
+  }
+  if (bufferBytes == 0) bufferBytes = 1;
+  return std::unique_ptr<FileSink>(new FileSink(UniqueFd(fd), path, bufferBytes));
+}
+
+FileSink::FileSink(UniqueFd fd, std::string path, size_t bufferBytes)
+    : fd_(std::move(fd)), path_(std::move(path)), buffer_(bufferBytes) {}
+
+FileSink::~FileSink() {
+  (void)flush();
+}
+
+Result<void> FileSink::write(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) return ok();
+  if (used_ + bytes.size() <= buffer_.size()) {
+    std::memcpy(buffer_.data() + used_, bytes.data(), bytes.size());
+    used_ += bytes.size();
+    return ok();
+  }
+  if (auto flushed = flush(); !flushed) return flushed;
+  // Large writes go straight to the file rather than through the buffer.
+  if (bytes.size() >= buffer_.size()) return writeAll(bytes.data(), bytes.size());
+  std::memcpy(buffer_.data(), bytes.data(), bytes.size());
+  used_ = bytes.size();
+  return ok();
+}
+
+Result<void> FileSink::flush() {
+  if (used_ == 0) return ok();
+  // The buffer is emptied even on error: retrying the same bytes after ENOSPC or EIO
+  // would only repeat the failure, and the caller counts the loss.
+  auto result = writeAll(buffer_.data(), used_);
+  used_ = 0;
+  return result;
+}
+
+Result<void> FileSink::writeAll(const uint8_t* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(fd_.get(), data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail(ErrorCode::kIo, "write '" + path_ + "': " + std::strerror(errno));
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return ok();
+}
+
+}  // namespace braid::dp

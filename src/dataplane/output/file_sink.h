@@ -1,0 +1,39 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataplane/output/output_sink.h"
+#include "dataplane/output/unique_fd.h"
+
+namespace braid::dp {
+
+// Writes media to a file, created or truncated on open, through a user-space buffer.
+// No fsync: a recording is not a database, and fsync would stall the output thread.
+class FileSink final : public OutputSink {
+ public:
+  static constexpr size_t kDefaultBufferBytes = 256 * 1024;
+
+  // Opens `path` for writing (mode 0644). Any thread. Fails with kIo and the errno text.
+  [[nodiscard]] static Result<std::unique_ptr<FileSink>> create(
+      const std::string& path, size_t bufferBytes = kDefaultBufferBytes);
+  // Flushes what is still buffered (errors are lost here: call flush() first).
+  ~FileSink() override;
+
+  [[nodiscard]] Result<void> write(std::span<const uint8_t> bytes) override;
+  [[nodiscard]] Result<void> flush() override;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  FileSink(UniqueFd fd, std::string path, size_t bufferBytes);
+  Result<void> writeAll(const uint8_t* data, size_t size);
+
+  UniqueFd fd_;
+  std::string path_;
+  std::vector<uint8_t> buffer_;
+  size_t used_ = 0;
+};
+
+}  // namespace braid::dp

@@ -1,0 +1,51 @@
+#include "dataplane/output/make_sink.h"
+
+#include <string>
+
+#include "dataplane/output/file_sink.h"
+#include "dataplane/output/host_port.h"
+#include "dataplane/output/udp_sink.h"
+
+namespace braid::dp {
+
+namespace {
+
+constexpr std::string_view kSupported = "expected file:PATH, PATH or udp://HOST:PORT";
+
+Result<std::unique_ptr<OutputSink>> openFile(std::string_view url, std::string_view path) {
+  if (path.empty()) {
+    return fail(
+        ErrorCode::kInvalidArgument,
+        "output '" + std::string(url) + "': empty file path (" + std::string(kSupported) + ")");
+  }
+  auto sink = FileSink::create(std::string(path));
+  if (!sink) return tl::unexpected(sink.error());
+  return std::unique_ptr<OutputSink>(std::move(*sink));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<OutputSink>> makeSink(std::string_view url) {
+  if (url.empty()) {
+    return fail(ErrorCode::kInvalidArgument, "empty output URL (" + std::string(kSupported) + ")");
+  }
+  if (url.starts_with("udp://")) {
+    auto destination = parseUdpUrl(url);
+    if (!destination) {
+      return fail(destination.error().code, "output: " + destination.error().context);
+    }
+    auto sink = UdpSink::create(*destination);
+    if (!sink) return tl::unexpected(sink.error());
+    return std::unique_ptr<OutputSink>(std::move(*sink));
+  }
+  if (url.starts_with("file://")) return openFile(url, url.substr(7));
+  if (url.starts_with("file:")) return openFile(url, url.substr(5));
+  if (auto scheme = url.find("://"); scheme != std::string_view::npos) {
+    return fail(ErrorCode::kUnsupported,
+                "output '" + std::string(url) + "': scheme '" + std::string(url.substr(0, scheme)) +
+                    "' is not supported (" + std::string(kSupported) + ")");
+  }
+  return openFile(url, url);
+}
+
+}  // namespace braid::dp

@@ -1,0 +1,151 @@
+#pragma once
+
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <type_traits>
+#include <utility>
+
+namespace braid::dp {
+
+inline constexpr size_t kCacheLineSize = 64;
+
+// Bounded single-producer/single-consumer ring. Exactly one thread may call the
+// producer functions (tryPush, pushBurst, writable, writeSlot, publish) and exactly one
+// other thread the consumer functions (tryPop, popBurst, readable, readSlot, consume);
+// size() and capacity() are safe from any thread.
+//
+// Indices run freely (size_t never wraps in practice) and are masked on access. Each side
+// keeps a cached copy of the other side's index on its own cache line, so it only touches
+// the shared line when the cache says the ring looks full (producer) or empty (consumer).
+// Slots are default-constructed once at construction and reused: the ring never allocates
+// after that, and the slot API lets large T (media chunks) be filled and drained in place.
+template <typename T>
+class SpscRing {
+ public:
+  // Allocates max(2, capacity rounded up to a power of two) slots. Any thread, once.
+  explicit SpscRing(size_t capacity)
+      : capacity_(std::bit_ceil(capacity < 2 ? size_t{2} : capacity)),
+        mask_(capacity_ - 1),
+        slots_(std::make_unique<T[]>(capacity_)) {}
+
+  SpscRing(const SpscRing&) = delete;
+  SpscRing& operator=(const SpscRing&) = delete;
+
+  // Number of slots. Any thread.
+  size_t capacity() const noexcept { return capacity_; }
+
+  // Items currently queued; exact from either side's own thread, a snapshot elsewhere.
+  size_t size() const noexcept {
+    const size_t head = consumer_.head.load(std::memory_order_acquire);
+    const size_t tail = producer_.tail.load(std::memory_order_acquire);
+    return tail - head;
+  }
+  bool empty() const noexcept { return size() == 0; }
+
+  // --- producer side -------------------------------------------------------------
+
+  // Free slots the producer may fill now (re-reads the consumer's index only when the
+  // cached one says fewer than `wanted` are free). Producer thread.
+  size_t writable(size_t wanted = 1) noexcept {
+    const size_t tail = producer_.tail.load(std::memory_order_relaxed);
+    size_t free = capacity_ - (tail - producer_.cachedHead);
+    if (free < wanted) {
+      producer_.cachedHead = consumer_.head.load(std::memory_order_acquire);
+      free = capacity_ - (tail - producer_.cachedHead);
+    }
+    return free;
+  }
+  // The i-th free slot (i < writable()); fill it, then publish(). Producer thread.
+  T& writeSlot(size_t i) noexcept {
+    return slots_[(producer_.tail.load(std::memory_order_relaxed) + i) & mask_];
+  }
+  // Hands the first n filled slots to the consumer. Producer thread.
+  void publish(size_t n) noexcept {
+    producer_.tail.store(producer_.tail.load(std::memory_order_relaxed) + n,
+                         std::memory_order_release);
+  }
+
+  // Copies/moves one item in; false when the ring is full. Producer thread.
+  bool tryPush(const T& item) noexcept(std::is_nothrow_copy_assignable_v<T>) {
+    if (writable() == 0) return false;
+    writeSlot(0) = item;
+    publish(1);
+    return true;
+  }
+  bool tryPush(T&& item) noexcept(std::is_nothrow_move_assignable_v<T>) {
+    if (writable() == 0) return false;
+    writeSlot(0) = std::move(item);
+    publish(1);
+    return true;
+  }
+  // Moves as many leading items of `items` as fit; returns how many. Producer thread.
+  size_t pushBurst(std::span<T> items) noexcept(std::is_nothrow_move_assignable_v<T>) {
+    size_t n = writable(items.size());
+    if (n > items.size()) n = items.size();
+    for (size_t i = 0; i < n; ++i) writeSlot(i) = std::move(items[i]);
+    if (n != 0) publish(n);
+    return n;
+  }
+
+  // --- consumer side -------------------------------------------------------------
+
+  // Items the consumer may take now (re-reads the producer's index only when the cached
+  // one says fewer than `wanted` are queued). Consumer thread.
+  size_t readable(size_t wanted = 1) noexcept {
+    const size_t head = consumer_.head.load(std::memory_order_relaxed);
+    size_t avail = consumer_.cachedTail - head;
+    if (avail < wanted) {
+      consumer_.cachedTail = producer_.tail.load(std::memory_order_acquire);
+      avail = consumer_.cachedTail - head;
+    }
+    return avail;
+  }
+  // The i-th queued item (i < readable()), in place. Consumer thread.
+  T& readSlot(size_t i) noexcept {
+    return slots_[(consumer_.head.load(std::memory_order_relaxed) + i) & mask_];
+  }
+  // Returns the first n read slots to the producer. Consumer thread.
+  void consume(size_t n) noexcept {
+    consumer_.head.store(consumer_.head.load(std::memory_order_relaxed) + n,
+                         std::memory_order_release);
+  }
+
+  // Moves the oldest item into `out`; false when empty. Consumer thread.
+  bool tryPop(T& out) noexcept(std::is_nothrow_move_assignable_v<T>) {
+    if (readable() == 0) return false;
+    out = std::move(readSlot(0));
+    consume(1);
+    return true;
+  }
+  // Moves up to out.size() oldest items into `out`; returns how many. Consumer thread.
+  size_t popBurst(std::span<T> out) noexcept(std::is_nothrow_move_assignable_v<T>) {
+    size_t n = readable(out.size());
+    if (n > out.size()) n = out.size();
+    for (size_t i = 0; i < n; ++i) out[i] = std::move(readSlot(i));
+    if (n != 0) consume(n);
+    return n;
+  }
+
+ private:
+  // The producer's line: its index (read by the consumer when its cache runs dry) and
+  // its private copy of the consumer's index.
+  struct alignas(kCacheLineSize) ProducerSide {
+    std::atomic<size_t> tail{0};
+    size_t cachedHead = 0;
+  };
+  struct alignas(kCacheLineSize) ConsumerSide {
+    std::atomic<size_t> head{0};
+    size_t cachedTail = 0;
+  };
+
+  const size_t capacity_;
+  const size_t mask_;
+  const std::unique_ptr<T[]> slots_;
+  ProducerSide producer_;
+  ConsumerSide consumer_;
+};
+
+}  // namespace braid::dp

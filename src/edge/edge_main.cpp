@@ -1,0 +1,245 @@
+// braid-edge: the sender. Wires the media input, the session (handshake, sealing, link)
+// and the stats printer together.
+
+#include <signal.h>
+#include <time.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include "braid_config.h"
+#include "ctrl/keys.h"
+#include "ctrl/logging.h"
+#include "ctrl/signals.h"
+#include "dataplane/proto/crypto/aead.h"
+#include "edge/edge_session.h"
+#include "edge/input_pump.h"
+#include "edge/media/open_ts_source.h"
+#include "edge/media/packetizer.h"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+using namespace braid;
+
+constexpr int kExitConfig = 2;
+constexpr size_t kRingChunks = 4096;  // ~5 s of 8 Mbit/s: covers a re-handshake
+
+struct Options {
+  std::string gateway;
+  std::string keyPath;
+  std::string input;
+  std::string bind;
+  std::string device;
+  std::string linkName = "link0";
+  std::string aead = "auto";
+  std::string logLevel = "info";
+  unsigned latencyMs = 500;
+  unsigned wireSize = static_cast<unsigned>(proto::kDefaultWirePacketSize);
+  double statsInterval = 1.0;
+  bool noPace = false;
+};
+
+uint64_t monotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in, uint64_t startNs,
+                uint64_t& lastNs, uint64_t& lastBytes, bool final) {
+  uint64_t nowNs = monotonicNs();
+  uint64_t bytes = c.udpBytesSent.read();
+  double seconds = static_cast<double>(nowNs - lastNs) / 1e9;
+  double mbps = seconds > 0 ? static_cast<double>(bytes - lastBytes) * 8 / seconds / 1e6 : 0;
+  lastNs = nowNs;
+  lastBytes = bytes;
+  uint64_t media = c.mediaBytesSent.read();
+  std::printf(
+      "%s t=%.1f state=%s session=%016llx send_mbps=%.2f input_bytes=%llu media_bytes=%llu "
+      "udp_bytes=%llu overhead=%.3f data_packets=%llu next_seq=%llu acked_seq=%llu srtt_ms=%.1f "
+      "handshakes=%llu rekeys=%llu resets=%llu stale_dropped=%llu ring_full=%llu "
+      "send_errors=%llu\n",
+      final ? "final" : "stats", static_cast<double>(nowNs - startNs) / 1e9,
+      edge::edgeStateName(static_cast<edge::EdgeState>(c.state.load())),
+      (unsigned long long)c.sessionId.load(), mbps, (unsigned long long)in.bytes.read(),
+      (unsigned long long)media, (unsigned long long)bytes,
+      media > 0 ? static_cast<double>(bytes) / static_cast<double>(media) : 0.0,
+      (unsigned long long)c.dataPackets.read(), (unsigned long long)c.nextSeq.read(),
+      (unsigned long long)c.ackedSeq.read(), static_cast<double>(c.srttUs.read()) / 1000.0,
+      (unsigned long long)c.handshakes.read(), (unsigned long long)c.rekeys.read(),
+      (unsigned long long)c.resetsReceived.read(), (unsigned long long)c.staleDiscarded.read(),
+      (unsigned long long)in.ringFull.read(), (unsigned long long)c.sendErrors.read());
+  std::fflush(stdout);
+}
+
+int runEdge(const Options& options) {
+  if (auto logging = ctrl::setupLogging(options.logLevel, "braid-edge"); !logging) {
+    std::fprintf(stderr, "braid-edge: %s\n", logging.error().describe().c_str());
+    return kExitConfig;
+  }
+  auto gateway = dp::parseSocketAddress(options.gateway);
+  if (!gateway) {
+    spdlog::error("--gateway: {}", gateway.error().describe());
+    return kExitConfig;
+  }
+  dp::SocketAddress bind;
+  if (!options.bind.empty()) {
+    auto parsed = dp::parseSocketAddress(options.bind);
+    if (!parsed) {
+      spdlog::error("--bind: {}", parsed.error().describe());
+      return kExitConfig;
+    }
+    bind = *parsed;
+  }
+  auto key = ctrl::loadEdgeKeyFile(options.keyPath);
+  if (!key) {
+    spdlog::error("{}", key.error().describe());
+    return kExitConfig;
+  }
+  auto backend = proto::parseAeadBackend(options.aead);
+  if (!backend || !proto::aeadBackendAvailable(*backend)) {
+    spdlog::error("--aead {}: unknown, or not available in this build or on this CPU",
+                  options.aead);
+    return kExitConfig;
+  }
+  if (options.latencyMs < 20 || options.latencyMs > 60000) {
+    spdlog::error("--latency-ms must be 20..60000");
+    return kExitConfig;
+  }
+  if (options.wireSize < 400 || options.wireSize > proto::kMaxPacketSize) {
+    spdlog::error("--wire-size must be 400..{}", proto::kMaxPacketSize);
+    return kExitConfig;
+  }
+  auto source = edge::openTsSource(options.input, edge::TsInputOptions{.pace = !options.noPace, .clock = nullptr});
+  if (!source) {
+    spdlog::error("--input: {}", source.error().describe());
+    return kExitConfig;
+  }
+  auto packetizer = edge::Packetizer::create(
+      edge::PacketizerOptions{.maxPayload = options.wireSize - edge::kDataOverhead});
+  if (!packetizer) {
+    spdlog::error("{}", packetizer.error().describe());
+    return kExitConfig;
+  }
+  auto signals = ctrl::SignalWatcher::create();
+  if (!signals) {
+    spdlog::error("{}", signals.error().describe());
+    return 1;
+  }
+
+  dp::SpscRing<edge::MediaChunk> ring(kRingChunks);
+  uint64_t startNs = monotonicNs();
+  auto session = edge::EdgeSession::create(
+      edge::EdgeSessionOptions{.gateway = *gateway,
+                               .bindAddress = bind,
+                               .bindDevice = options.device,
+                               .linkId = 0,
+                               .linkName = options.linkName,
+                               .keyId = key->id,
+                               .psk = key->key,
+                               .latencyMs = static_cast<uint16_t>(options.latencyMs),
+                               .wirePacketSize = options.wireSize,
+                               .channel = {.backend = *backend},
+                               .epochNs = startNs},
+      ring);
+  if (!session) {
+    spdlog::error("{}", session.error().describe());
+    return 1;
+  }
+  spdlog::info("braid-edge {} sending {} to {} (key {}, latency {} ms, AEAD {})", BRAID_VERSION,
+               options.input, options.gateway, key->id, options.latencyMs,
+               proto::aeadBackendName(*backend));
+
+  std::atomic<bool> stop{false};
+  std::atomic<bool> inputDone{false};
+  std::atomic<bool> inputFailed{false};
+  std::atomic<bool> senderDone{false};
+  edge::InputPump pump(**source, *packetizer, ring);
+  // A file waits for the first session so that none of it is lost to the handshake; a live
+  // input (UDP) runs from the start, since its sender cannot be paused anyway.
+  std::atomic<bool> alwaysOpen{true};
+  bool isFile = options.input.rfind("udp://", 0) != 0;
+  std::thread inputThread([&] {
+    std::atomic<bool> gate{false};
+    std::thread gateWatcher([&] {
+      while (!stop.load() && !(*session)->everEstablished()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      gate.store(true);
+    });
+    bool okRun = pump.run(stop, isFile ? gate : alwaysOpen);
+    gateWatcher.join();
+    if (!okRun) inputFailed.store(true);
+    inputDone.store(true, std::memory_order_release);
+  });
+  std::thread senderThread([&] {
+    (*session)->run(stop, inputDone);
+    senderDone.store(true);
+  });
+
+  uint64_t lastNs = startNs, lastBytes = 0;
+  auto intervalMs = static_cast<long>(options.statsInterval * 1000);
+  uint64_t nextStatsNs = startNs + static_cast<uint64_t>(intervalMs) * 1'000'000;
+  while (!senderDone.load()) {
+    auto signal = signals->wait(std::chrono::milliseconds(20));
+    if (signal && (*signal == SIGINT || *signal == SIGTERM)) {
+      spdlog::info("signal {}: closing the session", *signal);
+      break;
+    }
+    if (intervalMs > 0 && monotonicNs() >= nextStatsNs) {
+      printStats((*session)->counters(), pump.counters(), startNs, lastNs, lastBytes, false);
+      nextStatsNs += static_cast<uint64_t>(intervalMs) * 1'000'000;
+    }
+  }
+  stop.store(true);
+  inputThread.join();
+  senderThread.join();
+  printStats((*session)->counters(), pump.counters(), startNs, lastNs, lastBytes, true);
+  if (inputFailed.load()) return 1;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (auto blocked = braid::ctrl::blockShutdownSignals(); !blocked) {
+    std::fprintf(stderr, "braid-edge: %s\n", blocked.error().describe().c_str());
+    return 1;
+  }
+  CLI::App app{"braid-edge: sends one live MPEG-TS feed to a braid-gateway, sealed and "
+               "authenticated, over the edge's links."};
+  Options options;
+  app.add_option("--gateway", options.gateway, "gateway address HOST:PORT")->required();
+  app.add_option("--key", options.keyPath, "this edge's key file (from 'braid-gateway keygen')")
+      ->required();
+  app.add_option("--input", options.input,
+                 "media input: file:PATH[?loop=1] (paced by PCR), PATH, or udp://HOST:PORT")
+      ->required();
+  app.add_option("--latency-ms", options.latencyMs, "target end-to-end latency to ask for")
+      ->capture_default_str();
+  app.add_option("--bind", options.bind, "local address of the link (HOST:PORT)");
+  app.add_option("--device", options.device, "network interface to bind the link to");
+  app.add_option("--link-name", options.linkName, "name of the link shown at the gateway")
+      ->capture_default_str();
+  app.add_option("--wire-size", options.wireSize, "largest UDP payload sent, bytes")
+      ->capture_default_str();
+  app.add_option("--aead", options.aead, "AES-256-GCM implementation: auto, ipsec-mb, openssl")
+      ->capture_default_str();
+  app.add_flag("--no-pace", options.noPace, "send a file as fast as possible (tests)");
+  app.add_option("--stats-interval", options.statsInterval,
+                 "seconds between stats lines on stdout (0: only at exit)")
+      ->capture_default_str();
+  app.add_option("--log-level", options.logLevel, "trace, debug, info, warn, error")
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : kExitConfig;
+  }
+  return runEdge(options);
+}

@@ -1,0 +1,80 @@
+# Shared helpers for Braid's shell integration tests. Source it; it sets `set -euo pipefail`.
+# Tests run from meson with BRAID_BUILD_ROOT and BRAID_SOURCE_ROOT in the environment.
+set -euo pipefail
+
+BUILD=${BRAID_BUILD_ROOT:?run through meson test}
+SRC=${BRAID_SOURCE_ROOT:?run through meson test}
+GATEWAY=$BUILD/src/dataplane/gateway/braid-gateway
+EDGE=$BUILD/src/edge/braid-edge
+ATTACK=$BUILD/tests/tools/braid-attack
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/braid-test.XXXXXX")
+PIDS=()
+
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+log() { echo "[$(date +%H:%M:%S.%3N)] $*"; }
+die() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+
+need() { command -v "$1" >/dev/null 2>&1 || skip "$1 is not installed"; }
+
+# make_ts FILE SECONDS [BITRATE]: an H.264 test pattern in MPEG-TS, made with ffmpeg.
+make_ts() {
+  need ffmpeg
+  ffmpeg -hide_banner -v error -f lavfi -i "testsrc2=size=640x360:rate=25" -t "$2" \
+    -c:v libx264 -preset veryfast -tune zerolatency -b:v "${3:-2M}" -g 25 \
+    -f mpegts -mpegts_flags +resend_headers -y "$1"
+}
+
+# keygen ID FILE
+keygen() { "$GATEWAY" keygen --key-id "$1" --out "$2" >/dev/null; }
+
+# wait_for_line FILE REGEX TIMEOUT_S: waits until FILE has a line matching REGEX.
+wait_for_line() {
+  local deadline=$((SECONDS + $3))
+  until grep -qE "$2" "$1" 2>/dev/null; do
+    ((SECONDS < deadline)) || { echo "--- $1:"; tail -n 30 "$1" || true; die "timed out waiting for /$2/ in $1"; }
+    sleep 0.05
+  done
+}
+
+# start_gateway LOG ARGS...: starts the gateway on an ephemeral loopback port and sets
+# GATEWAY_PID and GATEWAY_ADDR (read from its log).
+start_gateway() {
+  local logfile=$1; shift
+  "$GATEWAY" --listen 127.0.0.1:${GATEWAY_PORT:-0} --secret-file "$WORK/gateway.secret" \
+    --stats-interval 1 "$@" >"$logfile" 2>&1 &
+  GATEWAY_PID=$!
+  PIDS+=("$GATEWAY_PID")
+  wait_for_line "$logfile" 'listening on' 10
+  GATEWAY_ADDR=$(grep -oE 'listening on [0-9.]+:[0-9]+' "$logfile" | head -n1 | awk '{print $3}')
+}
+
+# start_edge LOG ARGS...: sets EDGE_PID.
+start_edge() {
+  local logfile=$1; shift
+  "$EDGE" --stats-interval 1 "$@" >"$logfile" 2>&1 &
+  EDGE_PID=$!
+  PIDS+=("$EDGE_PID")
+}
+
+# stop PID: SIGTERM and wait; returns the exit code.
+stop() {
+  kill -TERM "$1" 2>/dev/null || true
+  local rc=0
+  wait "$1" || rc=$?
+  return $rc
+}
+
+# stat_value LOG KEY: the value of KEY in the last stats/final line of LOG.
+stat_value() {
+  grep -E '^(stats|final) ' "$1" | tail -n1 | tr ' ' '\n' | grep -E "^$2=" | cut -d= -f2 | head -n1
+}
+
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }

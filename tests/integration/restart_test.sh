@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Kill and restart the gateway mid-stream: the edge notices (stateless reset), handshakes
+# again, and the output resumes within 2 s of the restart.
+source "$(dirname "$0")/lib.sh"
+need bc
+
+make_ts "$WORK/in.ts" 10 1M
+keygen 1 "$WORK/edge.key"
+start_gateway "$WORK/gateway1.log" --keys "$WORK/edge.key" --output "file:$WORK/out1.ts"
+PORT=${GATEWAY_ADDR##*:}
+start_edge "$WORK/edge.log" --gateway "$GATEWAY_ADDR" --key "$WORK/edge.key" \
+  --input "file:$WORK/in.ts?loop=1" --latency-ms 300
+wait_for_line "$WORK/edge.log" 'established' 10
+sleep 2
+kill -KILL "$GATEWAY_PID"
+wait "$GATEWAY_PID" 2>/dev/null || true
+sleep 0.5
+t0=$(date +%s.%N)
+GATEWAY_PORT=$PORT start_gateway "$WORK/gateway2.log" --keys "$WORK/edge.key" \
+  --output "file:$WORK/out2.ts"
+deadline=$((SECONDS + 10))
+until [[ -s $WORK/out2.ts ]]; do
+  ((SECONDS < deadline)) || die "no output after the restart"
+  sleep 0.02
+done
+t1=$(date +%s.%N)
+resume_s=$(echo "$t1 - $t0" | bc)
+log "output resumed ${resume_s} s after the restart"
+grep -q 'stateless reset' "$WORK/edge.log" || die "the edge did not act on a stateless reset"
+(($(echo "$resume_s < 2.0" | bc))) || die "resume took ${resume_s} s (limit 2 s)"
+sleep 1
+stop "$EDGE_PID" || die "edge exited non-zero on SIGTERM"
+stop "$GATEWAY_PID" || die "gateway exited non-zero on SIGTERM"
+need ffprobe
+frames=$(ffprobe -v error -count_packets -select_streams v:0 -show_entries stream=nb_read_packets \
+  -of csv=p=0 "$WORK/out2.ts")
+((frames > 10)) || die "resumed output has only $frames video packets"
+log "resumed output: $frames video packets"
