@@ -19,7 +19,7 @@ using proto::PacketType;
 namespace {
 
 constexpr uint64_t kNsPerMs = 1'000'000;
-constexpr uint64_t kFirstRetryNs = 100 * kNsPerMs;
+constexpr uint64_t kFirstRetryNs = 250 * kNsPerMs;
 constexpr uint64_t kMaxRetryNs = 1'000 * kNsPerMs;
 // After the input ends, wait this long beyond the latency for the last acknowledgements.
 constexpr uint64_t kDrainGraceNs = 2'000 * kNsPerMs;

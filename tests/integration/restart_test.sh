@@ -33,6 +33,6 @@ stop "$EDGE_PID" || die "edge exited non-zero on SIGTERM"
 stop "$GATEWAY_PID" || die "gateway exited non-zero on SIGTERM"
 need ffprobe
 frames=$(ffprobe -v error -count_packets -select_streams v:0 -show_entries stream=nb_read_packets \
-  -of csv=p=0 "$WORK/out2.ts")
+  -of csv=p=0 "$WORK/out2.ts" 2>/dev/null | grep -E "^[0-9]+$" | head -n1)
 ((frames > 10)) || die "resumed output has only $frames video packets"
 log "resumed output: $frames video packets"

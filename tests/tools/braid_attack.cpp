@@ -47,7 +47,7 @@ void pace(uint64_t startNs, uint64_t sent, double rate) {
   }
 }
 
-int runJunk(const dp::SocketAddress& target, uint64_t count, uint32_t seed) {
+int runJunk(const dp::SocketAddress& target, uint64_t count, double rate, uint32_t seed) {
   auto socket = dp::UdpSocket::bind(*dp::parseSocketAddress("127.0.0.1:0"));
   if (!socket) {
     std::fprintf(stderr, "%s\n", socket.error().describe().c_str());
@@ -56,7 +56,9 @@ int runJunk(const dp::SocketAddress& target, uint64_t count, uint32_t seed) {
   std::mt19937_64 rng(seed);
   std::array<uint8_t, 1400> buf{};
   uint64_t kinds[4] = {};
+  uint64_t startNs = monotonicNs();
   for (uint64_t i = 0; i < count; ++i) {
+    pace(startNs, i, rate);
     size_t size = 1 + rng() % buf.size();
     for (auto& b : buf) b = static_cast<uint8_t>(rng());
     int kind = static_cast<int>(i % 4);
@@ -144,7 +146,7 @@ int runInitFlood(const dp::SocketAddress& target, uint64_t count, double rate, u
   return 0;
 }
 
-int runWrongKey(const dp::SocketAddress& target, uint64_t sessionId, uint64_t count,
+int runWrongKey(const dp::SocketAddress& target, uint64_t sessionId, uint64_t count, double rate,
                 uint32_t seed) {
   auto socket = dp::UdpSocket::bind(*dp::parseSocketAddress("127.0.0.1:0"));
   if (!socket) return 1;
@@ -155,7 +157,9 @@ int runWrongKey(const dp::SocketAddress& target, uint64_t sessionId, uint64_t co
   if (!aead) return 1;
   std::array<uint8_t, 1500> packet{};
   std::array<uint8_t, 1128> payload{};
+  uint64_t startNs = monotonicNs();
   for (uint64_t i = 0; i < count; ++i) {
+    pace(startNs, i, rate);
     proto::SealedHeader header{.prefix = {.type = proto::PacketType::kData,
                                           .sessionId = proto::SessionId{sessionId},
                                           .linkId = 0},
@@ -257,12 +261,12 @@ int main(int argc, char** argv) {
   app.add_option("--target", target, "gateway address")->capture_default_str();
   app.add_option("--count", count, "packets to send")->capture_default_str();
   app.add_option("--seed", seed, "random seed")->capture_default_str();
+  double rate = 0;
+  app.add_option("--rate", rate, "packets per second (0: as fast as possible)");
 
   auto* junk = app.add_subcommand("junk", "garbage, truncated, wrong version, unknown type");
   auto* flood = app.add_subcommand("init-flood", "cookie-less handshake inits from many ports");
-  double rate = 0;
   unsigned ports = 64;
-  flood->add_option("--rate", rate, "packets per second (0: as fast as possible)");
   flood->add_option("--ports", ports, "source sockets")->capture_default_str();
   auto* wrongKey = app.add_subcommand("wrong-key", "sealed packets under a random key");
   std::string session;
@@ -283,10 +287,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--target: %s\n", targetAddress.error().describe().c_str());
     return 2;
   }
-  if (junk->parsed()) return runJunk(*targetAddress, count, seed);
+  if (junk->parsed()) return runJunk(*targetAddress, count, rate, seed);
   if (flood->parsed()) return runInitFlood(*targetAddress, count, rate, ports, seed);
   if (wrongKey->parsed()) {
-    return runWrongKey(*targetAddress, std::stoull(session, nullptr, 16), count, seed);
+    return runWrongKey(*targetAddress, std::stoull(session, nullptr, 16), count, rate, seed);
   }
   auto listenAddress = dp::parseSocketAddress(listen);
   if (!listenAddress) return 2;

@@ -34,6 +34,7 @@ struct alignas(64) WorkerCounters {
   OwnedCounter amplificationLimited;
   OwnedCounter feedbackSent;
   OwnedCounter admissionRefused;
+  OwnedCounter handshakeStateEntries;  // gauge: authenticated-handshake replay entries
 
   void drop(proto::DropReason reason) noexcept { drops[static_cast<size_t>(reason)].add(); }
   uint64_t totalDrops() const noexcept {

@@ -87,6 +87,9 @@ class HandshakeResponder {
   size_t writeStatelessReset(SessionId session, uint8_t linkId, size_t receivedSize,
                              uint64_t nowNs, std::span<uint8_t> out);
 
+  // Forgets replay entries whose cookies can no longer be valid. Call about once a second.
+  void pruneReplayCache(uint64_t nowNs);
+
   const GatewaySecrets& secrets() const { return secrets_; }
   size_t replayCacheSize() const { return replayCache_.size(); }
   const ResponderConfig& config() const { return config_; }
@@ -107,7 +110,6 @@ class HandshakeResponder {
         handshakeLimiter_(config.handshakesPerSecond, config.handshakeBurst),
         resetLimiter_(100, 200) {}
   const ResponderKey* findKey(uint32_t id) const;
-  void pruneReplayCache(uint64_t nowNs);
 
   GatewaySecrets secrets_;
   ResponderConfig config_;
