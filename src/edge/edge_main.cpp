@@ -41,6 +41,7 @@ struct Options {
   unsigned wireSize = static_cast<unsigned>(proto::kDefaultWirePacketSize);
   double statsInterval = 1.0;
   bool noPace = false;
+  uint64_t rekeyAfterPackets = proto::kRekeySequenceThreshold;
 };
 
 uint64_t monotonicNs() {
@@ -143,7 +144,8 @@ int runEdge(const Options& options) {
                                .psk = key->key,
                                .latencyMs = static_cast<uint16_t>(options.latencyMs),
                                .wirePacketSize = options.wireSize,
-                               .channel = {.backend = *backend},
+                               .channel = {.backend = *backend,
+                                           .rekeySequenceThreshold = options.rekeyAfterPackets},
                                .epochNs = startNs},
       ring);
   if (!session) {
@@ -230,6 +232,10 @@ int main(int argc, char** argv) {
   app.add_option("--aead", options.aead, "AES-256-GCM implementation: auto, ipsec-mb, openssl")
       ->capture_default_str();
   app.add_flag("--no-pace", options.noPace, "send a file as fast as possible (tests)");
+  app.add_option("--rekey-after-packets", options.rekeyAfterPackets,
+                 "handshake new keys once any link has sent this many packets under the "
+                 "current keys (default: near the 2^48 sequence limit)")
+      ->check(CLI::Range(uint64_t{100}, proto::kRekeySequenceThreshold));
   app.add_option("--stats-interval", options.statsInterval,
                  "seconds between stats lines on stdout (0: only at exit)")
       ->capture_default_str();

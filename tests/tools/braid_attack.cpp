@@ -182,7 +182,7 @@ int runWrongKey(const dp::SocketAddress& target, uint64_t sessionId, uint64_t co
 // Forwards edge <-> gateway and injects replays and tampered copies of the edge's packets.
 int runRelay(const dp::SocketAddress& listen, const dp::SocketAddress& target,
              unsigned replayEvery, unsigned tamperEvery, unsigned handshakeReplays,
-             double durationSeconds) {
+             unsigned rebindAfter, double durationSeconds) {
   auto front = dp::UdpSocket::bind(listen);
   if (!front) {
     std::fprintf(stderr, "%s\n", front.error().describe().c_str());
@@ -196,7 +196,7 @@ int runRelay(const dp::SocketAddress& listen, const dp::SocketAddress& target,
   dp::SocketAddress edge;
   dp::RxBatch rx;
   std::vector<uint8_t> lastInit;
-  uint64_t forwarded = 0, replays = 0, tampered = 0, initReplays = 0, dataSeen = 0;
+  uint64_t forwarded = 0, replays = 0, tampered = 0, initReplays = 0, dataSeen = 0, rebinds = 0;
   bool initReplayed = false;
   uint64_t endNs = monotonicNs() + static_cast<uint64_t>(durationSeconds * 1e9);
   while (monotonicNs() < endNs) {
@@ -213,6 +213,14 @@ int runRelay(const dp::SocketAddress& listen, const dp::SocketAddress& target,
         }
         if (packet.size() > 40 && packet[1] == static_cast<uint8_t>(proto::PacketType::kData)) {
           ++dataSeen;
+          if (rebindAfter && dataSeen % rebindAfter == 0) {
+            // A NAT rebinding: from now on the gateway sees this link from a new port.
+            auto fresh = dp::UdpSocket::bind(*dp::parseSocketAddress("127.0.0.1:0"));
+            if (fresh) {
+              back = std::move(fresh);
+              ++rebinds;
+            }
+          }
           if (replayEvery && dataSeen % replayEvery == 0) {
             back->sendTo(packet, target);
             ++replays;
@@ -244,9 +252,11 @@ int runRelay(const dp::SocketAddress& listen, const dp::SocketAddress& target,
       }
     }
   }
-  std::printf("attack mode=relay forwarded=%llu replays=%llu tampered=%llu init_replays=%llu\n",
+  std::printf("attack mode=relay forwarded=%llu replays=%llu tampered=%llu init_replays=%llu "
+              "rebinds=%llu\n",
               (unsigned long long)forwarded, (unsigned long long)replays,
-              (unsigned long long)tampered, (unsigned long long)initReplays);
+              (unsigned long long)tampered, (unsigned long long)initReplays,
+              (unsigned long long)rebinds);
   return 0;
 }
 
@@ -273,12 +283,13 @@ int main(int argc, char** argv) {
   wrongKey->add_option("--session", session, "session ID (hex)")->required();
   auto* relay = app.add_subcommand("relay", "forward edge<->gateway, inject replays/tampering");
   std::string listen = "127.0.0.1:0";
-  unsigned replayEvery = 10, tamperEvery = 10, handshakeReplays = 3;
+  unsigned replayEvery = 10, tamperEvery = 10, handshakeReplays = 3, rebindAfter = 0;
   double duration = 10;
   relay->add_option("--listen", listen, "address the edge sends to")->capture_default_str();
   relay->add_option("--replay-every", replayEvery, "replay every Nth data packet");
   relay->add_option("--tamper-every", tamperEvery, "tamper with every Nth data packet");
   relay->add_option("--handshake-replays", handshakeReplays, "replays of the edge's init");
+  relay->add_option("--rebind-after", rebindAfter, "move to a new source port every N data packets");
   relay->add_option("--duration", duration, "seconds to run")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -295,5 +306,5 @@ int main(int argc, char** argv) {
   auto listenAddress = dp::parseSocketAddress(listen);
   if (!listenAddress) return 2;
   return runRelay(*listenAddress, *targetAddress, replayEvery, tamperEvery, handshakeReplays,
-                  duration);
+                  rebindAfter, duration);
 }
