@@ -59,7 +59,7 @@ int runKeygen(uint32_t keyId, const std::string& out, bool overwrite) {
 }
 
 int runGateway(const RunOptions& options) {
-  if (auto logging = ctrl::setupLogging(options.logLevel); !logging) {
+  if (auto logging = ctrl::setupLogging(options.logLevel, "braid-gateway"); !logging) {
     std::fprintf(stderr, "braid-gateway: %s\n", logging.error().describe().c_str());
     return kExitConfig;
   }

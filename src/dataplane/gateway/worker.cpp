@@ -70,6 +70,12 @@ Worker::Worker(const WorkerOptions& options, proto::HandshakeResponder&& respond
 
 Worker::~Worker() = default;
 
+bool Worker::logBudget() noexcept {
+  // Authenticated peers can still make sessions come and go quickly; their log lines are
+  // rate-limited (the counters still count every event).
+  return logLimiter_.take(monotonicNs());
+}
+
 OutputThread* Worker::outputFor(uint32_t keyId) {
   auto it = outputs_.find(keyId);
   if (it != outputs_.end()) return it->second.get();
@@ -116,7 +122,7 @@ void Worker::admit(const proto::ValidatedInit& validated, const SocketAddress& f
     if (!it->second->channel().rekey(accepted->keys, init.linkId, nowNs)) return;
     counters_.rekeys.add();
     tx_.commit(accepted->replySize, from);
-    spdlog::info("session {:016x} rekeyed", init.sessionId.value);
+    if (logBudget()) spdlog::info("session {:016x} rekeyed", init.sessionId.value);
     return;
   }
 
@@ -128,8 +134,10 @@ void Worker::admit(const proto::ValidatedInit& validated, const SocketAddress& f
   // A restarted edge starts a new session: the older session of the same key gives way.
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     if (it->second->keyId() == init.keyId) {
-      spdlog::info("session {:016x} replaced by a new session of edge key {}", it->first,
-                   init.keyId);
+      if (logBudget()) {
+        spdlog::info("session {:016x} replaced by a new session of edge key {}", it->first,
+                     init.keyId);
+      }
       it->second->drainToOutput();
       it->second->sendClose(proto::CloseReason::kError, nowNs, tx_);
       it = sessions_.erase(it);
@@ -147,7 +155,9 @@ void Worker::admit(const proto::ValidatedInit& validated, const SocketAddress& f
   std::span<uint8_t> reply = tx_.next();
   auto accepted = responder_.accept(validated, id, reply);
   if (!accepted) {
-    spdlog::warn("handshake for edge key {} failed: {}", init.keyId, accepted.error().describe());
+    if (logBudget()) {
+      spdlog::warn("handshake for edge key {} failed: {}", init.keyId, accepted.error().describe());
+    }
     return;
   }
   auto channel = proto::SealedChannel::create(proto::Role::kGateway, accepted->keys, init.linkId,
@@ -172,8 +182,10 @@ void Worker::admit(const proto::ValidatedInit& validated, const SocketAddress& f
   counters_.handshakesAccepted.add();
   counters_.sessionsOpened.add();
   counters_.sessionsActive.set(sessions_.size());
-  spdlog::info("session {:016x} opened for edge key {} from {}, latency {} ms", id.value,
-               init.keyId, toString(from), accepted->latencyMs);
+  if (logBudget()) {
+    spdlog::info("session {:016x} opened for edge key {} from {}, latency {} ms", id.value,
+                 init.keyId, toString(from), accepted->latencyMs);
+  }
 }
 
 void Worker::handleInit(std::span<uint8_t> datagram, const SocketAddress& from, uint64_t nowNs) {
@@ -243,7 +255,7 @@ void Worker::serviceTimers(uint64_t nowNs) noexcept {
     GatewaySession& session = *it->second;
     if (nowNs >= session.nextDeadlineNs()) session.onTimer(nowNs, tx_);
     if (session.finished(nowNs)) {
-      spdlog::info("session {:016x} ended", it->first);
+      if (logBudget()) spdlog::info("session {:016x} ended", it->first);
       session.drainToOutput();
       it = sessions_.erase(it);
       counters_.sessionsClosed.add();

@@ -12,6 +12,7 @@
 #include "dataplane/io/udp_socket.h"
 #include "dataplane/output/output_thread.h"
 #include "dataplane/proto/handshake/responder.h"
+#include "dataplane/proto/handshake/token_bucket.h"
 
 namespace braid::dp {
 
@@ -57,6 +58,7 @@ class Worker {
   void serviceTimers(uint64_t nowNs) noexcept;
   uint64_t nextDeadlineNs(uint64_t nowNs) const noexcept;
   OutputThread* outputFor(uint32_t keyId);
+  bool logBudget() noexcept;
 
   WorkerOptions options_;
   proto::HandshakeResponder responder_;
@@ -65,6 +67,7 @@ class Worker {
   Transmitter tx_;
   WorkerCounters counters_;
   uint64_t nextHousekeepingNs_ = 0;
+  proto::TokenBucket logLimiter_{20, 100};
   std::unordered_map<uint64_t, std::unique_ptr<GatewaySession>> sessions_;
   std::unordered_map<uint32_t, std::unique_ptr<OutputThread>> outputs_;
   RxBatch rx_;

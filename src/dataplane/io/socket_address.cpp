@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 
 namespace braid::dp {
@@ -87,16 +88,19 @@ Result<SocketAddress> parseSocketAddress(std::string_view text) {
 }
 
 std::string toString(const SocketAddress& address) {
-  char buf[INET6_ADDRSTRLEN] = {};
+  char host[INET6_ADDRSTRLEN] = {};
+  char out[INET6_ADDRSTRLEN + 16] = {};
   if (address.family() == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&address.storage)->sin_addr, buf,
-              sizeof(buf));
-    return std::string(buf) + ":" + std::to_string(address.port());
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&address.storage)->sin_addr, host,
+              sizeof(host));
+    std::snprintf(out, sizeof(out), "%s:%u", host, address.port());
+    return out;
   }
   if (address.family() == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&address.storage)->sin6_addr, buf,
-              sizeof(buf));
-    return "[" + std::string(buf) + "]:" + std::to_string(address.port());
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&address.storage)->sin6_addr, host,
+              sizeof(host));
+    std::snprintf(out, sizeof(out), "[%s]:%u", host, address.port());
+    return out;
   }
   return "(none)";
 }
