@@ -18,7 +18,8 @@ class ReplayWindow {
     if (behind >= kSize) return false;
     return !test(seq);
   }
-  // Marks `seq` seen; call only after the packet authenticated.
+  // Marks `seq` seen; call only after the packet authenticated. A sequence older than the
+  // window is ignored.
   void accept(uint64_t seq) noexcept {
     if (!any_) {
       any_ = true;
@@ -36,6 +37,10 @@ class ReplayWindow {
         for (uint64_t s = highest_ + 1; s <= seq; ++s) clear(s);
       }
       highest_ = seq;
+    } else if (highest_ - seq >= kSize) {
+      // Older than the window: its bit slot now belongs to a newer sequence, which marking
+      // it would wrongly reject later.
+      return;
     }
     set(seq);
   }
