@@ -17,6 +17,10 @@
 #include "dataplane/gateway/worker.h"
 #include "dataplane/proto/crypto/aead.h"
 #include "spdlog/spdlog.h"
+#if BRAID_HAVE_METRICS
+#include "ctrl/metrics/gateway_collector.h"
+#include "ctrl/metrics/metrics_server.h"
+#endif
 
 namespace {
 
@@ -39,6 +43,7 @@ struct RunOptions {
   unsigned idleTimeoutMs = 10000;
   double handshakesPerSecond = 200;
   double statsInterval = 1.0;
+  std::string metricsListen;
 };
 
 int runKeygen(uint32_t keyId, const std::string& out, bool overwrite) {
@@ -132,6 +137,29 @@ int runGateway(const RunOptions& options) {
     spdlog::error("{}", signals.error().describe());
     return 1;
   }
+#if BRAID_HAVE_METRICS
+  std::unique_ptr<ctrl::MetricsServer> metrics;
+  std::shared_ptr<ctrl::GatewayCollector> collector;
+  if (!options.metricsListen.empty()) {
+    auto server = ctrl::MetricsServer::start(options.metricsListen);
+    if (!server) {
+      spdlog::error("--metrics-listen: {}", server.error().describe());
+      return kExitConfig;
+    }
+    metrics = std::move(*server);
+    collector = std::make_shared<ctrl::GatewayCollector>(
+        std::vector<const dp::WorkerCounters*>{&(*worker)->counters()});
+    metrics->add(collector);
+    spdlog::info("metrics on http://{}:{}/metrics",
+                 options.metricsListen.substr(0, options.metricsListen.rfind(':')),
+                 metrics->port());
+  }
+#else
+  if (!options.metricsListen.empty()) {
+    spdlog::error("--metrics-listen: this build has no Prometheus support (meson -Dmetrics)");
+    return kExitConfig;
+  }
+#endif
   spdlog::info("braid-gateway {} listening on {} ({} keys, AEAD {}, output {})", BRAID_VERSION,
                dp::toString((*worker)->localAddress()), keys->size(),
                proto::aeadBackendName(*backend), options.output);
@@ -202,6 +230,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log-level", options.logLevel, "trace, debug, info, warn, error")
       ->capture_default_str();
+  app.add_option("--metrics-listen", options.metricsListen,
+                 "serve Prometheus metrics at http://HOST:PORT/metrics (port 0: any free port)");
 
   auto* keygen = app.add_subcommand("keygen", "write a new pre-shared key file for one edge");
   uint32_t keyId = 0;

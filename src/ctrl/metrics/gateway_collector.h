@@ -1,0 +1,25 @@
+#pragma once
+
+#include <prometheus/collectable.h>
+
+#include <vector>
+
+#include "dataplane/gateway/worker_counters.h"
+
+namespace braid::ctrl {
+
+// Turns the gateway workers' single-writer counters into Prometheus families at scrape
+// time (the seastar way: the packet path never touches a prometheus-cpp object).
+class GatewayCollector : public prometheus::Collectable {
+ public:
+  // `workers[i]` are worker i's counters; they must outlive the collector's registration.
+  explicit GatewayCollector(std::vector<const dp::WorkerCounters*> workers)
+      : workers_(std::move(workers)) {}
+
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  std::vector<const dp::WorkerCounters*> workers_;
+};
+
+}  // namespace braid::ctrl

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The gateway's /metrics after a transfer: promtool finds nothing to complain about, and the
+# scraped counters equal the gateway's own stats.
+source "$(dirname "$0")/lib.sh"
+need promtool
+
+scrape() { python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"; }
+
+make_ts "$WORK/in.ts" 3
+keygen 1 "$WORK/edge.key"
+start_gateway "$WORK/gateway.log" --keys "$WORK/edge.key" --output "file:$WORK/out.ts" \
+  --metrics-listen 127.0.0.1:0
+wait_for_line "$WORK/gateway.log" 'metrics on http://' 5
+URL=$(grep -oE 'http://[0-9.]+:[0-9]+/metrics' "$WORK/gateway.log" | head -n1)
+start_edge "$WORK/edge.log" --gateway "$GATEWAY_ADDR" --key "$WORK/edge.key" \
+  --input "file:$WORK/in.ts" --latency-ms 200
+wait "$EDGE_PID" || die "edge exited non-zero"
+wait_for_line "$WORK/gateway.log" 'session [0-9a-f]+ ended' 10
+sleep 1.2  # the next stats line carries the final counts
+scrape "$URL" >"$WORK/metrics.txt"
+promtool check metrics <"$WORK/metrics.txt" >"$WORK/promtool.txt" 2>&1 ||
+  { cat "$WORK/promtool.txt"; die "promtool check metrics failed"; }
+[[ ! -s $WORK/promtool.txt ]] || { cat "$WORK/promtool.txt"; die "promtool reported problems"; }
+
+metric() { awk -v m="$1" '$1 == m {print $2}' "$WORK/metrics.txt"; }
+played=$(metric 'braid_gateway_played_packets_total{worker="0"}')
+bytes=$(metric 'braid_gateway_output_bytes_total{worker="0"}')
+[[ -n $played ]] || die "no braid_gateway_played_packets_total series"
+[[ $(printf '%.0f' "$played") == $(stat_value "$WORK/gateway.log" played) ]] ||
+  die "scraped played=$played, stats say $(stat_value "$WORK/gateway.log" played)"
+[[ $(printf '%.0f' "$bytes") == $(stat -c %s "$WORK/in.ts") ]] || die "scraped output bytes $bytes"
+grep -q 'braid_gateway_dropped_packets_total{worker="0",reason="auth_failed"}' "$WORK/metrics.txt" ||
+  die "drop reasons are not labelled"
+stop "$GATEWAY_PID" || die "gateway exited non-zero"
+log "promtool clean; $(grep -c '^braid_' "$WORK/metrics.txt") series; played=$played"
