@@ -1,0 +1,152 @@
+#include "dataplane/gateway/gateway_session.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <memory>
+
+#include "dataplane/proto/wire/control_messages.h"
+
+namespace braid::dp {
+namespace {
+
+constexpr uint64_t kStartNs = 1'000'000'000'000;
+constexpr uint64_t kMs = 1'000'000;
+
+struct Harness {
+  WorkerCounters counters;
+  std::unique_ptr<GatewaySession> session;
+  std::optional<proto::SealedChannel> edge;
+  Transmitter tx{nullptr};
+  SocketAddress addressA = *parseSocketAddress("127.0.0.1:4000");
+  SocketAddress addressB = *parseSocketAddress("127.0.0.9:5000");
+  proto::SessionId id = proto::SessionId::make(1, 0, 42);
+  uint64_t mediaSeq = 0;
+
+  Harness() {
+    proto::SessionKeys keys;
+    keys.edgeToGateway.fill(3);
+    keys.gatewayToEdge.fill(4);
+    auto gatewayChannel = proto::SealedChannel::create(proto::Role::kGateway, keys, 0, kStartNs);
+    auto edgeChannel = proto::SealedChannel::create(proto::Role::kEdge, keys, 0, kStartNs);
+    edge.emplace(std::move(*edgeChannel));
+    auto created = GatewaySession::create(
+        GatewaySessionParams{.id = id, .keyId = 1, .latencyMs = 100, .feedbackMs = 50,
+                             .keepaliveMs = 1000, .idleTimeoutMs = 2000, .jitterCapacity = 256},
+        std::move(*gatewayChannel), nullptr, counters, kStartNs);
+    session = std::move(*created);
+  }
+
+  std::optional<proto::DropReason> send(proto::PacketType type, std::span<const uint8_t> body,
+                                        const SocketAddress& from, uint64_t nowNs,
+                                        uint8_t link = 0) {
+    std::array<uint8_t, 1500> packet{};
+    proto::PacketPrefix prefix{.type = type, .sessionId = id, .linkId = link};
+    proto::MediaFields media{.mediaSeq = mediaSeq, .mediaTsUs = (nowNs - kStartNs) / 1000};
+    bool isData = type == proto::PacketType::kData;
+    size_t size = edge->seal(prefix, static_cast<uint32_t>(nowNs / 1000), isData ? &media : nullptr,
+                             body, packet, proto::kMinControlPacketSize);
+    if (isData) ++mediaSeq;
+    return session->onSealed(std::span(packet).first(size), from, nowNs, tx);
+  }
+
+  std::optional<proto::DropReason> sendData(const SocketAddress& from, uint64_t nowNs) {
+    std::array<uint8_t, 188> ts{};
+    ts[0] = 0x47;
+    return send(proto::PacketType::kData, ts, from, nowNs);
+  }
+
+  std::optional<proto::DropReason> sendKeepalive(const SocketAddress& from, uint64_t nowNs,
+                                                 uint8_t link = 0) {
+    std::array<uint8_t, 16> body{};
+    size_t size = proto::Keepalive{}.encode(body);
+    return send(proto::PacketType::kKeepalive, std::span(body).first(size), from, nowNs, link);
+  }
+};
+
+TEST(GatewaySession, PlaysDataAtTheTargetLatencyInOrder) {
+  Harness h;
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(h.sendData(h.addressA, kStartNs + i * kMs));
+  h.session->onTimer(kStartNs + 50 * kMs, h.tx);
+  EXPECT_EQ(h.counters.played.read(), 0u);  // not before media time + latency
+  h.session->onTimer(kStartNs + 120 * kMs, h.tx);
+  EXPECT_EQ(h.counters.played.read(), 10u);
+  EXPECT_EQ(h.counters.dataPackets.read(), 10u);
+}
+
+TEST(GatewaySession, KeepaliveIsAnsweredOnTheSameLink) {
+  Harness h;
+  uint64_t before = h.tx.bytesQueued();
+  // Data first, so the address has a budget for the answer.
+  EXPECT_FALSE(h.sendData(h.addressA, kStartNs));
+  EXPECT_FALSE(h.sendKeepalive(h.addressA, kStartNs + kMs));
+  EXPECT_GT(h.tx.bytesQueued(), before);
+}
+
+TEST(GatewaySession, AuthenticatedPacketFromNewAddressMovesTheLink) {
+  Harness h;
+  EXPECT_FALSE(h.sendData(h.addressA, kStartNs));
+  EXPECT_FALSE(h.sendData(h.addressB, kStartNs + kMs));
+  EXPECT_EQ(h.counters.linkAddressMoves.read(), 1u);
+  EXPECT_EQ(h.session->activeLinks(kStartNs + 2 * kMs), 1u);
+}
+
+TEST(GatewaySession, NeverSendsMoreThanThreeTimesWhatAnAddressSent) {
+  Harness h;
+  // One small DATA packet in (188 + 46 bytes), then 19 feedback rounds while the stream still
+  // counts as flowing, with nothing more received: the ACKs would exceed 3x.
+  EXPECT_FALSE(h.sendData(h.addressA, kStartNs));
+  const uint64_t received = 188 + 46;
+  for (int i = 1; i < 20; ++i) h.session->onTimer(kStartNs + i * 50 * kMs, h.tx);
+  EXPECT_GT(h.tx.bytesQueued(), 0u);
+  EXPECT_LE(h.tx.bytesQueued(), 3 * received);
+  EXPECT_GT(h.counters.amplificationLimited.read(), 0u);
+}
+
+TEST(GatewaySession, ReplayedAndTamperedPacketsAreDroppedByReason) {
+  Harness h;
+  std::array<uint8_t, 1500> packet{};
+  std::array<uint8_t, 188> ts{};
+  proto::PacketPrefix prefix{.type = proto::PacketType::kData, .sessionId = h.id};
+  proto::MediaFields media{.mediaSeq = 0, .mediaTsUs = 0};
+  size_t size = h.edge->seal(prefix, 1, &media, ts, packet);
+  auto copy = packet;
+  EXPECT_FALSE(h.session->onSealed(std::span(packet).first(size), h.addressA, kStartNs, h.tx));
+  EXPECT_EQ(h.session->onSealed(std::span(copy).first(size), h.addressA, kStartNs, h.tx),
+            proto::DropReason::kReplay);
+  size = h.edge->seal(prefix, 1, &media, ts, packet);
+  packet[size - 1] ^= 1;
+  EXPECT_EQ(h.session->onSealed(std::span(packet).first(size), h.addressA, kStartNs, h.tx),
+            proto::DropReason::kAuthFailed);
+  EXPECT_EQ(h.counters.dataPackets.read(), 1u);
+}
+
+TEST(GatewaySession, CloseDrainsThenFinishes) {
+  Harness h;
+  for (int i = 0; i < 5; ++i) h.sendData(h.addressA, kStartNs + i * kMs);
+  std::array<uint8_t, 8> body{};
+  size_t size = proto::Close{}.encode(body);
+  EXPECT_FALSE(h.send(proto::PacketType::kClose, std::span(body).first(size), h.addressA,
+                      kStartNs + 10 * kMs));
+  EXPECT_FALSE(h.session->finished(kStartNs + 10 * kMs));  // still holds media
+  h.session->onTimer(kStartNs + 200 * kMs, h.tx);
+  EXPECT_TRUE(h.session->finished(kStartNs + 200 * kMs));
+  EXPECT_EQ(h.counters.played.read(), 5u);
+}
+
+TEST(GatewaySession, IdleSessionFinishesAfterTheTimeout) {
+  Harness h;
+  h.sendData(h.addressA, kStartNs);
+  EXPECT_FALSE(h.session->finished(kStartNs + 1'900 * kMs));
+  EXPECT_TRUE(h.session->finished(kStartNs + 2'100 * kMs));
+}
+
+TEST(GatewaySession, MalformedInnerMessagesAreCounted) {
+  Harness h;
+  std::array<uint8_t, 4> junk{0xff, 0xff, 0xff, 0xff};
+  EXPECT_EQ(h.send(proto::PacketType::kJoin, junk, h.addressA, kStartNs),
+            proto::DropReason::kMalformedBody);
+}
+
+}  // namespace
+}  // namespace braid::dp
