@@ -14,6 +14,16 @@ wait_for_line "$WORK/gateway.log" 'metrics on http://' 5
 URL=$(grep -oE 'http://[0-9.]+:[0-9]+/metrics' "$WORK/gateway.log" | head -n1)
 start_edge "$WORK/edge.log" --gateway "$GATEWAY_ADDR" --key "$WORK/edge.key" \
   --input "file:$WORK/in.ts" --latency-ms 200
+wait_for_line "$WORK/gateway.log" 'sessions=1 ' 10
+sleep 0.5
+scrape "$URL" >"$WORK/metrics-live.txt"
+promtool check metrics <"$WORK/metrics-live.txt" >"$WORK/promtool-live.txt" 2>&1 ||
+  { cat "$WORK/promtool-live.txt"; die "promtool check metrics failed (live session)"; }
+[[ ! -s $WORK/promtool-live.txt ]] || { cat "$WORK/promtool-live.txt"; die "promtool: live session"; }
+grep -qE '^braid_session_played_packets_total\{session="[0-9a-f]{16}",key="1"\} [0-9]' \
+  "$WORK/metrics-live.txt" || die "no per-session series while the session is live"
+grep -qE '^braid_link_received_packets_total\{session="[0-9a-f]{16}",link="0"\} [1-9]' \
+  "$WORK/metrics-live.txt" || die "no per-link series while the session is live"
 wait "$EDGE_PID" || die "edge exited non-zero"
 wait_for_line "$WORK/gateway.log" 'session [0-9a-f]+ ended' 10
 sleep 1.2  # the next stats line carries the final counts
@@ -31,5 +41,8 @@ bytes=$(metric 'braid_gateway_output_bytes_total{worker="0"}')
 [[ $(printf '%.0f' "$bytes") == $(stat -c %s "$WORK/in.ts") ]] || die "scraped output bytes $bytes"
 grep -q 'braid_gateway_dropped_packets_total{worker="0",reason="auth_failed"}' "$WORK/metrics.txt" ||
   die "drop reasons are not labelled"
+if grep -qE '^braid_(session|link)_[a-z_]+\{' "$WORK/metrics.txt"; then
+  die "series of the ended session are still exported"
+fi
 stop "$GATEWAY_PID" || die "gateway exited non-zero"
 log "promtool clean; $(grep -c '^braid_' "$WORK/metrics.txt") series; played=$played"

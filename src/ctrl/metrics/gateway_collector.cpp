@@ -1,5 +1,8 @@
 #include "ctrl/metrics/gateway_collector.h"
 
+#include <fmt/format.h>
+
+#include <iterator>
 #include <string>
 
 #include "ctrl/metrics/metric_families.h"
@@ -89,7 +92,89 @@ std::vector<prometheus::MetricFamily> GatewayCollector::Collect() const {
     replay.add({{"worker", std::to_string(w)}},
                static_cast<double>(workers_[w]->handshakeStateEntries.read()));
   }
+  if (sessions_ != nullptr) collectSessions(families);
   return families;
+}
+
+void GatewayCollector::collectSessions(std::vector<prometheus::MetricFamily>& families) const {
+  using SessionCounter = dp::OwnedCounter dp::SessionStats::*;
+  struct Spec {
+    const char* name;
+    const char* help;
+    SessionCounter counter;
+    bool gauge;
+    double scale;
+  };
+  static constexpr Spec kSession[] = {
+      {"braid_session_data_packets_total", "authenticated DATA packets of the session",
+       &dp::SessionStats::dataPackets, false, 1},
+      {"braid_session_played_packets_total", "media packets played out",
+       &dp::SessionStats::played, false, 1},
+      {"braid_session_skipped_packets_total", "media sequences missing at their deadline",
+       &dp::SessionStats::skipped, false, 1},
+      {"braid_session_late_packets_total", "packets that arrived after their playout time",
+       &dp::SessionStats::late, false, 1},
+      {"braid_session_duplicate_packets_total", "packets received twice",
+       &dp::SessionStats::duplicates, false, 1},
+      {"braid_session_output_bytes_total", "bytes handed to the session's outputs",
+       &dp::SessionStats::outputBytes, false, 1},
+      {"braid_session_jitter_buffer_packets", "packets held in the jitter buffer",
+       &dp::SessionStats::jitterDepth, true, 1},
+      {"braid_session_playout_latency_seconds",
+       "playout time minus arrival-clock media time of the last played packet",
+       &dp::SessionStats::playoutLatencyNs, true, 1e-9},
+  };
+  using LinkCounter = dp::OwnedCounter dp::LinkStats::*;
+  struct LinkSpec {
+    const char* name;
+    const char* help;
+    LinkCounter counter;
+    bool gauge;
+    double scale;
+  };
+  static constexpr LinkSpec kLink[] = {
+      {"braid_link_received_packets_total", "authenticated packets received on the link",
+       &dp::LinkStats::packets, false, 1},
+      {"braid_link_received_bytes_total", "bytes of those packets", &dp::LinkStats::bytes, false,
+       1},
+      {"braid_link_lost_packets_total", "gaps in the link's sequence", &dp::LinkStats::lost,
+       false, 1},
+      {"braid_link_jitter_seconds", "interarrival jitter (RFC 3550)", &dp::LinkStats::jitterUs,
+       true, 1e-6},
+      {"braid_link_address_changes_total", "moves of the link to a new address",
+       &dp::LinkStats::addressChanges, false, 1},
+  };
+  std::vector<FamilyBuilder> sessionFamilies;
+  for (const Spec& spec : kSession) {
+    sessionFamilies.push_back(spec.gauge ? gaugeFamily(families, spec.name, spec.help)
+                                         : counterFamily(families, spec.name, spec.help));
+  }
+  auto target = gaugeFamily(families, "braid_session_target_latency_seconds",
+                            "negotiated end-to-end latency");
+  std::vector<FamilyBuilder> linkFamilies;
+  for (const LinkSpec& spec : kLink) {
+    linkFamilies.push_back(spec.gauge ? gaugeFamily(families, spec.name, spec.help)
+                                      : counterFamily(families, spec.name, spec.help));
+  }
+  sessions_->forEach([&](const dp::SessionStats& stats) {
+    std::string session = fmt::format("{:016x}", stats.id.value);
+    std::string key = std::to_string(stats.keyId);
+    for (size_t i = 0; i < std::size(kSession); ++i) {
+      sessionFamilies[i].add({{"session", session}, {"key", key}},
+                             static_cast<double>((stats.*kSession[i].counter).read()) *
+                                 kSession[i].scale);
+    }
+    target.add({{"session", session}, {"key", key}}, stats.latencyMs / 1000.0);
+    for (size_t link = 0; link < stats.links.size(); ++link) {
+      const dp::LinkStats& linkStats = stats.links[link];
+      if (!linkStats.known.load(std::memory_order_relaxed)) continue;
+      for (size_t i = 0; i < std::size(kLink); ++i) {
+        linkFamilies[i].add({{"session", session}, {"link", std::to_string(link)}},
+                            static_cast<double>((linkStats.*kLink[i].counter).read()) *
+                                kLink[i].scale);
+      }
+    }
+  });
 }
 
 }  // namespace braid::ctrl

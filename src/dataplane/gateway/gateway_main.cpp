@@ -122,11 +122,13 @@ int runGateway(const RunOptions& options) {
     spdlog::error("{}", responder.error().describe());
     return kExitConfig;
   }
+  dp::SessionRegistry registry;
   auto worker = dp::Worker::create(
       dp::WorkerOptions{.listen = *listen,
                         .gatewayId = static_cast<uint16_t>(options.gatewayId),
                         .outputUrl = options.output,
-                        .channel = {.backend = *backend}},
+                        .channel = {.backend = *backend},
+                        .registry = &registry},
       std::move(*responder));
   if (!worker) {
     spdlog::error("{}", worker.error().describe());
@@ -148,7 +150,7 @@ int runGateway(const RunOptions& options) {
     }
     metrics = std::move(*server);
     collector = std::make_shared<ctrl::GatewayCollector>(
-        std::vector<const dp::WorkerCounters*>{&(*worker)->counters()});
+        std::vector<const dp::WorkerCounters*>{&(*worker)->counters()}, &registry);
     metrics->add(collector);
     spdlog::info("metrics on http://{}:{}/metrics",
                  options.metricsListen.substr(0, options.metricsListen.rfind(':')),

@@ -35,6 +35,10 @@ Result<std::unique_ptr<GatewaySession>> GatewaySession::create(const GatewaySess
   });
   if (!jitter) return tl::unexpected(jitter.error());
   session->jitter_ = std::move(*jitter);
+  session->stats_ = std::make_shared<SessionStats>();
+  session->stats_->id = params.id;
+  session->stats_->keyId = params.keyId;
+  session->stats_->latencyMs = params.latencyMs;
   return session;
 }
 
@@ -63,7 +67,10 @@ void GatewaySession::noteArrival(Link& link, const proto::SealedHeader& header,
     // Identity is session + link ID: an authenticated packet from a new address moves
     // the link at once (NAT rebinding, carrier change). The new address is unproven,
     // so the amplification budget starts over.
-    if (link.known) counters_.linkAddressMoves.add();
+    if (link.known) {
+      counters_.linkAddressMoves.add();
+      stats_->links[header.prefix.linkId & 15].addressChanges.add();
+    }
     link.known = true;
     link.address = from;
     link.bytesFromAddress = 0;
@@ -73,6 +80,13 @@ void GatewaySession::noteArrival(Link& link, const proto::SealedHeader& header,
   }
   link.bytesFromAddress += wireSize;
   link.lastRxNs = nowNs;
+  LinkStats& linkStats = stats_->links[header.prefix.linkId & 15];
+  if (!linkStats.known.load(std::memory_order_relaxed)) {
+    linkStats.known.store(true, std::memory_order_relaxed);
+  }
+  linkStats.packets.add();
+  linkStats.bytes.add(wireSize);
+  if (header.linkSeq > link.highestSeq + 1) linkStats.lost.add(header.linkSeq - link.highestSeq - 1);
   if (header.linkSeq > link.highestSeq) link.highestSeq = header.linkSeq;
   ++link.intervalPackets;
   link.intervalBytes += wireSize;
@@ -86,6 +100,7 @@ void GatewaySession::noteArrival(Link& link, const proto::SealedHeader& header,
                     (absD < link.jitterUs ? (link.jitterUs - absD) / 16 : 0);
   }
   link.lastTransit = transit;
+  linkStats.jitterUs.set(link.jitterUs);
   link.lastSendTsUs = header.sendTsUs;
   link.lastSendTsArrivalNs = nowNs;
 }
@@ -105,10 +120,17 @@ std::optional<DropReason> GatewaySession::onAuthenticated(const proto::SealedHea
       lastDataNs_ = nowNs;
       counters_.dataPackets.add();
       counters_.dataBytes.add(plaintext.size());
+      stats_->dataPackets.add();
       switch (jitter_->insert(media.mediaSeq, media.mediaTsUs, plaintext, nowNs)) {
         case InsertResult::kAccepted: break;
-        case InsertResult::kDuplicate: counters_.duplicates.add(); break;
-        case InsertResult::kLate: counters_.late.add(); break;
+        case InsertResult::kDuplicate:
+          counters_.duplicates.add();
+          stats_->duplicates.add();
+          break;
+        case InsertResult::kLate:
+          counters_.late.add();
+          stats_->late.add();
+          break;
         case InsertResult::kTooFarAhead: counters_.tooFarAhead.add(); break;
         case InsertResult::kTooLarge: return DropReason::kMalformedBody;
       }
@@ -232,20 +254,34 @@ void GatewaySession::sendClose(proto::CloseReason closeReason, uint64_t nowNs, T
   }
 }
 
-void GatewaySession::playout(uint64_t nowNs) noexcept {
-  jitter_->poll(nowNs, [this](std::span<const uint8_t> payload, uint64_t /*mediaSeq*/) {
-    counters_.played.add();
-    if (output_ != nullptr && !output_->submit(payload)) {
-      counters_.outputDrops.add();
-      return;
-    }
-    counters_.outputBytes.add(payload.size());
-  });
-  uint64_t skipped = jitter_->counters().skipped.read();
+void GatewaySession::emit(std::span<const uint8_t> payload) noexcept {
+  counters_.played.add();
+  stats_->played.add();
+  if (output_ != nullptr && !output_->submit(payload)) {
+    counters_.outputDrops.add();
+    return;
+  }
+  counters_.outputBytes.add(payload.size());
+  stats_->outputBytes.add(payload.size());
+}
+
+void GatewaySession::noteJitterState() noexcept {
+  const JitterBufferCounters& jb = jitter_->counters();
+  uint64_t skipped = jb.skipped.read();
   if (skipped > skippedSeen_) {
     counters_.skipped.add(skipped - skippedSeen_);
+    stats_->skipped.add(skipped - skippedSeen_);
     skippedSeen_ = skipped;
   }
+  stats_->jitterDepth.set(jitter_->depth());
+  stats_->playoutLatencyNs.set(jb.lastPlayoutLatencyNs.read());
+}
+
+void GatewaySession::playout(uint64_t nowNs) noexcept {
+  jitter_->poll(nowNs, [this](std::span<const uint8_t> payload, uint64_t /*mediaSeq*/) {
+    emit(payload);
+  });
+  noteJitterState();
 }
 
 void GatewaySession::onTimer(uint64_t nowNs, Transmitter& tx) noexcept {
@@ -274,14 +310,9 @@ bool GatewaySession::finished(uint64_t nowNs) const noexcept {
 
 void GatewaySession::drainToOutput() noexcept {
   // Every playout time has come at the end of time: plays all held packets in order.
-  jitter_->poll(JitterBuffer::kNever, [this](std::span<const uint8_t> payload, uint64_t /*mediaSeq*/) {
-    counters_.played.add();
-    if (output_ != nullptr && !output_->submit(payload)) {
-      counters_.outputDrops.add();
-      return;
-    }
-    counters_.outputBytes.add(payload.size());
-  });
+  jitter_->poll(JitterBuffer::kNever,
+                [this](std::span<const uint8_t> payload, uint64_t /*mediaSeq*/) { emit(payload); });
+  noteJitterState();
 }
 
 size_t GatewaySession::activeLinks(uint64_t nowNs) const noexcept {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 
+#include "dataplane/gateway/session_stats.h"
 #include "dataplane/gateway/transmitter.h"
 #include "dataplane/gateway/worker_counters.h"
 #include "dataplane/io/socket_address.h"
@@ -66,6 +67,8 @@ class GatewaySession {
   uint32_t keyId() const { return params_.keyId; }
   size_t activeLinks(uint64_t nowNs) const noexcept;
   const JitterBuffer& jitterBuffer() const { return *jitter_; }
+  // The session's counters, for the registry (read by the metrics scraper).
+  std::shared_ptr<const SessionStats> stats() const { return stats_; }
 
  private:
   struct Link {
@@ -95,12 +98,15 @@ class GatewaySession {
   void sendSealed(uint8_t linkId, proto::PacketType type, std::span<const uint8_t> body,
                   uint64_t nowNs, Transmitter& tx) noexcept;
   void playout(uint64_t nowNs) noexcept;
+  void emit(std::span<const uint8_t> payload) noexcept;
+  void noteJitterState() noexcept;
 
   GatewaySessionParams params_;
   proto::SealedChannel channel_;
   OutputThread* output_;
   WorkerCounters& counters_;
   std::unique_ptr<JitterBuffer> jitter_;
+  std::shared_ptr<SessionStats> stats_;
   std::array<Link, proto::kMaxLinks> links_{};
   uint64_t lastAuthenticatedNs_;
   uint64_t nextFeedbackNs_;

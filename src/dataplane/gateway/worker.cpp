@@ -140,8 +140,7 @@ void Worker::admit(const proto::ValidatedInit& validated, const SocketAddress& f
       }
       it->second->drainToOutput();
       it->second->sendClose(proto::CloseReason::kError, nowNs, tx_);
-      it = sessions_.erase(it);
-      counters_.sessionsClosed.add();
+      endSession(it);
     } else {
       ++it;
     }
@@ -177,6 +176,7 @@ void Worker::admit(const proto::ValidatedInit& validated, const SocketAddress& f
     spdlog::error("session for edge key {}: {}", init.keyId, session.error().describe());
     return;
   }
+  if (options_.registry != nullptr) options_.registry->add((*session)->stats());
   sessions_.emplace(id.value, std::move(*session));
   tx_.commit(accepted->replySize, from);
   counters_.handshakesAccepted.add();
@@ -244,6 +244,14 @@ void Worker::handleDatagram(std::span<uint8_t> datagram, const SocketAddress& fr
   if (auto reason = it->second->onSealed(datagram, from, nowNs, tx_)) counters_.drop(*reason);
 }
 
+void Worker::endSession(
+    std::unordered_map<uint64_t, std::unique_ptr<GatewaySession>>::iterator& it) {
+  if (options_.registry != nullptr) options_.registry->remove(it->second->id());
+  it = sessions_.erase(it);
+  counters_.sessionsClosed.add();
+  counters_.sessionsActive.set(sessions_.size());
+}
+
 void Worker::serviceTimers(uint64_t nowNs) noexcept {
   if (nowNs >= nextHousekeepingNs_) {
     // Handshake replay entries live only as long as a cookie could be valid.
@@ -257,9 +265,7 @@ void Worker::serviceTimers(uint64_t nowNs) noexcept {
     if (session.finished(nowNs)) {
       if (logBudget()) spdlog::info("session {:016x} ended", it->first);
       session.drainToOutput();
-      it = sessions_.erase(it);
-      counters_.sessionsClosed.add();
-      counters_.sessionsActive.set(sessions_.size());
+      endSession(it);
     } else {
       ++it;
     }
@@ -293,14 +299,12 @@ void Worker::run(const std::atomic<bool>& stop) noexcept {
 
 void Worker::shutdown() {
   uint64_t nowNs = monotonicNs();
-  for (auto& [id, session] : sessions_) {
-    session->drainToOutput();
-    session->sendClose(proto::CloseReason::kShutdown, nowNs, tx_);
-    counters_.sessionsClosed.add();
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    it->second->drainToOutput();
+    it->second->sendClose(proto::CloseReason::kShutdown, nowNs, tx_);
+    endSession(it);
   }
   tx_.flush();
-  sessions_.clear();
-  counters_.sessionsActive.set(0);
   for (auto& [key, output] : outputs_) output->stop();
   outputs_.clear();
 }

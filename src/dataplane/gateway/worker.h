@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "dataplane/gateway/gateway_session.h"
+#include "dataplane/gateway/session_registry.h"
 #include "dataplane/gateway/transmitter.h"
 #include "dataplane/gateway/worker_counters.h"
 #include "dataplane/io/udp_socket.h"
@@ -28,6 +29,8 @@ struct WorkerOptions {
   // ~2 s of output at 10 Mbit/s between the worker and a slow output.
   size_t outputQueueChunks = 2048;
   proto::ChannelOptions channel;
+  // Where sessions are published for metrics and the API; may be null.
+  SessionRegistry* registry = nullptr;
 };
 
 // One gateway worker: owns its socket, its sessions (worker-local table), their outputs
@@ -58,6 +61,8 @@ class Worker {
   void serviceTimers(uint64_t nowNs) noexcept;
   uint64_t nextDeadlineNs(uint64_t nowNs) const noexcept;
   OutputThread* outputFor(uint32_t keyId);
+  // Removes a session from the table and the registry (its series disappear).
+  void endSession(std::unordered_map<uint64_t, std::unique_ptr<GatewaySession>>::iterator& it);
   bool logBudget() noexcept;
 
   WorkerOptions options_;
