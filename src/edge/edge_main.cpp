@@ -20,6 +20,10 @@
 #include "edge/media/open_ts_source.h"
 #include "edge/media/packetizer.h"
 #include "spdlog/spdlog.h"
+#if BRAID_HAVE_METRICS
+#include "ctrl/metrics/counter_collector.h"
+#include "ctrl/metrics/metrics_server.h"
+#endif
 
 namespace {
 
@@ -42,6 +46,7 @@ struct Options {
   double statsInterval = 1.0;
   bool noPace = false;
   uint64_t rekeyAfterPackets = proto::kRekeySequenceThreshold;
+  std::string metricsListen;
 };
 
 uint64_t monotonicNs() {
@@ -156,11 +161,68 @@ int runEdge(const Options& options) {
                options.input, options.gateway, key->id, options.latencyMs,
                proto::aeadBackendName(*backend));
 
+#if BRAID_HAVE_METRICS
+  std::unique_ptr<ctrl::MetricsServer> metrics;
+  std::shared_ptr<ctrl::CounterCollector> collector;
+#endif
+  edge::InputPump pump(**source, *packetizer, ring);
+  if (!options.metricsListen.empty()) {
+#if BRAID_HAVE_METRICS
+    auto server = ctrl::MetricsServer::start(options.metricsListen);
+    if (!server) {
+      spdlog::error("--metrics-listen: {}", server.error().describe());
+      return kExitConfig;
+    }
+    metrics = std::move(*server);
+    collector = std::make_shared<ctrl::CounterCollector>();
+    const edge::EdgeCounters& c = (*session)->counters();
+    ctrl::CounterCollector::Labels link = {{"link", "0"}, {"name", options.linkName}};
+    collector->counter("braid_edge_link_sent_bytes_total",
+                       "UDP payload bytes sent (media, headers, tags, control)", &c.udpBytesSent,
+                       link);
+    collector->counter("braid_edge_link_sent_packets_total", "UDP datagrams sent",
+                       &c.packetsSent, link);
+    collector->counter("braid_edge_link_send_errors_total", "datagrams the kernel refused",
+                       &c.sendErrors, link);
+    collector->gauge("braid_edge_link_rtt_seconds", "smoothed round-trip time", &c.srttUs, link,
+                     1e-6);
+    collector->counter("braid_edge_media_bytes_total", "TS bytes sent as media",
+                       &c.mediaBytesSent);
+    collector->counter("braid_edge_data_packets_total", "DATA packets sent", &c.dataPackets);
+    collector->gauge("braid_edge_next_media_sequence", "next media sequence to send", &c.nextSeq);
+    collector->gauge("braid_edge_acked_media_sequence",
+                     "media sequence acknowledged by the gateway", &c.ackedSeq);
+    collector->counter("braid_edge_handshakes_total", "completed handshakes", &c.handshakes);
+    collector->counter("braid_edge_rekeys_total", "completed rekeys", &c.rekeys);
+    collector->counter("braid_edge_stateless_resets_total", "valid resets from the gateway",
+                       &c.resetsReceived);
+    collector->counter("braid_edge_input_bytes_total", "TS bytes read from the input",
+                       &pump.counters().bytes);
+    collector->counter("braid_edge_input_overflow_chunks_total",
+                       "input chunks dropped because the sender fell behind",
+                       &pump.counters().ringFull);
+    collector->gaugeFn(
+        "braid_edge_session_live", "1 while a session with the gateway is established",
+        [&c] {
+          auto state = static_cast<edge::EdgeState>(c.state.load(std::memory_order_relaxed));
+          return state == edge::EdgeState::kEstablished || state == edge::EdgeState::kDraining
+                     ? 1.0
+                     : 0.0;
+        });
+    metrics->add(collector);
+    spdlog::info("metrics on http://{}:{}/metrics",
+                 options.metricsListen.substr(0, options.metricsListen.rfind(':')),
+                 metrics->port());
+#else
+    spdlog::error("--metrics-listen: this build has no Prometheus support (meson -Dmetrics)");
+    return kExitConfig;
+#endif
+  }
+
   std::atomic<bool> stop{false};
   std::atomic<bool> inputDone{false};
   std::atomic<bool> inputFailed{false};
   std::atomic<bool> senderDone{false};
-  edge::InputPump pump(**source, *packetizer, ring);
   // A file waits for the first session so that none of it is lost to the handshake; a live
   // input (UDP) runs from the start, since its sender cannot be paused anyway.
   std::atomic<bool> alwaysOpen{true};
@@ -241,6 +303,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log-level", options.logLevel, "trace, debug, info, warn, error")
       ->capture_default_str();
+  app.add_option("--metrics-listen", options.metricsListen,
+                 "serve Prometheus metrics at http://HOST:PORT/metrics (port 0: any free port)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -13,8 +13,16 @@ start_gateway "$WORK/gateway.log" --keys "$WORK/edge.key" --output "file:$WORK/o
 wait_for_line "$WORK/gateway.log" 'metrics on http://' 5
 URL=$(grep -oE 'http://[0-9.]+:[0-9]+/metrics' "$WORK/gateway.log" | head -n1)
 start_edge "$WORK/edge.log" --gateway "$GATEWAY_ADDR" --key "$WORK/edge.key" \
-  --input "file:$WORK/in.ts" --latency-ms 200
+  --input "file:$WORK/in.ts" --latency-ms 200 --metrics-listen 127.0.0.1:0
 wait_for_line "$WORK/gateway.log" 'sessions=1 ' 10
+EDGE_URL=$(grep -oE 'http://[0-9.]+:[0-9]+/metrics' "$WORK/edge.log" | head -n1)
+scrape "$EDGE_URL" >"$WORK/edge-metrics.txt"
+promtool check metrics <"$WORK/edge-metrics.txt" >"$WORK/promtool-edge.txt" 2>&1 ||
+  { cat "$WORK/promtool-edge.txt"; die "promtool check metrics failed (edge)"; }
+[[ ! -s $WORK/promtool-edge.txt ]] || { cat "$WORK/promtool-edge.txt"; die "promtool: edge"; }
+grep -qE '^braid_edge_session_live 1' "$WORK/edge-metrics.txt" || die "edge does not report its live session"
+grep -qE '^braid_edge_link_sent_bytes_total\{link="0",name="link0"\} [1-9]' "$WORK/edge-metrics.txt" ||
+  die "edge does not report bytes sent per link"
 sleep 0.5
 scrape "$URL" >"$WORK/metrics-live.txt"
 promtool check metrics <"$WORK/metrics-live.txt" >"$WORK/promtool-live.txt" 2>&1 ||
