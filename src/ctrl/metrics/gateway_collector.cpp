@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <iterator>
+#include <limits>
 #include <string>
 
 #include "ctrl/metrics/metric_families.h"
@@ -92,6 +93,29 @@ std::vector<prometheus::MetricFamily> GatewayCollector::Collect() const {
     replay.add({{"worker", std::to_string(w)}},
                static_cast<double>(workers_[w]->handshakeStateEntries.read()));
   }
+  prometheus::MetricFamily margin{"braid_gateway_arrival_margin_seconds",
+                                  "time between a DATA packet's arrival and its playout deadline",
+                                  prometheus::MetricType::Histogram,
+                                  {}};
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    const dp::OwnedHistogram& h = workers_[w]->arrivalMargin;
+    prometheus::ClientMetric metric;
+    metric.label.push_back({"worker", std::to_string(w)});
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b < h.buckets.size(); ++b) {
+      cumulative += h.buckets[b].read();
+      prometheus::ClientMetric::Bucket bucket;
+      bucket.cumulative_count = cumulative;
+      bucket.upper_bound = b < dp::OwnedHistogram::kBoundsUs.size()
+                               ? static_cast<double>(dp::OwnedHistogram::kBoundsUs[b]) / 1e6
+                               : std::numeric_limits<double>::infinity();
+      metric.histogram.bucket.push_back(bucket);
+    }
+    metric.histogram.sample_count = cumulative;
+    metric.histogram.sample_sum = static_cast<double>(h.sumUs.read()) / 1e6;
+    margin.metric.push_back(std::move(metric));
+  }
+  families.push_back(std::move(margin));
   if (sessions_ != nullptr) collectSessions(families);
   return families;
 }

@@ -122,7 +122,14 @@ std::optional<DropReason> GatewaySession::onAuthenticated(const proto::SealedHea
       counters_.dataBytes.add(plaintext.size());
       stats_->dataPackets.add();
       switch (jitter_->insert(media.mediaSeq, media.mediaTsUs, plaintext, nowNs)) {
-        case InsertResult::kAccepted: break;
+        case InsertResult::kAccepted: {
+          uint64_t deadline = jitter_->playoutTimeNs(media.mediaTsUs);
+          if (deadline != JitterBuffer::kNever) {
+            counters_.arrivalMargin.observeUs(deadline > nowNs ? (deadline - nowNs) / kNsPerUs
+                                                               : 0);
+          }
+          break;
+        }
         case InsertResult::kDuplicate:
           counters_.duplicates.add();
           stats_->duplicates.add();

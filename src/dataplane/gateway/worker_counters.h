@@ -8,6 +8,23 @@
 
 namespace braid::dp {
 
+// A fixed-bucket histogram with one writer (the worker) and scrapers reading it.
+struct OwnedHistogram {
+  // Upper bounds in µs; the last bucket is +Inf.
+  static constexpr std::array<uint64_t, 12> kBoundsUs = {
+      1'000, 5'000, 10'000, 25'000, 50'000, 100'000, 200'000, 350'000, 500'000, 1'000'000,
+      2'000'000, 5'000'000};
+  std::array<OwnedCounter, kBoundsUs.size() + 1> buckets;  // non-cumulative
+  OwnedCounter sumUs;
+
+  void observeUs(uint64_t valueUs) noexcept {
+    size_t i = 0;
+    while (i < kBoundsUs.size() && valueUs > kBoundsUs[i]) ++i;
+    buckets[i].add();
+    sumUs.add(valueUs);
+  }
+};
+
 // Counters of one gateway worker: written only by that worker, read by the control
 // thread for stats and metrics. One cache line apart from other workers' counters.
 struct alignas(64) WorkerCounters {
@@ -35,6 +52,9 @@ struct alignas(64) WorkerCounters {
   OwnedCounter feedbackSent;
   OwnedCounter admissionRefused;
   OwnedCounter handshakeStateEntries;  // gauge: authenticated-handshake replay entries
+  // How long before its playout deadline each accepted DATA packet arrived: the margin the
+  // latency budget still had (0 = just in time).
+  OwnedHistogram arrivalMargin;
 
   void drop(proto::DropReason reason) noexcept { drops[static_cast<size_t>(reason)].add(); }
   uint64_t totalDrops() const noexcept {
