@@ -21,19 +21,22 @@ inline constexpr size_t kMaxConfigLinks = 16;
 
 // One [[links]] table: a network path to the gateway.
 struct LinkConfig {
-  std::string name;                   // shown at the gateway and in metrics labels
-  std::optional<std::string> device;  // SO_BINDTODEVICE interface; unset: routing decides
-  std::optional<std::string> bind;    // local HOST:PORT; unset: any address, ephemeral port
-  std::string priority = "normal";    // primary, normal or backup (carries media only as needed)
+  std::string name = {};  // shown at the gateway and in metrics labels
+  std::optional<std::string> device =
+      std::nullopt;  // SO_BINDTODEVICE interface; unset: routing decides
+  std::optional<std::string> bind =
+      std::nullopt;                 // local HOST:PORT; unset: any address, ephemeral port
+  std::string priority = "normal";  // primary, normal or backup (carries media only as needed)
 
   bool operator==(const LinkConfig&) const = default;
 };
 
-// Member initializers are the documented defaults.
+// Member initializers are the documented defaults; every member has one, so partial
+// designated initializers stay clear of g++ 12's -Wmissing-field-initializers.
 struct EdgeConfig {
-  std::string gateway;
-  std::string keyFile;
-  std::string input;
+  std::string gateway = {};
+  std::string keyFile = {};
+  std::string input = {};
   uint32_t latencyMs = 500;
   uint32_t wireSize = static_cast<uint32_t>(proto::kDefaultWirePacketSize);
   std::string aead = "auto";
@@ -41,7 +44,7 @@ struct EdgeConfig {
   uint64_t rekeyAfterPackets = proto::kMaxLinkSeq - (uint64_t{1} << 16);
   std::string logLevel = "info";
   double statsIntervalSeconds = 1.0;
-  std::vector<LinkConfig> links;
+  std::vector<LinkConfig> links = {};
 
   bool operator==(const EdgeConfig&) const = default;
 };

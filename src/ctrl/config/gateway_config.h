@@ -17,18 +17,19 @@ namespace braid::ctrl {
 
 // One [[outputs]] table: where played-out media goes.
 struct OutputConfig {
-  std::string url;                // file:PATH or udp://HOST:PORT; {key} becomes the edge key ID
-  std::optional<uint32_t> keyId;  // only sessions of this key; unset: every session
+  std::string url = {};  // file:PATH or udp://HOST:PORT; {key} becomes the edge key ID
+  std::optional<uint32_t> keyId = std::nullopt;  // only sessions of this key; unset: every session
 
   bool operator==(const OutputConfig&) const = default;
 };
 
-// Member initializers are the documented defaults.
+// Member initializers are the documented defaults; every member has one, so partial
+// designated initializers stay clear of g++ 12's -Wmissing-field-initializers.
 struct GatewayConfig {
   std::string listen = "0.0.0.0:7400";
   uint32_t gatewayId = 1;
   std::string aead = "auto";
-  std::string keysFile;
+  std::string keysFile = {};
   std::string secretFile = "braid-gateway.secret";
   uint32_t minLatencyMs = 50;
   uint32_t maxLatencyMs = 10000;
@@ -39,7 +40,7 @@ struct GatewayConfig {
   std::string logLevel = "info";
   double statsIntervalSeconds = 1.0;
   std::string metricsListen = "127.0.0.1:9464";
-  std::vector<OutputConfig> outputs;
+  std::vector<OutputConfig> outputs = {};
 
   bool operator==(const GatewayConfig&) const = default;
 };

@@ -47,7 +47,11 @@ std::string renderString(std::string_view text) {
 
 std::string renderDouble(double value) {
   char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  // Plain digits where they stay short (100000.0, not 1e+05); shortest round-trip either way.
+  double magnitude = std::fabs(value);
+  bool plain = magnitude == 0 || (magnitude >= 1e-4 && magnitude < 1e15);
+  auto [end, ec] = plain ? std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed)
+                         : std::to_chars(buf, buf + sizeof buf, value);
   std::string out(buf, ec == std::errc() ? end : buf);
   // TOML needs a '.' or an exponent to read the number back as a float.
   if (std::isfinite(value) && out.find_first_of(".e") == std::string::npos) out += ".0";
@@ -148,7 +152,7 @@ std::string renderValue(const Value& value) {
 }
 
 std::string renderBound(double bound, KeyType type) {
-  if (type == KeyType::kFloat) return renderDouble(bound);
+  if (type == KeyType::kFloat && bound != std::trunc(bound)) return renderDouble(bound);
   return std::to_string(static_cast<int64_t>(bound));
 }
 

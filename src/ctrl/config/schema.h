@@ -275,7 +275,7 @@ void apply(const Schema<T>& schema, const FlatConfig& flat, T& config) {
 // `value` as a TOML literal ("text", 42, 1.5, true); "not set" for monostate.
 std::string renderValue(const Value& value);
 
-// A range bound as shown in messages and docs: "20" for integers, "1.0" for floats.
+// A range bound as shown in messages and docs: "20", or "0.5" for a fractional float bound.
 std::string renderBound(double bound, KeyType type);
 
 // The whole config as TOML, every key written (unset optional keys as a comment).

@@ -63,6 +63,19 @@ TEST(EdgeConfig, MinimalFileTakesEveryDefault) {
   EXPECT_FALSE(config->links[0].device.has_value());
 }
 
+TEST(GatewayConfig, NonAsciiInStringsAndCommentsIsFine) {
+  auto config = checkGatewayConfig(
+      "# cl\u00e9s \"\u00e9\"\n[gateway]\nkeys_file = \"/etc/braid/cl\u00e9s\" # \u00e9\n"
+      "[[outputs]]\nurl = '''file:/srv/\u00e9t\u00e9.ts'''\n",
+      "g.toml");
+  ASSERT_TRUE(config) << joinErrors(config.error());
+  EXPECT_EQ(config->keysFile, "/etc/braid/cl\u00e9s");
+  EXPECT_EQ(config->outputs.at(0).url, "file:/srv/\u00e9t\u00e9.ts");
+  auto back = checkGatewayConfig(renderEffective(*config), "r.toml");
+  ASSERT_TRUE(back) << joinErrors(back.error());
+  EXPECT_EQ(*back, *config);
+}
+
 TEST(GatewayConfig, ExampleLoads) {
   auto config = loadGatewayConfig(sourceRoot() + "/docs/examples/gateway.toml");
   ASSERT_TRUE(config) << config.error().describe();
@@ -83,7 +96,8 @@ TEST(GatewayConfig, MissingFileIsAnIoError) {
   auto config = loadGatewayConfig("/nonexistent/braid/gateway.toml");
   ASSERT_FALSE(config);
   EXPECT_EQ(config.error().code, ErrorCode::kIo);
-  EXPECT_EQ(config.error().context, "/nonexistent/braid/gateway.toml: cannot open: No such file or directory");
+  EXPECT_EQ(config.error().context,
+            "/nonexistent/braid/gateway.toml: cannot open: No such file or directory");
 }
 
 TEST(GatewayConfig, ParseJoinsEveryErrorIntoOne) {
@@ -91,22 +105,22 @@ TEST(GatewayConfig, ParseJoinsEveryErrorIntoOne) {
   ASSERT_FALSE(config);
   EXPECT_EQ(config.error().code, ErrorCode::kParse);
   EXPECT_EQ(config.error().context,
-            "g.toml:2: gateway.gateway_id: 0 is below the minimum 1\n"
             "g.toml:1: gateway.keys_file: required key is missing\n"
+            "g.toml:2: gateway.gateway_id: 0 is below the minimum 1\n"
             "g.toml: outputs: required key is missing");
 }
 
 TEST(GatewayConfig, RenderEffectiveRoundTrips) {
-  GatewayConfig config{.listen = "[::1]:7401",
-                       .gatewayId = 9,
-                       .aead = "openssl",
-                       .keysFile = "/etc/braid/keys with \"quotes\"\tand\\tab",
-                       .minLatencyMs = 20,
-                       .handshakesPerSecond = 0.1 + 1.2,  // not exactly representable
-                       .logLevel = "debug",
-                       .statsIntervalSeconds = 0,
-                       .outputs = {{.url = "file:a-{key}.ts", .keyId = 4000000000u},
-                                   {.url = "udp://[::1]:5000"}}};
+  GatewayConfig config{
+      .listen = "[::1]:7401",
+      .gatewayId = 9,
+      .aead = "openssl",
+      .keysFile = "/etc/braid/keys with \"quotes\"\tand\\tab",
+      .minLatencyMs = 20,
+      .handshakesPerSecond = 0.1 + 1.2,  // not exactly representable
+      .logLevel = "debug",
+      .statsIntervalSeconds = 0,
+      .outputs = {{.url = "file:a-{key}.ts", .keyId = 4000000000u}, {.url = "udp://[::1]:5000"}}};
   std::string text = renderEffective(config);
   EXPECT_THAT(text, HasSubstr("[latency]\nmin_ms = 20\nmax_ms = 10000\n"));
   EXPECT_THAT(text, HasSubstr("stats_interval_s = 0.0\n"));
@@ -158,8 +172,8 @@ TEST(EdgeConfig, DiffOfLinksIsReloadable) {
   auto changes = diffConfig(*before, after);
   std::vector<std::string> keys;
   for (const auto& c : changes) keys.push_back(c.key + " " + c.before + " -> " + c.after);
-  EXPECT_THAT(keys, ElementsAre("links 3 tables -> 4 tables",
-                                "links[1].device \"wwan1\" -> \"wwan2\""));
+  EXPECT_THAT(keys,
+              ElementsAre("links 3 tables -> 4 tables", "links[1].device \"wwan1\" -> \"wwan2\""));
   EXPECT_FALSE(needsRestart(changes));
   after.latencyMs = 800;
   EXPECT_TRUE(needsRestart(diffConfig(*before, after)));
