@@ -77,4 +77,9 @@ stat_value() {
   grep -E '^(stats|final) ' "$1" | tail -n1 | tr ' ' '\n' | grep -E "^$2=" | cut -d= -f2 | head -n1
 }
 
+# elapsed T0 T1: T1 - T0 in seconds (from `date +%s.%N`), 3 decimals.
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+# below X LIMIT: true if X < LIMIT (decimals).
+below() { awk -v x="$1" -v l="$2" 'BEGIN { exit !(x < l) }'; }
+
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
