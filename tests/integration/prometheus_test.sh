@@ -15,7 +15,7 @@ print(result[0]["value"][1] if result else "")
 PY
 }
 
-make_ts "$WORK/in.ts" 5
+make_ts "$WORK/in.ts" 8
 keygen 1 "$WORK/edge.key"
 start_gateway "$WORK/gateway.log" --keys "$WORK/edge.key" --output "file:$WORK/out.ts" \
   --metrics-listen 127.0.0.1:0
@@ -47,7 +47,14 @@ log "Prometheus on $PROM scrapes $TARGET"
 start_edge "$WORK/edge.log" --gateway "$GATEWAY_ADDR" --key "$WORK/edge.key" \
   --input "file:$WORK/in.ts" --latency-ms 200
 wait_for_line "$WORK/gateway.log" 'sessions=1 ' 10
-live=$(query "$PROM" 'max_over_time(braid_gateway_sessions[5s])')
+# Scrapes are 1 s apart: wait for one that saw the session live.
+live=0
+deadline=$((SECONDS + 6))
+while ((SECONDS < deadline)); do
+  live=$(query "$PROM" 'max_over_time(braid_gateway_sessions[10s])')
+  [[ $live == 1 ]] && break
+  sleep 0.5
+done
 wait "$EDGE_PID" || die "edge exited non-zero"
 wait_for_line "$WORK/gateway.log" 'session [0-9a-f]+ ended' 10
 sleep 3  # two more scrapes after the traffic stopped
