@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "braid_config.h"
+#include "dataplane/clock.h"
 #include "ctrl/keys.h"
 #include "ctrl/logging.h"
 #include "ctrl/signals.h"
@@ -49,15 +50,9 @@ struct Options {
   std::string metricsListen;
 };
 
-uint64_t monotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in, uint64_t startNs,
                 uint64_t& lastNs, uint64_t& lastBytes, bool final) {
-  uint64_t nowNs = monotonicNs();
+  uint64_t nowNs = dp::monotonicNs();
   uint64_t bytes = c.udpBytesSent.read();
   double seconds = static_cast<double>(nowNs - lastNs) / 1e9;
   double mbps = seconds > 0 ? static_cast<double>(bytes - lastBytes) * 8 / seconds / 1e6 : 0;
@@ -138,7 +133,7 @@ int runEdge(const Options& options) {
   }
 
   dp::SpscRing<edge::MediaChunk> ring(kRingChunks);
-  uint64_t startNs = monotonicNs();
+  uint64_t startNs = dp::monotonicNs();
   auto session = edge::EdgeSession::create(
       edge::EdgeSessionOptions{.gateway = *gateway,
                                .bindAddress = bind,
@@ -254,7 +249,7 @@ int runEdge(const Options& options) {
       spdlog::info("signal {}: closing the session", *signal);
       break;
     }
-    if (intervalMs > 0 && monotonicNs() >= nextStatsNs) {
+    if (intervalMs > 0 && dp::monotonicNs() >= nextStatsNs) {
       printStats((*session)->counters(), pump.counters(), startNs, lastNs, lastBytes, false);
       nextStatsNs += static_cast<uint64_t>(intervalMs) * 1'000'000;
     }

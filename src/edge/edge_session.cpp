@@ -1,4 +1,5 @@
 #include "edge/edge_session.h"
+#include "dataplane/clock.h"
 
 #include <poll.h>
 #include <time.h>
@@ -23,18 +24,6 @@ constexpr uint64_t kFirstRetryNs = 250 * kNsPerMs;
 constexpr uint64_t kMaxRetryNs = 1'000 * kNsPerMs;
 // After the input ends, wait this long beyond the latency for the last acknowledgements.
 constexpr uint64_t kDrainGraceNs = 2'000 * kNsPerMs;
-
-uint64_t monotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-uint64_t realtimeNs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 uint32_t sendTimestampUs(uint64_t nowNs) { return static_cast<uint32_t>(nowNs / 1000); }
 
@@ -101,7 +90,7 @@ void EdgeSession::startHandshake(uint64_t nowNs, bool rekey) {
 
 void EdgeSession::sendInit(uint64_t nowNs) {
   std::array<uint8_t, proto::kHandshakeInitSize> packet{};
-  size_t size = initiator_->writeInit(packet, realtimeNs());
+  size_t size = initiator_->writeInit(packet, dp::realtimeNs());
   if (size == 0) return;
   sendDatagram(std::span<const uint8_t>(packet.data(), size));
   counters_.handshakePackets.add();
@@ -315,10 +304,10 @@ void EdgeSession::onDatagram(std::span<uint8_t> datagram, uint64_t nowNs) {
 }
 
 void EdgeSession::run(const std::atomic<bool>& stop, const std::atomic<bool>& inputDone) {
-  startHandshake(monotonicNs(), false);
+  startHandshake(dp::monotonicNs(), false);
   while (!stop.load(std::memory_order_relaxed)) {
     int n = socket_.receiveBatch(rx_);
-    uint64_t nowNs = monotonicNs();
+    uint64_t nowNs = dp::monotonicNs();
     for (int i = 0; i < n; ++i) onDatagram(rx_.datagram(i), nowNs);
 
     if (initiator_ && nowNs >= nextInitNs_) {
@@ -367,7 +356,7 @@ void EdgeSession::run(const std::atomic<bool>& stop, const std::atomic<bool>& in
     proto::Close close{.reason = proto::CloseReason::kShutdown};
     std::array<uint8_t, 16> body{};
     if (size_t size = close.encode(body); size > 0) {
-      sendControl(PacketType::kClose, std::span(body).first(size), monotonicNs());
+      sendControl(PacketType::kClose, std::span(body).first(size), dp::monotonicNs());
     }
   }
   setState(EdgeState::kClosed);

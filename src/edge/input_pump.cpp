@@ -1,4 +1,5 @@
 #include "edge/input_pump.h"
+#include "dataplane/clock.h"
 
 #include <time.h>
 
@@ -10,12 +11,6 @@
 namespace braid::edge {
 namespace {
 
-uint64_t monotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 constexpr uint64_t kMaxHoldNs = 5'000'000;
 
 }  // namespace
@@ -26,7 +21,7 @@ void InputPump::emit(const Payload& payload) noexcept {
     return;
   }
   MediaChunk& chunk = ring_.writeSlot(0);
-  chunk.entryNs = monotonicNs();
+  chunk.entryNs = dp::monotonicNs();
   chunk.size = static_cast<uint16_t>(payload.bytes.size());
   chunk.flags = 0;
   std::memcpy(chunk.bytes.data(), payload.bytes.data(), payload.bytes.size());
@@ -53,7 +48,7 @@ bool InputPump::run(const std::atomic<bool>& stop, const std::atomic<bool>& star
     }
     bool wasEmpty = packetizer_.pendingBytes() == 0;
     packetizer_.push(*batch, emitFn);
-    uint64_t nowNs = monotonicNs();
+    uint64_t nowNs = dp::monotonicNs();
     if (wasEmpty && packetizer_.pendingBytes() > 0) pendingSinceNs = nowNs;
     if (source_.finished()) {
       packetizer_.flush(emitFn);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "dataplane/io/udp_socket.h"
+#include "dataplane/clock.h"
 #include "dataplane/proto/crypto/aead.h"
 #include "dataplane/proto/crypto/primitives.h"
 #include "dataplane/proto/wire/handshake_messages.h"
@@ -29,12 +30,7 @@
 namespace {
 
 using namespace braid;
-
-uint64_t monotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
+using dp::monotonicNs;
 
 // Sleeps so that `sent` packets take `sent / rate` seconds since `startNs`.
 void pace(uint64_t startNs, uint64_t sent, double rate) {

@@ -1,4 +1,5 @@
 #include "dataplane/gateway/worker.h"
+#include "dataplane/clock.h"
 
 #include <poll.h>
 #include <time.h>
@@ -20,12 +21,6 @@ namespace {
 
 constexpr uint64_t kNsPerMs = 1'000'000;
 constexpr uint64_t kMaxIdleWaitNs = 50 * kNsPerMs;
-
-uint64_t monotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 uint64_t unixSeconds() {
   timespec ts;
