@@ -12,6 +12,7 @@
 
 #include "braid_config.h"
 #include "dataplane/clock.h"
+#include "ctrl/config/edge_config.h"
 #include "ctrl/keys.h"
 #include "ctrl/logging.h"
 #include "ctrl/signals.h"
@@ -34,6 +35,7 @@ constexpr int kExitConfig = 2;
 constexpr size_t kRingChunks = 4096;  // ~5 s of 8 Mbit/s: covers a re-handshake
 
 struct Options {
+  std::string configPath;
   std::string gateway;
   std::string keyPath;
   std::string input;
@@ -75,6 +77,42 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in, 
       (unsigned long long)c.resetsReceived.read(), (unsigned long long)c.staleDiscarded.read(),
       (unsigned long long)in.ringFull.read(), (unsigned long long)c.sendErrors.read());
   std::fflush(stdout);
+}
+
+void applyConfig(const ctrl::EdgeConfig& c, Options& o) {
+  o.gateway = c.gateway;
+  o.keyPath = c.keyFile;
+  o.input = c.input;
+  o.latencyMs = c.latencyMs;
+  o.wireSize = c.wireSize;
+  o.aead = c.aead;
+  o.rekeyAfterPackets = c.rekeyAfterPackets;
+  o.logLevel = c.logLevel;
+  o.statsInterval = c.statsIntervalSeconds;
+  if (!c.links.empty()) {
+    o.linkName = c.links.front().name;
+    o.device = c.links.front().device.value_or("");
+    o.bind = c.links.front().bind.value_or("");
+  }
+}
+
+ctrl::EdgeConfig toConfig(const Options& o, const std::vector<ctrl::LinkConfig>& fileLinks) {
+  ctrl::EdgeConfig c;
+  c.gateway = o.gateway;
+  c.keyFile = o.keyPath;
+  c.input = o.input;
+  c.latencyMs = o.latencyMs;
+  c.wireSize = o.wireSize;
+  c.aead = o.aead;
+  c.rekeyAfterPackets = o.rekeyAfterPackets;
+  c.logLevel = o.logLevel;
+  c.statsIntervalSeconds = o.statsInterval;
+  c.links = fileLinks;
+  if (c.links.empty()) c.links.push_back(ctrl::LinkConfig{.name = o.linkName});
+  c.links.front().name = o.linkName;
+  if (!o.device.empty()) c.links.front().device = o.device;
+  if (!o.bind.empty()) c.links.front().bind = o.bind;
+  return c;
 }
 
 int runEdge(const Options& options) {
@@ -249,6 +287,18 @@ int runEdge(const Options& options) {
       spdlog::info("signal {}: closing the session", *signal);
       break;
     }
+    if (signal && *signal == SIGHUP) {
+      // Only the log level changes live on the edge today; links follow with bonding.
+      if (options.configPath.empty()) {
+        spdlog::info("SIGHUP: no --config file, nothing to reload");
+      } else if (auto reloaded = ctrl::loadEdgeConfig(options.configPath); !reloaded) {
+        spdlog::error("SIGHUP: {} is not valid, nothing changed:\n{}", options.configPath,
+                      reloaded.error().context);
+      } else if (auto level = ctrl::parseLogLevel(reloaded->logLevel)) {
+        spdlog::set_level(*level);
+        spdlog::info("SIGHUP: log level {}; other changes need a restart", reloaded->logLevel);
+      }
+    }
     if (intervalMs > 0 && dp::monotonicNs() >= nextStatsNs) {
       printStats((*session)->counters(), pump.counters(), startNs, lastNs, lastBytes, false);
       nextStatsNs += static_cast<uint64_t>(intervalMs) * 1'000'000;
@@ -272,12 +322,15 @@ int main(int argc, char** argv) {
   CLI::App app{"braid-edge: sends one live MPEG-TS feed to a braid-gateway, sealed and "
                "authenticated, over the edge's links."};
   Options options;
-  app.add_option("--gateway", options.gateway, "gateway address HOST:PORT")->required();
-  app.add_option("--key", options.keyPath, "this edge's key file (from 'braid-gateway keygen')")
-      ->required();
+  bool checkConfig = false;
+  app.add_option("--config", options.configPath,
+                 "TOML config file (docs/config.md); command-line options override it");
+  app.add_flag("--check-config", checkConfig,
+               "validate the configuration, print it with every default filled in, and exit");
+  app.add_option("--gateway", options.gateway, "gateway address HOST:PORT");
+  app.add_option("--key", options.keyPath, "this edge's key file (from 'braid-gateway keygen')");
   app.add_option("--input", options.input,
-                 "media input: file:PATH[?loop=1] (paced by PCR), PATH, or udp://HOST:PORT")
-      ->required();
+                 "media input: file:PATH[?loop=1] (paced by PCR), PATH, or udp://HOST:PORT");
   app.add_option("--latency-ms", options.latencyMs, "target end-to-end latency to ask for")
       ->capture_default_str();
   app.add_option("--bind", options.bind, "local address of the link (HOST:PORT)");
@@ -306,5 +359,56 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : kExitConfig;
   }
-  return runEdge(options);
+  // The file gives the base values, explicit command-line options override them.
+  Options effective;
+  std::vector<ctrl::LinkConfig> fileLinks;
+  if (!options.configPath.empty()) {
+    auto config = ctrl::loadEdgeConfig(options.configPath);
+    if (!config) {
+      std::fprintf(stderr, "braid-edge: %s\n", config.error().context.c_str());
+      return kExitConfig;
+    }
+    applyConfig(*config, effective);
+    fileLinks = config->links;
+    if (config->links.size() > 1) {
+      std::fprintf(stderr,
+                   "braid-edge: %zu links configured; this version sends on the first one "
+                   "(\"%s\") only — bonding arrives with the bonded transport\n",
+                   config->links.size(), config->links.front().name.c_str());
+    }
+  }
+  for (const char* name :
+       {"--gateway", "--key", "--input", "--latency-ms", "--bind", "--device", "--link-name",
+        "--wire-size", "--aead", "--rekey-after-packets", "--stats-interval", "--log-level"}) {
+    if (app.get_option(name)->count() == 0) continue;
+    std::string n = name;
+    if (n == "--gateway") effective.gateway = options.gateway;
+    if (n == "--key") effective.keyPath = options.keyPath;
+    if (n == "--input") effective.input = options.input;
+    if (n == "--latency-ms") effective.latencyMs = options.latencyMs;
+    if (n == "--bind") effective.bind = options.bind;
+    if (n == "--device") effective.device = options.device;
+    if (n == "--link-name") effective.linkName = options.linkName;
+    if (n == "--wire-size") effective.wireSize = options.wireSize;
+    if (n == "--aead") effective.aead = options.aead;
+    if (n == "--rekey-after-packets") effective.rekeyAfterPackets = options.rekeyAfterPackets;
+    if (n == "--stats-interval") effective.statsInterval = options.statsInterval;
+    if (n == "--log-level") effective.logLevel = options.logLevel;
+  }
+  effective.noPace = options.noPace;
+  effective.metricsListen = options.metricsListen;
+  effective.configPath = options.configPath;
+  if (checkConfig) {
+    std::printf("%s", ctrl::renderEffective(toConfig(effective, fileLinks)).c_str());
+    return 0;
+  }
+  for (auto [value, flag] : {std::pair{&effective.gateway, "--gateway (or edge.gateway)"},
+                             std::pair{&effective.keyPath, "--key (or edge.key_file)"},
+                             std::pair{&effective.input, "--input (or edge.input)"}}) {
+    if (value->empty()) {
+      std::fprintf(stderr, "braid-edge: %s is required\n", flag);
+      return kExitConfig;
+    }
+  }
+  return runEdge(effective);
 }

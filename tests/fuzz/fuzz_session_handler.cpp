@@ -43,7 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                .keyId = 1,
                                .latencyMs = 200,
                                .jitterCapacity = 256},
-      std::move(*channel), nullptr, counters, nowNs);
+      std::move(*channel), {}, counters, nowNs);
   if (!session) return 0;
   dp::Transmitter tx(nullptr);
   auto from = dp::parseSocketAddress("127.0.0.1:4000");

@@ -5,11 +5,14 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <functional>
+#include <set>
 #include <cstdio>
 #include <string>
 #include <thread>
 
 #include "braid_config.h"
+#include "ctrl/config/gateway_config.h"
 #include "ctrl/keys.h"
 #include "ctrl/logging.h"
 #include "ctrl/signals.h"
@@ -29,10 +32,13 @@ using namespace braid;
 constexpr int kExitConfig = 2;
 
 struct RunOptions {
+  std::string configPath;
+  // Re-applies the explicit command-line options (they win over the file, also on SIGHUP).
+  std::function<void(struct RunOptions&)> cliOverrides;
   std::string listen = "0.0.0.0:7400";
   std::string keysPath;
   std::string secretPath = "braid-gateway.secret";
-  std::string output;
+  std::vector<dp::OutputTarget> outputs;
   std::string aead = "auto";
   std::string logLevel = "info";
   unsigned gatewayId = 1;
@@ -63,7 +69,120 @@ int runKeygen(uint32_t keyId, const std::string& out, bool overwrite) {
   return 0;
 }
 
-int runGateway(const RunOptions& options) {
+// Fills `options` from a config file's values.
+void applyConfig(const ctrl::GatewayConfig& c, RunOptions& options) {
+  options.listen = c.listen;
+  options.keysPath = c.keysFile;
+  options.secretPath = c.secretFile;
+  options.outputs.clear();
+  for (const auto& output : c.outputs) {
+    options.outputs.push_back(dp::OutputTarget{.url = output.url, .keyId = output.keyId});
+  }
+  options.aead = c.aead;
+  options.logLevel = c.logLevel;
+  options.gatewayId = c.gatewayId;
+  options.minLatencyMs = c.minLatencyMs;
+  options.maxLatencyMs = c.maxLatencyMs;
+  options.feedbackMs = c.feedbackMs;
+  options.keepaliveMs = c.keepaliveMs;
+  options.idleTimeoutMs = c.idleTimeoutMs;
+  options.handshakesPerSecond = c.handshakesPerSecond;
+  options.statsInterval = c.statsIntervalSeconds;
+  options.metricsListen = c.metricsListen;
+}
+
+// The running options as a config (to render for --check-config and to diff on SIGHUP).
+ctrl::GatewayConfig toConfig(const RunOptions& options) {
+  ctrl::GatewayConfig c;
+  c.listen = options.listen;
+  c.keysFile = options.keysPath;
+  c.secretFile = options.secretPath;
+  for (const auto& output : options.outputs) c.outputs.push_back({output.url, output.keyId});
+  c.aead = options.aead;
+  c.logLevel = options.logLevel;
+  c.gatewayId = options.gatewayId;
+  c.minLatencyMs = options.minLatencyMs;
+  c.maxLatencyMs = options.maxLatencyMs;
+  c.feedbackMs = options.feedbackMs;
+  c.keepaliveMs = options.keepaliveMs;
+  c.idleTimeoutMs = options.idleTimeoutMs;
+  c.handshakesPerSecond = options.handshakesPerSecond;
+  c.statsIntervalSeconds = options.statsInterval;
+  c.metricsListen = options.metricsListen;
+  return c;
+}
+
+// SIGHUP: reads the config file again and applies what can change at run time (log level,
+// keys, outputs); reports keys that need a restart. A bad file changes nothing.
+void reload(RunOptions& options, dp::Worker& worker) {
+  if (options.configPath.empty()) {
+    spdlog::info("SIGHUP: no --config file; re-reading the key file only");
+  }
+  ctrl::GatewayConfig before;
+  ctrl::GatewayConfig after;
+  if (!options.configPath.empty()) {
+    auto loaded = ctrl::loadGatewayConfig(options.configPath);
+    if (!loaded) {
+      spdlog::error("SIGHUP: {} is not valid, nothing changed:\n{}", options.configPath,
+                    loaded.error().context);
+      return;
+    }
+    RunOptions reloaded;
+    applyConfig(*loaded, reloaded);
+    if (options.cliOverrides) options.cliOverrides(reloaded);
+    after = toConfig(reloaded);
+    before = toConfig(options);
+  }
+  for (const ctrl::ConfigChange& change : ctrl::diffConfig(before, after)) {
+    if (change.reload == ctrl::Reload::kRestart) {
+      spdlog::warn("SIGHUP: {} changed ({} -> {}): needs a restart, still using {}", change.key,
+                   change.before, change.after, change.before);
+    } else {
+      spdlog::info("SIGHUP: {} changed ({} -> {}): applied", change.key, change.before,
+                   change.after);
+    }
+  }
+  if (!options.configPath.empty()) {
+    if (after.logLevel != options.logLevel) {
+      if (auto level = ctrl::parseLogLevel(after.logLevel)) spdlog::set_level(*level);
+      options.logLevel = after.logLevel;
+    }
+    options.statsInterval = after.statsIntervalSeconds;
+    std::vector<dp::OutputTarget> outputs;
+    for (const auto& output : after.outputs) outputs.push_back({output.url, output.keyId});
+    bool outputsChanged = outputs.size() != options.outputs.size();
+    for (size_t i = 0; !outputsChanged && i < outputs.size(); ++i) {
+      outputsChanged = outputs[i].url != options.outputs[i].url ||
+                       outputs[i].keyId != options.outputs[i].keyId;
+    }
+    if (outputsChanged) {
+      options.outputs = outputs;
+      if (!worker.post([outputs](dp::Worker& w) mutable { w.setOutputs(std::move(outputs)); })) {
+        spdlog::error("SIGHUP: the worker's mailbox is full; outputs not changed");
+      }
+    }
+    options.keysPath = after.keysFile;
+  }
+  // The key file is re-read on every SIGHUP: its contents change more often than its path.
+  auto keys = ctrl::loadKeyFile(options.keysPath);
+  if (!keys) {
+    spdlog::error("SIGHUP: keys not reloaded: {}", keys.error().describe());
+    return;
+  }
+  std::vector<proto::ResponderKey> responderKeys;
+  for (const auto& key : *keys) responderKeys.push_back({.id = key.id, .key = key.key});
+  size_t count = responderKeys.size();
+  if (!worker.post([keysForWorker = std::move(responderKeys)](dp::Worker& w) mutable {
+        w.setKeys(std::move(keysForWorker));
+      })) {
+    spdlog::error("SIGHUP: the worker's mailbox is full; keys not changed");
+    return;
+  }
+  spdlog::info("SIGHUP: {} keys loaded from {} (used by new handshakes)", count, options.keysPath);
+  spdlog::debug("SIGHUP: reload done");
+}
+
+int runGateway(RunOptions& options) {
   if (auto logging = ctrl::setupLogging(options.logLevel, "braid-gateway"); !logging) {
     std::fprintf(stderr, "braid-gateway: %s\n", logging.error().describe().c_str());
     return kExitConfig;
@@ -73,8 +192,9 @@ int runGateway(const RunOptions& options) {
     spdlog::error("--listen: {}", listen.error().describe());
     return kExitConfig;
   }
-  if (options.output.empty()) {
-    spdlog::error("--output is required (file:PATH or udp://HOST:PORT)");
+  if (options.outputs.empty()) {
+    spdlog::error("no output: give --output (file:PATH or udp://HOST:PORT) or [[outputs]] in "
+                  "the config");
     return kExitConfig;
   }
   if (options.keysPath.empty()) {
@@ -126,7 +246,7 @@ int runGateway(const RunOptions& options) {
   auto worker = dp::Worker::create(
       dp::WorkerOptions{.listen = *listen,
                         .gatewayId = static_cast<uint16_t>(options.gatewayId),
-                        .outputUrl = options.output,
+                        .outputs = options.outputs,
                         .channel = {.backend = *backend},
                         .registry = &registry},
       std::move(*responder));
@@ -162,9 +282,10 @@ int runGateway(const RunOptions& options) {
     return kExitConfig;
   }
 #endif
-  spdlog::info("braid-gateway {} listening on {} ({} keys, AEAD {}, output {})", BRAID_VERSION,
-               dp::toString((*worker)->localAddress()), keys->size(),
-               proto::aeadBackendName(*backend), options.output);
+  spdlog::info("braid-gateway {} listening on {} ({} keys, AEAD {}, {} output(s), first {})",
+               BRAID_VERSION, dp::toString((*worker)->localAddress()), keys->size(),
+               proto::aeadBackendName(*backend), options.outputs.size(),
+               options.outputs.front().url);
 
   std::atomic<bool> stop{false};
   std::thread workerThread([&] { (*worker)->run(stop); });
@@ -177,9 +298,7 @@ int runGateway(const RunOptions& options) {
       spdlog::info("signal {}: shutting down", *signal);
       break;
     }
-    if (signal && *signal == SIGHUP) {
-      spdlog::info("SIGHUP: configuration reload arrives with the typed config; nothing changed");
-    }
+    if (signal && *signal == SIGHUP) reload(options, **worker);
     if (intervalMs > 0) stats.print((*worker)->counters(), false);
   }
   stop.store(true);
@@ -201,13 +320,19 @@ int main(int argc, char** argv) {
                "plays them out at the negotiated latency to an output."};
   app.require_subcommand(0, 1);
   RunOptions options;
+  std::string outputUrl;
+  bool checkConfig = false;
+  app.add_option("--config", options.configPath,
+                 "TOML config file (docs/config.md); command-line options override it");
+  app.add_flag("--check-config", checkConfig,
+               "validate the configuration, print it with every default filled in, and exit");
   app.add_option("--listen", options.listen, "UDP address to receive on (HOST:PORT)")
       ->capture_default_str();
   app.add_option("--keys", options.keysPath, "pre-shared key file (lines from 'keygen')");
   app.add_option("--secret-file", options.secretPath,
                  "gateway secret (created 0600 if absent; keep it across restarts)")
       ->capture_default_str();
-  app.add_option("--output", options.output,
+  app.add_option("--output", outputUrl,
                  "output: file:PATH or udp://HOST:PORT; {key} is replaced by the edge key ID");
   app.add_option("--aead", options.aead, "AES-256-GCM implementation: auto, ipsec-mb, openssl")
       ->capture_default_str();
@@ -250,5 +375,50 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kExitConfig;
   }
   if (keygen->parsed()) return runKeygen(keyId, keyOut, overwrite);
-  return runGateway(options);
+
+  // The file gives the base values, explicit command-line options override them.
+  RunOptions effective;
+  effective.configPath = options.configPath;
+  if (!options.configPath.empty()) {
+    auto config = ctrl::loadGatewayConfig(options.configPath);
+    if (!config) {
+      std::fprintf(stderr, "braid-gateway: %s\n", config.error().context.c_str());
+      return kExitConfig;
+    }
+    applyConfig(*config, effective);
+  } else {
+    effective.metricsListen.clear();  // without a config file, metrics only on request
+  }
+  std::set<std::string> givenNames;
+  for (const char* name :
+       {"--listen", "--keys", "--secret-file", "--output", "--aead", "--gateway-id",
+        "--min-latency-ms", "--max-latency-ms", "--feedback-ms", "--keepalive-ms",
+        "--idle-timeout-ms", "--handshake-rate", "--stats-interval", "--log-level",
+        "--metrics-listen"}) {
+    if (app.get_option(name)->count() > 0) givenNames.insert(name);
+  }
+  effective.cliOverrides = [options, outputUrl, givenNames](RunOptions& e) {
+    auto given = [&givenNames](const char* name) { return givenNames.count(name) > 0; };
+    if (given("--listen")) e.listen = options.listen;
+    if (given("--keys")) e.keysPath = options.keysPath;
+    if (given("--secret-file")) e.secretPath = options.secretPath;
+    if (given("--output")) e.outputs = {dp::OutputTarget{.url = outputUrl, .keyId = {}}};
+    if (given("--aead")) e.aead = options.aead;
+    if (given("--gateway-id")) e.gatewayId = options.gatewayId;
+    if (given("--min-latency-ms")) e.minLatencyMs = options.minLatencyMs;
+    if (given("--max-latency-ms")) e.maxLatencyMs = options.maxLatencyMs;
+    if (given("--feedback-ms")) e.feedbackMs = options.feedbackMs;
+    if (given("--keepalive-ms")) e.keepaliveMs = options.keepaliveMs;
+    if (given("--idle-timeout-ms")) e.idleTimeoutMs = options.idleTimeoutMs;
+    if (given("--handshake-rate")) e.handshakesPerSecond = options.handshakesPerSecond;
+    if (given("--stats-interval")) e.statsInterval = options.statsInterval;
+    if (given("--log-level")) e.logLevel = options.logLevel;
+    if (given("--metrics-listen")) e.metricsListen = options.metricsListen;
+  };
+  effective.cliOverrides(effective);
+  if (checkConfig) {
+    std::printf("%s", ctrl::renderEffective(toConfig(effective)).c_str());
+    return 0;
+  }
+  return runGateway(effective);
 }

@@ -23,11 +23,11 @@ uint32_t sendTimestampUs(uint64_t nowNs) { return static_cast<uint32_t>(nowNs / 
 
 Result<std::unique_ptr<GatewaySession>> GatewaySession::create(const GatewaySessionParams& params,
                                                                proto::SealedChannel&& channel,
-                                                               OutputThread* output,
+                                                               std::vector<std::shared_ptr<OutputThread>> outputs,
                                                                WorkerCounters& counters,
                                                                uint64_t nowNs) {
   std::unique_ptr<GatewaySession> session(
-      new GatewaySession(params, std::move(channel), output, counters, nowNs));
+      new GatewaySession(params, std::move(channel), std::move(outputs), counters, nowNs));
   auto jitter = JitterBuffer::create(JitterBufferConfig{
       .capacity = static_cast<uint32_t>(params.jitterCapacity),
       .maxPayload = static_cast<uint32_t>(kDatagramCapacity),
@@ -43,10 +43,11 @@ Result<std::unique_ptr<GatewaySession>> GatewaySession::create(const GatewaySess
 }
 
 GatewaySession::GatewaySession(const GatewaySessionParams& params, proto::SealedChannel&& channel,
-                               OutputThread* output, WorkerCounters& counters, uint64_t nowNs)
+                               std::vector<std::shared_ptr<OutputThread>> outputs,
+                               WorkerCounters& counters, uint64_t nowNs)
     : params_(params),
       channel_(std::move(channel)),
-      output_(output),
+      outputs_(std::move(outputs)),
       counters_(counters),
       lastAuthenticatedNs_(nowNs),
       nextFeedbackNs_(nowNs + uint64_t{params.feedbackMs} * kNsPerMs) {}
@@ -264,12 +265,14 @@ void GatewaySession::sendClose(proto::CloseReason closeReason, uint64_t nowNs, T
 void GatewaySession::emit(std::span<const uint8_t> payload) noexcept {
   counters_.played.add();
   stats_->played.add();
-  if (output_ != nullptr && !output_->submit(payload)) {
-    counters_.outputDrops.add();
-    return;
+  for (const auto& output : outputs_) {
+    if (!output->submit(payload)) {
+      counters_.outputDrops.add();
+      continue;
+    }
+    counters_.outputBytes.add(payload.size());
+    stats_->outputBytes.add(payload.size());
   }
-  counters_.outputBytes.add(payload.size());
-  stats_->outputBytes.add(payload.size());
 }
 
 void GatewaySession::noteJitterState() noexcept {

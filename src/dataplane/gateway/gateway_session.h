@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "dataplane/gateway/session_stats.h"
 #include "dataplane/gateway/transmitter.h"
@@ -33,7 +34,7 @@ class GatewaySession {
  public:
   static Result<std::unique_ptr<GatewaySession>> create(const GatewaySessionParams& params,
                                                         proto::SealedChannel&& channel,
-                                                        OutputThread* output,
+                                                        std::vector<std::shared_ptr<OutputThread>> outputs,
                                                         WorkerCounters& counters,
                                                         uint64_t nowNs);
 
@@ -91,7 +92,8 @@ class GatewaySession {
   };
 
   GatewaySession(const GatewaySessionParams& params, proto::SealedChannel&& channel,
-                 OutputThread* output, WorkerCounters& counters, uint64_t nowNs);
+                 std::vector<std::shared_ptr<OutputThread>> outputs, WorkerCounters& counters,
+                 uint64_t nowNs);
   void noteArrival(Link& link, const proto::SealedHeader& header, const SocketAddress& from,
                    size_t wireSize, uint64_t nowNs) noexcept;
   void sendFeedback(uint64_t nowNs, Transmitter& tx) noexcept;
@@ -103,7 +105,9 @@ class GatewaySession {
 
   GatewaySessionParams params_;
   proto::SealedChannel channel_;
-  OutputThread* output_;
+  // Shared with the worker's output cache: an output replaced by a config reload lives on
+  // until its last session ends.
+  std::vector<std::shared_ptr<OutputThread>> outputs_;
   WorkerCounters& counters_;
   std::unique_ptr<JitterBuffer> jitter_;
   std::shared_ptr<SessionStats> stats_;

@@ -39,7 +39,7 @@ proto::HandshakeSource sourceOf(const SocketAddress& from) {
 
 Result<std::unique_ptr<Worker>> Worker::create(const WorkerOptions& options,
                                                proto::HandshakeResponder&& responder) {
-  if (options.outputUrl.empty()) {
+  if (options.outputs.empty()) {
     return fail(ErrorCode::kInvalidArgument, "no output configured");
   }
   UdpSocketOptions socketOptions;
@@ -71,35 +71,62 @@ bool Worker::logBudget() noexcept {
   return logLimiter_.take(monotonicNs());
 }
 
-OutputThread* Worker::outputFor(uint32_t keyId) {
-  auto it = outputs_.find(keyId);
-  if (it != outputs_.end()) return it->second.get();
-  std::string url = options_.outputUrl;
-  auto placeholder = url.find("{key}");
-  if (placeholder != std::string::npos) {
-    url.replace(placeholder, 5, std::to_string(keyId));
-  } else if (!outputs_.empty()) {
-    spdlog::error("edge key {} refused: output '{}' already carries another edge's stream "
-                  "(put {{key}} in the output URL to give each edge its own)",
-                  keyId, options_.outputUrl);
-    return nullptr;
+std::vector<std::shared_ptr<OutputThread>> Worker::outputsFor(uint32_t keyId) {
+  std::vector<std::shared_ptr<OutputThread>> chosen;
+  for (const OutputTarget& target : options_.outputs) {
+    if (target.keyId && *target.keyId != keyId) continue;
+    std::string url = target.url;
+    auto placeholder = url.find("{key}");
+    if (placeholder != std::string::npos) url.replace(placeholder, 5, std::to_string(keyId));
+    auto cached = outputs_.find(url);
+    if (cached != outputs_.end()) {
+      if (cached->second.keyId != keyId) {
+        spdlog::error("edge key {} refused: output '{}' already carries edge key {}'s stream "
+                      "(put {{key}} in the output URL to give each edge its own)",
+                      keyId, url, cached->second.keyId);
+        return {};
+      }
+      chosen.push_back(cached->second.thread);
+      continue;
+    }
+    auto sink = makeSink(url);
+    if (!sink) {
+      spdlog::error("output '{}' for edge key {}: {}", url, keyId, sink.error().describe());
+      return {};
+    }
+    auto thread = OutputThread::start(
+        std::move(*sink), OutputThreadOptions{.ringChunks = options_.outputQueueChunks});
+    if (!thread) {
+      spdlog::error("output thread for '{}': {}", url, thread.error().describe());
+      return {};
+    }
+    spdlog::info("output for edge key {}: {}", keyId, url);
+    std::shared_ptr<OutputThread> shared(std::move(*thread));
+    outputs_.emplace(url, CachedOutput{.url = target.url, .keyId = keyId, .thread = shared});
+    chosen.push_back(std::move(shared));
   }
-  auto sink = makeSink(url);
-  if (!sink) {
-    spdlog::error("output '{}' for edge key {}: {}", url, keyId, sink.error().describe());
-    return nullptr;
-  }
-  auto thread = OutputThread::start(
-      std::move(*sink), OutputThreadOptions{.ringChunks = options_.outputQueueChunks});
-  if (!thread) {
-    spdlog::error("output thread for '{}': {}", url, thread.error().describe());
-    return nullptr;
-  }
-  spdlog::info("output for edge key {}: {}", keyId, url);
-  OutputThread* raw = thread->get();
-  outputs_.emplace(keyId, std::move(*thread));
-  return raw;
+  if (chosen.empty()) spdlog::error("edge key {} refused: no output is configured for it", keyId);
+  return chosen;
 }
+
+void Worker::setOutputs(std::vector<OutputTarget> outputs) {
+  options_.outputs = std::move(outputs);
+  // Outputs whose target is gone close once their last session ends (sessions share them);
+  // the ones still configured stay open, so a file is not truncated by a reload.
+  for (auto it = outputs_.begin(); it != outputs_.end();) {
+    bool kept = false;
+    for (const OutputTarget& target : options_.outputs) {
+      if (target.url == it->second.url && (!target.keyId || *target.keyId == it->second.keyId)) {
+        kept = true;
+      }
+    }
+    it = kept ? std::next(it) : outputs_.erase(it);
+  }
+  spdlog::info("outputs reloaded: {} configured, {} open", options_.outputs.size(),
+               outputs_.size());
+}
+
+bool Worker::post(std::function<void(Worker&)> task) { return mailbox_.tryPush(std::move(task)); }
 
 void Worker::admit(const proto::ValidatedInit& validated, const SocketAddress& from,
                    uint64_t nowNs) {
@@ -121,8 +148,8 @@ void Worker::admit(const proto::ValidatedInit& validated, const SocketAddress& f
     return;
   }
 
-  OutputThread* output = outputFor(init.keyId);
-  if (output == nullptr) {
+  std::vector<std::shared_ptr<OutputThread>> outputs = outputsFor(init.keyId);
+  if (outputs.empty()) {
     counters_.admissionRefused.add();
     return;
   }
@@ -166,7 +193,7 @@ void Worker::admit(const proto::ValidatedInit& validated, const SocketAddress& f
                            .keepaliveMs = config.keepaliveMs,
                            .idleTimeoutMs = config.idleTimeoutMs,
                            .jitterCapacity = options_.jitterCapacity},
-      std::move(*channel), output, counters_, nowNs);
+      std::move(*channel), std::move(outputs), counters_, nowNs);
   if (!session) {
     spdlog::error("session for edge key {}: {}", init.keyId, session.error().describe());
     return;
@@ -275,6 +302,8 @@ uint64_t Worker::nextDeadlineNs(uint64_t nowNs) const noexcept {
 
 void Worker::run(const std::atomic<bool>& stop) noexcept {
   while (!stop.load(std::memory_order_relaxed)) {
+    std::function<void(Worker&)> task;
+    while (mailbox_.readable() > 0 && mailbox_.tryPop(task)) task(*this);
     int n = socket_.receiveBatch(rx_);
     uint64_t nowNs = monotonicNs();  // one clock read per burst
     for (int i = 0; i < n; ++i) handleDatagram(rx_.datagram(i), rx_.sources[i], nowNs);
@@ -300,7 +329,7 @@ void Worker::shutdown() {
     endSession(it);
   }
   tx_.flush();
-  for (auto& [key, output] : outputs_) output->stop();
+  for (auto& [url, output] : outputs_) output.thread->stop();
   outputs_.clear();
 }
 

@@ -33,7 +33,7 @@ struct Harness {
     auto created = GatewaySession::create(
         GatewaySessionParams{.id = id, .keyId = 1, .latencyMs = 100, .feedbackMs = 50,
                              .keepaliveMs = 1000, .idleTimeoutMs = 2000, .jitterCapacity = 256},
-        std::move(*gatewayChannel), nullptr, counters, kStartNs);
+        std::move(*gatewayChannel), {}, counters, kStartNs);
     session = std::move(*created);
   }
 
