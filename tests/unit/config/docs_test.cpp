@@ -1,4 +1,4 @@
-// docs/config.md lists every key of both schemas, and nothing else: the test reads its two
+// docs/config.md lists every key of the three schemas, and nothing else: the test reads its two
 // tables and compares them with the schema row by row, in both directions. On a mismatch it
 // prints the table the schema implies, ready to paste.
 
@@ -13,6 +13,7 @@
 
 #include "ctrl/config/edge_config.h"
 #include "ctrl/config/gateway_config.h"
+#include "ctrl/config/linkem_config.h"
 
 namespace braid::ctrl {
 namespace {
@@ -111,8 +112,12 @@ TEST(ConfigDocs, EdgeTableMatchesSchema) {
   expectDocsMatch("## braid-edge", edgeConfigKeys());
 }
 
+TEST(ConfigDocs, LinkemTableMatchesSchema) {
+  expectDocsMatch("## braid-linkem", linkemConfigKeys());
+}
+
 TEST(ConfigDocs, DescriptionsFitInATableCell) {
-  for (const auto& docs : {gatewayConfigKeys(), edgeConfigKeys()}) {
+  for (const auto& docs : {gatewayConfigKeys(), edgeConfigKeys(), linkemConfigKeys()}) {
     for (const KeyDoc& d : docs) {
       EXPECT_EQ(d.description.find('|'), std::string::npos) << d.key;
       EXPECT_FALSE(d.description.empty()) << d.key;
