@@ -3,14 +3,17 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
-#include <utility>
 
 namespace braid::linkem {
 namespace {
 
 constexpr size_t kBufferBytes = size_t{1} << 20;
-constexpr size_t kMaxRowBytes = 256;  // 32 + 16 + 5 * 20 digits + reasons, with room
+constexpr uint32_t kBuffers = 6;      // ~6 s of rows at 50 kpps before anything is dropped
+constexpr size_t kMaxRowBytes = 256;  // 16 + 5 * 20 digits + reason, with room
+constexpr auto kWriterPoll = std::chrono::milliseconds(2);
 
 }  // namespace
 
@@ -20,51 +23,57 @@ uint64_t payloadDigest(const uint8_t* data, size_t size) noexcept {
   return hash;
 }
 
-RecordWriter::RecordWriter(RecordWriter&& other) noexcept
-    : file_(std::exchange(other.file_, nullptr)),
-      buffer_(std::move(other.buffer_)),
-      used_(std::exchange(other.used_, 0)),
-      failed_(other.failed_) {}
-
-RecordWriter& RecordWriter::operator=(RecordWriter&& other) noexcept {
-  if (this != &other) {
-    flush();
-    if (file_) std::fclose(file_);
-    file_ = std::exchange(other.file_, nullptr);
-    buffer_ = std::move(other.buffer_);
-    used_ = std::exchange(other.used_, 0);
-    failed_ = other.failed_;
-  }
-  return *this;
-}
+RecordWriter::RecordWriter() = default;
 
 RecordWriter::~RecordWriter() {
-  flush();
-  if (file_) std::fclose(file_);
+  finish();
 }
 
-Result<RecordWriter> RecordWriter::open(const std::string& path, uint64_t epochNs) {
-  RecordWriter writer;
-  writer.file_ = std::fopen(path.c_str(), "w");
-  if (!writer.file_) {
-    return fail(ErrorCode::kIo, "record " + path + ": " + std::strerror(errno));
-  }
-  writer.buffer_.resize(kBufferBytes);
+Result<std::unique_ptr<RecordWriter>> RecordWriter::open(const std::string& path,
+                                                         uint64_t epochNs) {
+  std::unique_ptr<RecordWriter> writer(new RecordWriter());
+  writer->file_ = std::fopen(path.c_str(), "w");
+  if (!writer->file_) return fail(ErrorCode::kIo, "record " + path + ": " + std::strerror(errno));
   std::string header = fmt::format(
       "# braid-linkem record v1 epoch_ns={}\n"
       "link,dir,digest,size,arrival_ns,departure_ns,delivery_ns,sent_ns,result\n",
       epochNs);
-  if (std::fwrite(header.data(), 1, header.size(), writer.file_) != header.size()) {
+  if (std::fwrite(header.data(), 1, header.size(), writer->file_) != header.size()) {
     return fail(ErrorCode::kIo, "record " + path + ": " + std::strerror(errno));
   }
+  writer->buffers_.resize(kBuffers, std::vector<char>(kBufferBytes));
+  for (uint32_t i = 1; i < kBuffers; ++i) writer->empty_.tryPush(i);
+  writer->current_ = 0;
+  writer->haveCurrent_ = true;
+  writer->writer_ = std::thread([w = writer.get()] { w->writerLoop(); });
   return writer;
 }
 
+void RecordWriter::handOver() noexcept {
+  if (haveCurrent_ && used_ > 0) {
+    if (filled_.tryPush(Filled{current_, static_cast<uint32_t>(used_)})) {
+      haveCurrent_ = false;
+    } else {
+      return;  // cannot happen: at most kBuffers are in flight and the ring holds 8
+    }
+  }
+  used_ = 0;
+  if (!haveCurrent_) {
+    uint32_t next = 0;
+    haveCurrent_ = empty_.tryPop(next);
+    current_ = next;
+  }
+}
+
 void RecordWriter::write(const RecordRow& row) noexcept {
-  if (!file_) return;
-  if (used_ + kMaxRowBytes + row.link.size() > buffer_.size()) flush();
-  char* out = buffer_.data() + used_;
-  size_t room = buffer_.size() - used_;
+  if (!file_ || finished_) return;
+  if (!haveCurrent_ || used_ + kMaxRowBytes + row.link.size() > kBufferBytes) handOver();
+  if (!haveCurrent_) {
+    ++rowsDropped_;
+    return;
+  }
+  char* out = buffers_[current_].data() + used_;
+  size_t room = kBufferBytes - used_;
   fmt::format_to_n_result<char*> r;
   if (row.result == Drop::kNone) {
     r = fmt::format_to_n(out, room, "{},{},{:016x},{},{},{},{},{},ok\n", row.link,
@@ -77,14 +86,40 @@ void RecordWriter::write(const RecordRow& row) noexcept {
   used_ += std::min(r.size, room);
 }
 
-bool RecordWriter::flush() noexcept {
-  if (!file_) return true;
-  if (used_ > 0 && !failed_) {
-    failed_ = std::fwrite(buffer_.data(), 1, used_, file_) != used_;
+void RecordWriter::writerLoop() noexcept {
+  while (true) {
+    Filled filled;
+    if (filled_.tryPop(filled)) {
+      if (!failed_.load(std::memory_order_relaxed) &&
+          std::fwrite(buffers_[filled.buffer].data(), 1, filled.used, file_) != filled.used) {
+        failed_.store(true, std::memory_order_relaxed);
+      }
+      empty_.tryPush(filled.buffer);
+      continue;
+    }
+    if (stop_.load(std::memory_order_acquire)) {
+      if (filled_.size() == 0) break;
+      continue;
+    }
+    std::this_thread::sleep_for(kWriterPoll);
   }
-  used_ = 0;
-  if (!failed_) failed_ = std::fflush(file_) != 0;
-  return !failed_;
+  if (std::fflush(file_) != 0) failed_.store(true, std::memory_order_relaxed);
+}
+
+bool RecordWriter::finish() noexcept {
+  if (!file_ || finished_) return !failed_.load();
+  if (haveCurrent_ && used_ > 0) {
+    while (!filled_.tryPush(Filled{current_, static_cast<uint32_t>(used_)})) {
+      std::this_thread::sleep_for(kWriterPoll);
+    }
+    haveCurrent_ = false;
+  }
+  finished_ = true;
+  stop_.store(true, std::memory_order_release);
+  writer_.join();
+  if (std::fclose(file_) != 0) failed_.store(true);
+  file_ = nullptr;
+  return !failed_.load();
 }
 
 }  // namespace braid::linkem

@@ -229,12 +229,12 @@ void Relay::receiveFrom(size_t index, bool fromEdge, uint64_t nowNs) {
       }
       if (verdict.drop != Drop::kNone) {
         ++d.counters.drops[static_cast<size_t>(verdict.drop)];
-        record_.write({.link = link.config.name,
-                       .up = d.up,
-                       .digest = digest,
-                       .size = size,
-                       .arrivalNs = nowNs,
-                       .result = verdict.drop});
+        record({.link = link.config.name,
+                .up = d.up,
+                .digest = digest,
+                .size = size,
+                .arrivalNs = nowNs,
+                .result = verdict.drop});
         if (!spill) freeSlots_.push_back(slots[i]);
         continue;
       }
@@ -293,15 +293,15 @@ void Relay::sendDue(Direction& d, Link& link, uint64_t nowNs) {
       } else {
         ++d.counters.drops[static_cast<size_t>(result)];
       }
-      record_.write({.link = link.config.name,
-                     .up = d.up,
-                     .digest = p.digest,
-                     .size = p.size,
-                     .arrivalNs = p.arrivalNs,
-                     .departureNs = p.departureNs,
-                     .deliveryNs = p.deliveryNs,
-                     .sentNs = sentNs,
-                     .result = result});
+      record({.link = link.config.name,
+              .up = d.up,
+              .digest = p.digest,
+              .size = p.size,
+              .arrivalNs = p.arrivalNs,
+              .departureNs = p.departureNs,
+              .deliveryNs = p.deliveryNs,
+              .sentNs = sentNs,
+              .result = result});
       freeSlots_.push_back(p.slot);
     }
   }
@@ -326,12 +326,12 @@ void Relay::dropUnsent(uint64_t nowNs) {
     for (Direction* d : {&link->up, &link->down}) {
       for (const Pending& p : d->heap) {
         ++d->counters.drops[static_cast<size_t>(Drop::kUnsent)];
-        record_.write({.link = link->config.name,
-                       .up = d->up,
-                       .digest = p.digest,
-                       .size = p.size,
-                       .arrivalNs = p.arrivalNs,
-                       .result = Drop::kUnsent});
+        record({.link = link->config.name,
+                .up = d->up,
+                .digest = p.digest,
+                .size = p.size,
+                .arrivalNs = p.arrivalNs,
+                .result = Drop::kUnsent});
         freeSlots_.push_back(p.slot);
       }
       d->heap.clear();
@@ -394,8 +394,12 @@ Result<void> Relay::run(int stopFd, uint64_t tickNs, const std::function<void(ui
     }
   }
   dropUnsent(dp::monotonicNs() - epochNs_);
-  if (!record_.flush()) {
+  if (record_ && !record_->finish()) {
     spdlog::error("record {}: write failed (disk full?)", config_.recordPath);
+  }
+  if (recordRowsDropped() > 0) {
+    spdlog::warn("record {}: {} rows dropped because the disk fell behind", config_.recordPath,
+                 recordRowsDropped());
   }
   return outcome;
 }

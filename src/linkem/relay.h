@@ -87,6 +87,8 @@ class Relay {
   LinkStatus status(size_t link, uint64_t nowNs);
   // The monotonic ns of virtual t = 0 (valid once run() started).
   uint64_t epochNs() const { return epochNs_; }
+  // Record rows dropped because the disk fell behind (the packets were not affected).
+  uint64_t recordRowsDropped() const { return record_ ? record_->rowsDropped() : 0; }
 
  private:
   struct Link;
@@ -103,7 +105,10 @@ class Relay {
   std::vector<std::unique_ptr<Link>> links_;
   std::vector<uint8_t> pool_;
   std::vector<uint32_t> freeSlots_;
-  RecordWriter record_;
+  std::unique_ptr<RecordWriter> record_;  // null: no record
+  void record(const RecordRow& row) noexcept {
+    if (record_) record_->write(row);
+  }
   int epoll_ = -1;
   uint64_t epochNs_ = 0;
 };
