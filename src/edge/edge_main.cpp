@@ -11,11 +11,11 @@
 #include <thread>
 
 #include "braid_config.h"
-#include "dataplane/clock.h"
 #include "ctrl/config/edge_config.h"
 #include "ctrl/keys.h"
 #include "ctrl/logging.h"
 #include "ctrl/signals.h"
+#include "dataplane/clock.h"
 #include "dataplane/proto/crypto/aead.h"
 #include "edge/edge_session.h"
 #include "edge/input_pump.h"
@@ -65,7 +65,8 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in, 
       "%s t=%.1f state=%s session=%016llx send_mbps=%.2f input_bytes=%llu media_bytes=%llu "
       "udp_bytes=%llu overhead=%.3f data_packets=%llu next_seq=%llu acked_seq=%llu srtt_ms=%.1f "
       "handshakes=%llu rekeys=%llu resets=%llu stale_dropped=%llu ring_full=%llu "
-      "send_errors=%llu\n",
+      "send_errors=%llu nacks=%llu retransmits=%llu retransmit_bytes=%llu "
+      "retransmits_refused=%llu\n",
       final ? "final" : "stats", static_cast<double>(nowNs - startNs) / 1e9,
       edge::edgeStateName(static_cast<edge::EdgeState>(c.state.load())),
       (unsigned long long)c.sessionId.load(), mbps, (unsigned long long)in.bytes.read(),
@@ -75,7 +76,10 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in, 
       (unsigned long long)c.ackedSeq.read(), static_cast<double>(c.srttUs.read()) / 1000.0,
       (unsigned long long)c.handshakes.read(), (unsigned long long)c.rekeys.read(),
       (unsigned long long)c.resetsReceived.read(), (unsigned long long)c.staleDiscarded.read(),
-      (unsigned long long)in.ringFull.read(), (unsigned long long)c.sendErrors.read());
+      (unsigned long long)in.ringFull.read(), (unsigned long long)c.sendErrors.read(),
+      (unsigned long long)c.nacksReceived.read(), (unsigned long long)c.retransmits.read(),
+      (unsigned long long)c.retransmitBytes.read(),
+      (unsigned long long)c.retransmitsRefused.read());
   std::fflush(stdout);
 }
 
@@ -153,7 +157,8 @@ int runEdge(const Options& options) {
     spdlog::error("--wire-size must be 400..{}", proto::kMaxPacketSize);
     return kExitConfig;
   }
-  auto source = edge::openTsSource(options.input, edge::TsInputOptions{.pace = !options.noPace, .clock = nullptr});
+  auto source = edge::openTsSource(options.input,
+                                   edge::TsInputOptions{.pace = !options.noPace, .clock = nullptr});
   if (!source) {
     spdlog::error("--input: {}", source.error().describe());
     return kExitConfig;
@@ -173,18 +178,18 @@ int runEdge(const Options& options) {
   dp::SpscRing<edge::MediaChunk> ring(kRingChunks);
   uint64_t startNs = dp::monotonicNs();
   auto session = edge::EdgeSession::create(
-      edge::EdgeSessionOptions{.gateway = *gateway,
-                               .bindAddress = bind,
-                               .bindDevice = options.device,
-                               .linkId = 0,
-                               .linkName = options.linkName,
-                               .keyId = key->id,
-                               .psk = key->key,
-                               .latencyMs = static_cast<uint16_t>(options.latencyMs),
-                               .wirePacketSize = options.wireSize,
-                               .channel = {.backend = *backend,
-                                           .rekeySequenceThreshold = options.rekeyAfterPackets},
-                               .epochNs = startNs},
+      edge::EdgeSessionOptions{
+          .gateway = *gateway,
+          .bindAddress = bind,
+          .bindDevice = options.device,
+          .linkId = 0,
+          .linkName = options.linkName,
+          .keyId = key->id,
+          .psk = key->key,
+          .latencyMs = static_cast<uint16_t>(options.latencyMs),
+          .wirePacketSize = options.wireSize,
+          .channel = {.backend = *backend, .rekeySequenceThreshold = options.rekeyAfterPackets},
+          .epochNs = startNs},
       ring);
   if (!session) {
     spdlog::error("{}", session.error().describe());
@@ -213,14 +218,13 @@ int runEdge(const Options& options) {
     collector->counter("braid_edge_link_sent_bytes_total",
                        "UDP payload bytes sent (media, headers, tags, control)", &c.udpBytesSent,
                        link);
-    collector->counter("braid_edge_link_sent_packets_total", "UDP datagrams sent",
-                       &c.packetsSent, link);
+    collector->counter("braid_edge_link_sent_packets_total", "UDP datagrams sent", &c.packetsSent,
+                       link);
     collector->counter("braid_edge_link_send_errors_total", "datagrams the kernel refused",
                        &c.sendErrors, link);
     collector->gauge("braid_edge_link_rtt_seconds", "smoothed round-trip time", &c.srttUs, link,
                      1e-6);
-    collector->counter("braid_edge_media_bytes_total", "TS bytes sent as media",
-                       &c.mediaBytesSent);
+    collector->counter("braid_edge_media_bytes_total", "TS bytes sent as media", &c.mediaBytesSent);
     collector->counter("braid_edge_data_packets_total", "DATA packets sent", &c.dataPackets);
     collector->gauge("braid_edge_next_media_sequence", "next media sequence to send", &c.nextSeq);
     collector->gauge("braid_edge_acked_media_sequence",
@@ -235,8 +239,7 @@ int runEdge(const Options& options) {
                        "input chunks dropped because the sender fell behind",
                        &pump.counters().ringFull);
     collector->gaugeFn(
-        "braid_edge_session_live", "1 while a session with the gateway is established",
-        [&c] {
+        "braid_edge_session_live", "1 while a session with the gateway is established", [&c] {
           auto state = static_cast<edge::EdgeState>(c.state.load(std::memory_order_relaxed));
           return state == edge::EdgeState::kEstablished || state == edge::EdgeState::kDraining
                      ? 1.0
@@ -319,8 +322,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "braid-edge: %s\n", blocked.error().describe().c_str());
     return 1;
   }
-  CLI::App app{"braid-edge: sends one live MPEG-TS feed to a braid-gateway, sealed and "
-               "authenticated, over the edge's links."};
+  CLI::App app{
+      "braid-edge: sends one live MPEG-TS feed to a braid-gateway, sealed and "
+      "authenticated, over the edge's links."};
   Options options;
   bool checkConfig = false;
   app.add_option("--config", options.configPath,

@@ -24,17 +24,30 @@ constexpr uint64_t kFirstRetryNs = 250 * kNsPerMs;
 constexpr uint64_t kMaxRetryNs = 1'000 * kNsPerMs;
 // After the input ends, wait this long beyond the latency for the last acknowledgements.
 constexpr uint64_t kDrainGraceNs = 2'000 * kNsPerMs;
+// Copies kept for ARQ: 10 s of 6 Mbit/s in 1200-byte packets; a power of two.
+constexpr uint32_t kRetransmitPackets = 8192;
+// A resent copy must arrive this much before the playout deadline, on top of the link's
+// queueing delay above its fastest round trip.
+constexpr uint64_t kResendMarginNs = 10 * kNsPerMs;
+// Sequences looked up per NACK (a NACK holds at most 64 ranges of any length).
+constexpr uint64_t kMaxResendsPerNack = 1024;
 
-uint32_t sendTimestampUs(uint64_t nowNs) { return static_cast<uint32_t>(nowNs / 1000); }
+uint32_t sendTimestampUs(uint64_t nowNs) {
+  return static_cast<uint32_t>(nowNs / 1000);
+}
 
 }  // namespace
 
 const char* edgeStateName(EdgeState state) {
   switch (state) {
-    case EdgeState::kHandshaking: return "handshaking";
-    case EdgeState::kEstablished: return "live";
-    case EdgeState::kDraining: return "draining";
-    case EdgeState::kClosed: return "closed";
+    case EdgeState::kHandshaking:
+      return "handshaking";
+    case EdgeState::kEstablished:
+      return "live";
+    case EdgeState::kDraining:
+      return "draining";
+    case EdgeState::kClosed:
+      return "closed";
   }
   return "unknown";
 }
@@ -43,7 +56,8 @@ Result<std::unique_ptr<EdgeSession>> EdgeSession::create(const EdgeSessionOption
                                                          dp::SpscRing<MediaChunk>& input) {
   dp::SocketAddress bind = options.bindAddress;
   if (bind.isUnspecified()) {
-    auto any = dp::parseSocketAddress(options.gateway.family() == AF_INET6 ? "[::]:0" : "0.0.0.0:0");
+    auto any =
+        dp::parseSocketAddress(options.gateway.family() == AF_INET6 ? "[::]:0" : "0.0.0.0:0");
     if (!any) return tl::unexpected(any.error());
     bind = *any;
   }
@@ -51,7 +65,14 @@ Result<std::unique_ptr<EdgeSession>> EdgeSession::create(const EdgeSessionOption
   socketOptions.bindDevice = options.bindDevice;
   auto socket = dp::UdpSocket::bind(bind, socketOptions);
   if (!socket) return tl::unexpected(socket.error());
-  return std::unique_ptr<EdgeSession>(new EdgeSession(options, input, std::move(*socket)));
+  auto retransmit = dp::RetransmitBuffer::create(dp::RetransmitConfig{
+      .capacity = kRetransmitPackets,
+      .maxPayload = static_cast<uint32_t>(options.wirePacketSize),
+  });
+  if (!retransmit) return tl::unexpected(retransmit.error());
+  std::unique_ptr<EdgeSession> session(new EdgeSession(options, input, std::move(*socket)));
+  session->retransmit_ = std::move(*retransmit);
+  return session;
 }
 
 EdgeSession::EdgeSession(const EdgeSessionOptions& options, dp::SpscRing<MediaChunk>& input,
@@ -182,14 +203,17 @@ void EdgeSession::sendMedia(uint64_t nowNs) {
                                .flags = chunk.flags};
     proto::MediaFields media{.mediaSeq = nextMediaSeq_,
                              .mediaTsUs = (chunk.entryNs - options_.epochNs) / 1000};
-    size_t size = channel_->seal(prefix, sendTimestampUs(nowNs), &media,
-                                 std::span<const uint8_t>(chunk.bytes.data(), chunk.size),
-                                 batch.next());
+    size_t size =
+        channel_->seal(prefix, sendTimestampUs(nowNs), &media,
+                       std::span<const uint8_t>(chunk.bytes.data(), chunk.size), batch.next());
     if (size == 0) {
       counters_.sendErrors.add();
       continue;
     }
     batch.commit(size, options_.gateway);
+    retransmit_->store(nextMediaSeq_, media.mediaTsUs, chunk.flags,
+                       std::span<const uint8_t>(chunk.bytes.data(), chunk.size),
+                       chunk.entryNs + uint64_t{latencyMs_} * kNsPerMs, nowNs);
     counters_.udpBytesSent.add(size);
     counters_.mediaBytesSent.add(chunk.size);
     counters_.dataPackets.add();
@@ -197,15 +221,59 @@ void EdgeSession::sendMedia(uint64_t nowNs) {
   }
   if (n > 0) input_.consume(n);
   counters_.nextSeq.set(nextMediaSeq_);
-  if (batch.count > 0) {
-    size_t queued = batch.count;
-    int sent = socket_.sendBatch(batch);
-    counters_.packetsSent.add(sent > 0 ? static_cast<uint64_t>(sent) : 0);
-    if (sent < static_cast<int>(queued)) {
-      counters_.sendErrors.add(queued - static_cast<size_t>(std::max(sent, 0)));
+  flushBatch(nowNs);
+}
+
+void EdgeSession::onNack(const proto::Nack& nack, uint64_t nowNs) {
+  if (state_ != EdgeState::kEstablished && state_ != EdgeState::kDraining) return;
+  // One link today: the copy goes where the original went. The bonded scheduler will pick
+  // the link with the earliest expected delivery, other than the one that lost it.
+  auto extraDelayNs = static_cast<uint64_t>((srttUs_ - minRttUs_) / 2 * 1000) + kResendMarginNs;
+  auto roundTripNs = static_cast<uint64_t>(srttUs_ * 1000);
+  dp::TxBatch& batch = txBatch_;
+  uint64_t looked = 0;
+  for (const proto::SeqRange& range : nack.rangeList()) {
+    for (uint64_t seq = range.first; seq < range.first + range.count; ++seq) {
+      if (looked++ >= kMaxResendsPerNack) break;
+      const dp::RetransmitBuffer::Packet* packet =
+          retransmit_->takeForResend(seq, nowNs, extraDelayNs, roundTripNs);
+      if (packet == nullptr) {
+        counters_.retransmitsRefused.add();
+        continue;
+      }
+      proto::PacketPrefix prefix{
+          .type = PacketType::kData,
+          .sessionId = sessionId_,
+          .linkId = options_.linkId,
+          .flags = static_cast<uint8_t>(packet->flags | proto::flag::kRetransmit)};
+      proto::MediaFields media{.mediaSeq = packet->seq, .mediaTsUs = packet->mediaTsUs};
+      size_t size =
+          channel_->seal(prefix, sendTimestampUs(nowNs), &media,
+                         std::span<const uint8_t>(packet->payload, packet->size), batch.next());
+      if (size == 0) {
+        counters_.sendErrors.add();
+        continue;
+      }
+      batch.commit(size, options_.gateway);
+      counters_.udpBytesSent.add(size);
+      counters_.retransmits.add();
+      counters_.retransmitBytes.add(size);
+      if (batch.full()) flushBatch(nowNs);
     }
-    lastSentNs_ = nowNs;
   }
+  flushBatch(nowNs);
+}
+
+void EdgeSession::flushBatch(uint64_t nowNs) {
+  dp::TxBatch& batch = txBatch_;
+  if (batch.count == 0) return;
+  size_t queued = batch.count;
+  int sent = socket_.sendBatch(batch);
+  counters_.packetsSent.add(sent > 0 ? static_cast<uint64_t>(sent) : 0);
+  if (sent < static_cast<int>(queued)) {
+    counters_.sendErrors.add(queued - static_cast<size_t>(std::max(sent, 0)));
+  }
+  lastSentNs_ = nowNs;
 }
 
 void EdgeSession::onSealed(std::span<uint8_t> datagram, uint64_t nowNs) {
@@ -227,6 +295,8 @@ void EdgeSession::onSealed(std::span<uint8_t> datagram, uint64_t nowNs) {
     uint64_t rtt = static_cast<uint32_t>(nowUs - echoUs);
     rtt = rtt > holdUs ? rtt - holdUs : 0;
     srttUs_ = srttUs_ == 0 ? static_cast<double>(rtt) : 0.875 * srttUs_ + 0.125 * rtt;
+    minRttUs_ =
+        minRttUs_ == 0 ? static_cast<double>(rtt) : std::min(minRttUs_, static_cast<double>(rtt));
     counters_.srttUs.set(static_cast<uint64_t>(srttUs_));
   };
   switch (opened->header.prefix.type) {
@@ -239,6 +309,7 @@ void EdgeSession::onSealed(std::span<uint8_t> datagram, uint64_t nowNs) {
       if (ack->cumulativeSeq > ackedSeq_ && ack->cumulativeSeq <= nextMediaSeq_) {
         ackedSeq_ = ack->cumulativeSeq;
         counters_.ackedSeq.set(ackedSeq_);
+        retransmit_->release(ackedSeq_);
       }
       for (size_t i = 0; i < ack->reportCount; ++i) {
         if (ack->reports[i].linkId == options_.linkId) {
@@ -255,8 +326,18 @@ void EdgeSession::onSealed(std::span<uint8_t> datagram, uint64_t nowNs) {
     case PacketType::kClose:
       lose("the gateway closed the session", nowNs);
       return;
+    case PacketType::kNack: {
+      auto nack = proto::Nack::parse(opened->plaintext);
+      if (!nack) {
+        counters_.rxDrops.add();
+        return;
+      }
+      counters_.nacksReceived.add();
+      onNack(*nack, nowNs);
+      return;
+    }
     default:
-      return;  // NACKs arrive with the bonded transport's retransmissions
+      return;
   }
 }
 

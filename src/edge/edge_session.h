@@ -10,6 +10,8 @@
 #include "dataplane/io/udp_socket.h"
 #include "dataplane/proto/handshake/initiator.h"
 #include "dataplane/proto/handshake/sealed_channel.h"
+#include "dataplane/proto/wire/control_messages.h"
+#include "dataplane/reliability/retransmit_buffer.h"
 #include "dataplane/ring/spsc_ring.h"
 #include "edge/media_chunk.h"
 
@@ -49,6 +51,10 @@ struct EdgeCounters {
   dp::OwnedCounter nextSeq;
   dp::OwnedCounter srttUs;
   dp::OwnedCounter sendErrors;
+  dp::OwnedCounter nacksReceived;
+  dp::OwnedCounter retransmits;         // DATA copies resent for a NACK (also in udpBytesSent)
+  dp::OwnedCounter retransmitBytes;     // their UDP payload bytes
+  dp::OwnedCounter retransmitsRefused;  // NACKed sequences not resent (late, budget, acked)
   std::atomic<uint64_t> sessionId{0};
   std::atomic<uint8_t> state{0};
 };
@@ -76,6 +82,8 @@ class EdgeSession {
   void onAccept(const proto::EstablishedSession& established, uint64_t nowNs);
   void onSealed(std::span<uint8_t> datagram, uint64_t nowNs);
   void sendMedia(uint64_t nowNs);
+  void onNack(const proto::Nack& nack, uint64_t nowNs);
+  void flushBatch(uint64_t nowNs);
   void sendControl(proto::PacketType type, std::span<const uint8_t> body, uint64_t nowNs);
   void sendDatagram(std::span<const uint8_t> datagram);
   void lose(const char* why, uint64_t nowNs);
@@ -107,6 +115,8 @@ class EdgeSession {
   uint64_t ackedSeq_ = 0;
   uint64_t drainStartedNs_ = 0;
   double srttUs_ = 0;
+  double minRttUs_ = 0;
+  std::unique_ptr<dp::RetransmitBuffer> retransmit_;
   dp::RxBatch rx_;
   dp::TxBatch txBatch_;
 };

@@ -34,12 +34,11 @@ constexpr CounterSpec kCounters[] = {
      &dp::WorkerCounters::duplicates},
     {"braid_gateway_late_packets_total", "DATA packets that arrived after their playout time",
      &dp::WorkerCounters::late},
-    {"braid_gateway_too_far_ahead_packets_total",
-     "DATA packets beyond the jitter buffer's window", &dp::WorkerCounters::tooFarAhead},
+    {"braid_gateway_too_far_ahead_packets_total", "DATA packets beyond the jitter buffer's window",
+     &dp::WorkerCounters::tooFarAhead},
     {"braid_gateway_skipped_packets_total", "media sequences missing at their playout deadline",
      &dp::WorkerCounters::skipped},
-    {"braid_gateway_played_packets_total", "media packets played out",
-     &dp::WorkerCounters::played},
+    {"braid_gateway_played_packets_total", "media packets played out", &dp::WorkerCounters::played},
     {"braid_gateway_output_bytes_total", "bytes handed to outputs",
      &dp::WorkerCounters::outputBytes},
     {"braid_gateway_output_drops_total", "packets an output queue could not take",
@@ -60,6 +59,11 @@ constexpr CounterSpec kCounters[] = {
      &dp::WorkerCounters::amplificationLimited},
     {"braid_gateway_feedback_total", "feedback rounds (ACK + receive reports) sent",
      &dp::WorkerCounters::feedbackSent},
+    {"braid_gateway_nacks_total", "NACK rounds sent", &dp::WorkerCounters::nacksSent},
+    {"braid_gateway_nacked_sequences_total", "media sequences asked for again",
+     &dp::WorkerCounters::nackedSequences},
+    {"braid_gateway_retransmitted_packets_total", "retransmitted DATA copies received",
+     &dp::WorkerCounters::retransmitsReceived},
     {"braid_gateway_admission_refused_total", "authenticated handshakes refused admission",
      &dp::WorkerCounters::admissionRefused},
 };
@@ -83,6 +87,13 @@ std::vector<prometheus::MetricFamily> GatewayCollector::Collect() const {
                  {"reason", proto::dropReasonName(static_cast<proto::DropReason>(r))}},
                 static_cast<double>(workers_[w]->drops[r].read()));
     }
+  }
+  // By mechanism, so FEC joins ARQ here as one more label value.
+  auto recovered = counterFamily(families, "braid_gateway_recovered_packets_total",
+                                 "missing media packets recovered in time, by mechanism");
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    recovered.add({{"worker", std::to_string(w)}, {"mechanism", "arq"}},
+                  static_cast<double>(workers_[w]->arqRecovered.read()));
   }
   auto sessions = gaugeFamily(families, "braid_gateway_sessions", "live sessions");
   auto replay = gaugeFamily(families, "braid_gateway_handshake_state_entries",
@@ -132,14 +143,18 @@ void GatewayCollector::collectSessions(std::vector<prometheus::MetricFamily>& fa
   static constexpr Spec kSession[] = {
       {"braid_session_data_packets_total", "authenticated DATA packets of the session",
        &dp::SessionStats::dataPackets, false, 1},
-      {"braid_session_played_packets_total", "media packets played out",
-       &dp::SessionStats::played, false, 1},
+      {"braid_session_played_packets_total", "media packets played out", &dp::SessionStats::played,
+       false, 1},
       {"braid_session_skipped_packets_total", "media sequences missing at their deadline",
        &dp::SessionStats::skipped, false, 1},
       {"braid_session_late_packets_total", "packets that arrived after their playout time",
        &dp::SessionStats::late, false, 1},
       {"braid_session_duplicate_packets_total", "packets received twice",
        &dp::SessionStats::duplicates, false, 1},
+      {"braid_session_nacked_sequences_total", "media sequences the gateway asked for again",
+       &dp::SessionStats::nackedSequences, false, 1},
+      {"braid_session_arq_recovered_packets_total", "holes filled in time by a retransmitted copy",
+       &dp::SessionStats::arqRecovered, false, 1},
       {"braid_session_output_bytes_total", "bytes handed to the session's outputs",
        &dp::SessionStats::outputBytes, false, 1},
       {"braid_session_jitter_buffer_packets", "packets held in the jitter buffer",
@@ -161,8 +176,8 @@ void GatewayCollector::collectSessions(std::vector<prometheus::MetricFamily>& fa
        &dp::LinkStats::packets, false, 1},
       {"braid_link_received_bytes_total", "bytes of those packets", &dp::LinkStats::bytes, false,
        1},
-      {"braid_link_lost_packets_total", "gaps in the link's sequence", &dp::LinkStats::lost,
-       false, 1},
+      {"braid_link_lost_packets_total", "gaps in the link's sequence", &dp::LinkStats::lost, false,
+       1},
       {"braid_link_jitter_seconds", "interarrival jitter (RFC 3550)", &dp::LinkStats::jitterUs,
        true, 1e-6},
       {"braid_link_address_changes_total", "moves of the link to a new address",
@@ -184,18 +199,18 @@ void GatewayCollector::collectSessions(std::vector<prometheus::MetricFamily>& fa
     std::string session = fmt::format("{:016x}", stats.id.value);
     std::string key = std::to_string(stats.keyId);
     for (size_t i = 0; i < std::size(kSession); ++i) {
-      sessionFamilies[i].add({{"session", session}, {"key", key}},
-                             static_cast<double>((stats.*kSession[i].counter).read()) *
-                                 kSession[i].scale);
+      sessionFamilies[i].add(
+          {{"session", session}, {"key", key}},
+          static_cast<double>((stats.*kSession[i].counter).read()) * kSession[i].scale);
     }
     target.add({{"session", session}, {"key", key}}, stats.latencyMs / 1000.0);
     for (size_t link = 0; link < stats.links.size(); ++link) {
       const dp::LinkStats& linkStats = stats.links[link];
       if (!linkStats.known.load(std::memory_order_relaxed)) continue;
       for (size_t i = 0; i < std::size(kLink); ++i) {
-        linkFamilies[i].add({{"session", session}, {"link", std::to_string(link)}},
-                            static_cast<double>((linkStats.*kLink[i].counter).read()) *
-                                kLink[i].scale);
+        linkFamilies[i].add(
+            {{"session", session}, {"link", std::to_string(link)}},
+            static_cast<double>((linkStats.*kLink[i].counter).read()) * kLink[i].scale);
       }
     }
   });

@@ -16,16 +16,20 @@ constexpr uint64_t kNsPerUs = 1'000;
 // A closing session that cannot drain (the edge's last packets never came) is removed
 // after its latency plus this grace.
 constexpr uint64_t kCloseGraceNs = 1'000 * kNsPerMs;
+// Holes are looked at this often while the jitter buffer holds anything.
+constexpr uint64_t kNackIntervalNs = 10 * kNsPerMs;
+constexpr uint64_t kMinReorderToleranceNs = 10 * kNsPerMs;
+constexpr uint64_t kReorderMarginNs = 5 * kNsPerMs;
 
-uint32_t sendTimestampUs(uint64_t nowNs) { return static_cast<uint32_t>(nowNs / kNsPerUs); }
+uint32_t sendTimestampUs(uint64_t nowNs) {
+  return static_cast<uint32_t>(nowNs / kNsPerUs);
+}
 
 }  // namespace
 
-Result<std::unique_ptr<GatewaySession>> GatewaySession::create(const GatewaySessionParams& params,
-                                                               proto::SealedChannel&& channel,
-                                                               std::vector<std::shared_ptr<OutputThread>> outputs,
-                                                               WorkerCounters& counters,
-                                                               uint64_t nowNs) {
+Result<std::unique_ptr<GatewaySession>> GatewaySession::create(
+    const GatewaySessionParams& params, proto::SealedChannel&& channel,
+    std::vector<std::shared_ptr<OutputThread>> outputs, WorkerCounters& counters, uint64_t nowNs) {
   std::unique_ptr<GatewaySession> session(
       new GatewaySession(params, std::move(channel), std::move(outputs), counters, nowNs));
   auto jitter = JitterBuffer::create(JitterBufferConfig{
@@ -35,6 +39,11 @@ Result<std::unique_ptr<GatewaySession>> GatewaySession::create(const GatewaySess
   });
   if (!jitter) return tl::unexpected(jitter.error());
   session->jitter_ = std::move(*jitter);
+  auto nacks = NackScheduler::create(NackConfig{
+      .trackCapacity = static_cast<uint32_t>(params.jitterCapacity),
+  });
+  if (!nacks) return tl::unexpected(nacks.error());
+  session->nacks_ = std::move(*nacks);
   session->stats_ = std::make_shared<SessionStats>();
   session->stats_->id = params.id;
   session->stats_->keyId = params.keyId;
@@ -87,7 +96,8 @@ void GatewaySession::noteArrival(Link& link, const proto::SealedHeader& header,
   }
   linkStats.packets.add();
   linkStats.bytes.add(wireSize);
-  if (header.linkSeq > link.highestSeq + 1) linkStats.lost.add(header.linkSeq - link.highestSeq - 1);
+  if (header.linkSeq > link.highestSeq + 1)
+    linkStats.lost.add(header.linkSeq - link.highestSeq - 1);
   if (header.linkSeq > link.highestSeq) link.highestSeq = header.linkSeq;
   ++link.intervalPackets;
   link.intervalBytes += wireSize;
@@ -96,11 +106,17 @@ void GatewaySession::noteArrival(Link& link, const proto::SealedHeader& header,
   if (link.lastSendTsArrivalNs != 0) {
     int64_t d = transit - link.lastTransit;
     uint64_t absD = static_cast<uint64_t>(d < 0 ? -d : d);
-    link.jitterUs = link.jitterUs + (absD > link.jitterUs ? (absD - link.jitterUs) / 16
-                                                          : 0) -
+    link.jitterUs = link.jitterUs + (absD > link.jitterUs ? (absD - link.jitterUs) / 16 : 0) -
                     (absD < link.jitterUs ? (link.jitterUs - absD) / 16 : 0);
   }
   link.lastTransit = transit;
+  auto transitUs = static_cast<uint32_t>(nowNs / kNsPerUs) - header.sendTsUs;
+  if (!link.haveTransit) {
+    link.transitUs = transitUs;
+    link.haveTransit = true;
+  } else {
+    link.transitUs += static_cast<uint32_t>(static_cast<int32_t>(transitUs - link.transitUs) / 8);
+  }
   linkStats.jitterUs.set(link.jitterUs);
   link.lastSendTsUs = header.sendTsUs;
   link.lastSendTsArrivalNs = nowNs;
@@ -122,12 +138,17 @@ std::optional<DropReason> GatewaySession::onAuthenticated(const proto::SealedHea
       counters_.dataPackets.add();
       counters_.dataBytes.add(plaintext.size());
       stats_->dataPackets.add();
-      switch (jitter_->insert(media.mediaSeq, media.mediaTsUs, plaintext, nowNs)) {
+      bool retransmitted = (header.prefix.flags & proto::flag::kRetransmit) != 0;
+      if (retransmitted) counters_.retransmitsReceived.add();
+      switch (jitter_->insert(media.mediaSeq, media.mediaTsUs, plaintext, nowNs, retransmitted)) {
         case InsertResult::kAccepted: {
+          if (retransmitted) {
+            counters_.arqRecovered.add();
+            stats_->arqRecovered.add();
+          }
           uint64_t deadline = jitter_->playoutTimeNs(media.mediaTsUs);
           if (deadline != JitterBuffer::kNever) {
-            counters_.arrivalMargin.observeUs(deadline > nowNs ? (deadline - nowNs) / kNsPerUs
-                                                               : 0);
+            counters_.arrivalMargin.observeUs(deadline > nowNs ? (deadline - nowNs) / kNsPerUs : 0);
           }
           break;
         }
@@ -139,8 +160,11 @@ std::optional<DropReason> GatewaySession::onAuthenticated(const proto::SealedHea
           counters_.late.add();
           stats_->late.add();
           break;
-        case InsertResult::kTooFarAhead: counters_.tooFarAhead.add(); break;
-        case InsertResult::kTooLarge: return DropReason::kMalformedBody;
+        case InsertResult::kTooFarAhead:
+          counters_.tooFarAhead.add();
+          break;
+        case InsertResult::kTooLarge:
+          return DropReason::kMalformedBody;
       }
       return std::nullopt;
     }
@@ -205,11 +229,65 @@ void GatewaySession::sendSealed(uint8_t linkId, PacketType type, std::span<const
   tx.commit(size, link.address);
 }
 
+size_t GatewaySession::feedbackLinks(uint64_t nowNs, std::array<uint8_t, 2>& best) const noexcept {
+  size_t bestCount = 0;
+  uint64_t window = uint64_t{params_.keepaliveMs} * 2 * kNsPerMs;
+  for (uint8_t id = 0; id < proto::kMaxLinks; ++id) {
+    const Link& link = links_[id];
+    if (!link.known || nowNs - link.lastRxNs > window) continue;
+    if (bestCount < 2) {
+      best[bestCount++] = id;
+    } else {
+      uint8_t older = links_[best[0]].lastRxNs < links_[best[1]].lastRxNs ? 0 : 1;
+      if (link.lastRxNs > links_[best[older]].lastRxNs) best[older] = id;
+    }
+  }
+  return bestCount;
+}
+
+uint64_t GatewaySession::reorderToleranceNs(uint64_t nowNs) const noexcept {
+  int64_t lowest = 0, highest = 0;
+  uint64_t jitterUs = 0;
+  const Link* reference = nullptr;
+  for (const Link& link : links_) {
+    if (!link.known || !link.haveTransit || nowNs - link.lastRxNs > 1'000 * kNsPerMs) continue;
+    if (reference == nullptr) reference = &link;
+    int64_t relative = static_cast<int32_t>(link.transitUs - reference->transitUs);
+    lowest = std::min(lowest, relative);
+    highest = std::max(highest, relative);
+    jitterUs = std::max(jitterUs, link.jitterUs);
+  }
+  uint64_t tolerance = static_cast<uint64_t>(highest - lowest) * kNsPerUs +
+                       3 * jitterUs * kNsPerUs + kReorderMarginNs;
+  uint64_t ceiling = std::max(uint64_t{params_.latencyMs} * kNsPerMs / 3, kMinReorderToleranceNs);
+  return std::clamp(tolerance, kMinReorderToleranceNs, ceiling);
+}
+
+void GatewaySession::sendNacks(uint64_t nowNs, Transmitter& tx) noexcept {
+  proto::Nack nack;
+  uint64_t asked = nacks_->collect(*jitter_, nowNs, reorderToleranceNs(nowNs),
+                                   [&](uint64_t first, uint64_t count) {
+                                     nack.addRange(proto::SeqRange{first, count});
+                                   });
+  if (asked == 0 || nack.rangeCount == 0) return;
+  std::array<uint8_t, 1024> body{};
+  size_t size = nack.encode(body);
+  if (size == 0) return;
+  std::array<uint8_t, 2> best{};
+  size_t links = feedbackLinks(nowNs, best);
+  for (size_t i = 0; i < links; ++i) {
+    sendSealed(best[i], PacketType::kNack, std::span(body).first(size), nowNs, tx);
+  }
+  counters_.nacksSent.add();
+  counters_.nackedSequences.add(asked);
+  stats_->nackedSequences.add(asked);
+}
+
 void GatewaySession::sendFeedback(uint64_t nowNs, Transmitter& tx) noexcept {
   // Feedback goes on the two links heard from most recently, never only on the last
   // one: a dying link takes the feedback with it.
   std::array<uint8_t, 2> best{};
-  size_t bestCount = 0;
+  size_t bestCount = feedbackLinks(nowNs, best);
   uint64_t window = uint64_t{params_.keepaliveMs} * 2 * kNsPerMs;
   proto::Ack ack;
   ack.cumulativeSeq = jitter_->cumulativeSeq();
@@ -232,17 +310,10 @@ void GatewaySession::sendFeedback(uint64_t nowNs, Transmitter& tx) noexcept {
     link.intervalStartSeq = link.highestSeq + 1;
     link.intervalPackets = 0;
     link.intervalBytes = 0;
-    // Insertion into the two most recent.
-    if (bestCount < 2) {
-      best[bestCount++] = id;
-    } else {
-      uint8_t older = links_[best[0]].lastRxNs < links_[best[1]].lastRxNs ? 0 : 1;
-      if (link.lastRxNs > links_[best[older]].lastRxNs) best[older] = id;
-    }
   }
   if (bestCount == 0) return;
-  // SACK ranges and NACKs come with cross-link ARQ; the cumulative sequence and the
-  // link reports are what a single link needs.
+  // Holes are asked for by NACK (sendNacks) once the reorder tolerance has passed; the ACK
+  // carries the cumulative sequence and the link reports.
   std::array<uint8_t, 1024> body{};
   size_t size = ack.encode(body);
   if (size == 0) return;
@@ -252,13 +323,15 @@ void GatewaySession::sendFeedback(uint64_t nowNs, Transmitter& tx) noexcept {
   counters_.feedbackSent.add();
 }
 
-void GatewaySession::sendClose(proto::CloseReason closeReason, uint64_t nowNs, Transmitter& tx) noexcept {
+void GatewaySession::sendClose(proto::CloseReason closeReason, uint64_t nowNs,
+                               Transmitter& tx) noexcept {
   proto::Close msg{.reason = closeReason};
   std::array<uint8_t, 16> body{};
   size_t size = msg.encode(body);
   if (size == 0) return;
   for (uint8_t id = 0; id < proto::kMaxLinks; ++id) {
-    if (links_[id].known) sendSealed(id, PacketType::kClose, std::span(body).first(size), nowNs, tx);
+    if (links_[id].known)
+      sendSealed(id, PacketType::kClose, std::span(body).first(size), nowNs, tx);
   }
 }
 
@@ -288,14 +361,17 @@ void GatewaySession::noteJitterState() noexcept {
 }
 
 void GatewaySession::playout(uint64_t nowNs) noexcept {
-  jitter_->poll(nowNs, [this](std::span<const uint8_t> payload, uint64_t /*mediaSeq*/) {
-    emit(payload);
-  });
+  jitter_->poll(nowNs,
+                [this](std::span<const uint8_t> payload, uint64_t /*mediaSeq*/) { emit(payload); });
   noteJitterState();
 }
 
 void GatewaySession::onTimer(uint64_t nowNs, Transmitter& tx) noexcept {
   playout(nowNs);
+  if (nowNs >= nextNackNs_) {
+    if (jitter_->depth() > 0) sendNacks(nowNs, tx);
+    nextNackNs_ = nowNs + kNackIntervalNs;
+  }
   if (nowNs >= nextFeedbackNs_) {
     // Feedback at the negotiated rate while media flows; at the keepalive rate when idle.
     bool flowing = nowNs - lastDataNs_ < uint64_t{params_.keepaliveMs} * kNsPerMs;
@@ -306,6 +382,8 @@ void GatewaySession::onTimer(uint64_t nowNs, Transmitter& tx) noexcept {
 
 uint64_t GatewaySession::nextDeadlineNs() const noexcept {
   uint64_t next = nextFeedbackNs_;
+  // Holes can exist only while something is held after them.
+  if (jitter_->depth() > 0) next = std::min(next, nextNackNs_);
   uint64_t playoutAt = jitter_->nextDeadlineNs();
   return std::min(next, playoutAt);
 }

@@ -15,6 +15,7 @@
 #include "dataplane/proto/handshake/sealed_channel.h"
 #include "dataplane/proto/wire/control_messages.h"
 #include "dataplane/reliability/jitter_buffer.h"
+#include "dataplane/reliability/nack_scheduler.h"
 
 namespace braid::dp {
 
@@ -32,11 +33,9 @@ struct GatewaySessionParams {
 // and the feedback timers. Everything here runs on the owner thread only.
 class GatewaySession {
  public:
-  static Result<std::unique_ptr<GatewaySession>> create(const GatewaySessionParams& params,
-                                                        proto::SealedChannel&& channel,
-                                                        std::vector<std::shared_ptr<OutputThread>> outputs,
-                                                        WorkerCounters& counters,
-                                                        uint64_t nowNs);
+  static Result<std::unique_ptr<GatewaySession>> create(
+      const GatewaySessionParams& params, proto::SealedChannel&& channel,
+      std::vector<std::shared_ptr<OutputThread>> outputs, WorkerCounters& counters, uint64_t nowNs);
 
   // A sealed packet for this session: authenticate, then handle. Returns why it was
   // dropped, or nothing when it was used.
@@ -88,6 +87,10 @@ class GatewaySession {
     uint64_t lastSendTsArrivalNs = 0;
     int64_t lastTransit = 0;
     uint64_t jitterUs = 0;  // RFC 3550 interarrival jitter
+    // Smoothed (arrival − send timestamp) in µs, wrapping: only differences between links
+    // mean anything (the two clocks are unrelated), and they are the links' delay spread.
+    uint32_t transitUs = 0;
+    bool haveTransit = false;
     std::array<char, 33> name{};
   };
 
@@ -97,6 +100,13 @@ class GatewaySession {
   void noteArrival(Link& link, const proto::SealedHeader& header, const SocketAddress& from,
                    size_t wireSize, uint64_t nowNs) noexcept;
   void sendFeedback(uint64_t nowNs, Transmitter& tx) noexcept;
+  void sendNacks(uint64_t nowNs, Transmitter& tx) noexcept;
+  // How long a hole may be reordering before it is loss: the delay spread of the live links
+  // plus their jitter, within [10 ms, latency / 3].
+  uint64_t reorderToleranceNs(uint64_t nowNs) const noexcept;
+  // Up to two links to send feedback on: the two heard from most recently (a dying link
+  // takes the feedback with it). Returns how many.
+  size_t feedbackLinks(uint64_t nowNs, std::array<uint8_t, 2>& out) const noexcept;
   void sendSealed(uint8_t linkId, proto::PacketType type, std::span<const uint8_t> body,
                   uint64_t nowNs, Transmitter& tx) noexcept;
   void playout(uint64_t nowNs) noexcept;
@@ -110,6 +120,8 @@ class GatewaySession {
   std::vector<std::shared_ptr<OutputThread>> outputs_;
   WorkerCounters& counters_;
   std::unique_ptr<JitterBuffer> jitter_;
+  std::unique_ptr<NackScheduler> nacks_;
+  uint64_t nextNackNs_ = 0;
   std::shared_ptr<SessionStats> stats_;
   std::array<Link, proto::kMaxLinks> links_{};
   uint64_t lastAuthenticatedNs_;

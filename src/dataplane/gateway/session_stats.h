@@ -31,6 +31,8 @@ struct SessionStats {
   OwnedCounter skipped;
   OwnedCounter late;
   OwnedCounter duplicates;
+  OwnedCounter nackedSequences;
+  OwnedCounter arqRecovered;
   OwnedCounter outputBytes;
   OwnedCounter jitterDepth;          // gauge: packets held
   OwnedCounter playoutLatencyNs;     // gauge: of the last played packet

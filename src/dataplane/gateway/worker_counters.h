@@ -50,6 +50,10 @@ struct alignas(64) WorkerCounters {
   OwnedCounter linkAddressMoves;
   OwnedCounter amplificationLimited;
   OwnedCounter feedbackSent;
+  OwnedCounter nacksSent;          // NACK messages (one per round, sent on up to two links)
+  OwnedCounter nackedSequences;    // sequences asked for
+  OwnedCounter retransmitsReceived;  // DATA packets flagged as retransmitted copies
+  OwnedCounter arqRecovered;       // retransmitted copies that filled a hole in time
   OwnedCounter admissionRefused;
   OwnedCounter handshakeStateEntries;  // gauge: authenticated-handshake replay entries
   // How long before its playout deadline each accepted DATA packet arrived: the margin the

@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include "dataplane/reliability/jitter_buffer.h"
+#include "dataplane/reliability/nack_scheduler.h"
+#include "dataplane/reliability/retransmit_buffer.h"
 
 namespace {
 
@@ -128,6 +130,42 @@ TEST(JitterBufferHotPath, InsertAndPollDoNotAllocate) {
   EXPECT_GT(jb.counters().duplicates.read(), 0u);
   EXPECT_GT(gaps, 0u);
   EXPECT_EQ(bytes, emitted * sizeof(payload));
+}
+
+TEST(ArqHotPath, NackCollectionAndResendsDoNotAllocate) {
+  auto jbCreated =
+      JitterBuffer::create({.capacity = 1024, .maxPayload = 1472, .targetLatencyNs = 200 * kMs});
+  auto nacksCreated = NackScheduler::create({.trackCapacity = 1024});
+  auto resendCreated = RetransmitBuffer::create({.capacity = 1024, .maxPayload = 1316});
+  ASSERT_TRUE(jbCreated && nacksCreated && resendCreated);
+  JitterBuffer& jb = **jbCreated;
+  NackScheduler& nacks = **nacksCreated;
+  RetransmitBuffer& resend = **resendCreated;
+  uint8_t payload[1316] = {};
+  uint64_t asked = 0, resent = 0;
+  auto step = [&](uint64_t i) {
+    const uint64_t now = 1'000 * kMs + i * kMs;
+    resend.store(i, i * 1000, 0, payload, now + 200 * kMs, now);
+    if (i % 50 != 7) (void)jb.insert(i, i * 1000, payload, now);  // 2 % lost
+    if (i % 10 == 0) {
+      nacks.collect(jb, now, 20 * kMs, [&](uint64_t first, uint64_t n) {
+        asked += n;
+        for (uint64_t s = first; s < first + n; ++s) {
+          if (resend.takeForResend(s, now, 10 * kMs, 60 * kMs) != nullptr) ++resent;
+        }
+      });
+      jb.poll(now, [](std::span<const uint8_t>, uint64_t) {});
+      resend.release(jb.cumulativeSeq());
+    }
+  };
+  uint64_t i = 0;
+  for (; i < 10'000; ++i) step(i);  // warm-up
+  gCounting.store(true);
+  for (uint64_t n = 0; n < 100'000; ++n, ++i) step(i);
+  gCounting.store(false);
+  EXPECT_EQ(gAllocations.load(), 0u);
+  EXPECT_GT(asked, 1'000u);  // the loop did real work
+  EXPECT_GT(resent, 1'000u);
 }
 
 }  // namespace
