@@ -50,10 +50,14 @@ struct Options {
   bool noPace = false;
   uint64_t rekeyAfterPackets = proto::kRekeySequenceThreshold;
   std::string metricsListen;
+  // From the config file's [[links]]; when it has none (or no file), one link made of
+  // --link-name, --device and --bind.
+  std::vector<ctrl::LinkConfig> links;
 };
 
-void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in, uint64_t startNs,
-                uint64_t& lastNs, uint64_t& lastBytes, bool final) {
+void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
+                const edge::EdgeSession& session, uint64_t startNs, uint64_t& lastNs,
+                uint64_t& lastBytes, bool final) {
   uint64_t nowNs = dp::monotonicNs();
   uint64_t bytes = c.udpBytesSent.read();
   double seconds = static_cast<double>(nowNs - lastNs) / 1e9;
@@ -61,25 +65,44 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in, 
   lastNs = nowNs;
   lastBytes = bytes;
   uint64_t media = c.mediaBytesSent.read();
+  const char* kind = final ? "final" : "stats";
+  double t = static_cast<double>(nowNs - startNs) / 1e9;
   std::printf(
       "%s t=%.1f state=%s session=%016llx send_mbps=%.2f input_bytes=%llu media_bytes=%llu "
       "udp_bytes=%llu overhead=%.3f data_packets=%llu next_seq=%llu acked_seq=%llu srtt_ms=%.1f "
-      "handshakes=%llu rekeys=%llu resets=%llu stale_dropped=%llu ring_full=%llu "
+      "live_links=%llu handshakes=%llu rekeys=%llu resets=%llu stale_dropped=%llu ring_full=%llu "
       "send_errors=%llu nacks=%llu retransmits=%llu retransmit_bytes=%llu "
       "retransmits_refused=%llu\n",
-      final ? "final" : "stats", static_cast<double>(nowNs - startNs) / 1e9,
-      edge::edgeStateName(static_cast<edge::EdgeState>(c.state.load())),
+      kind, t, edge::edgeStateName(static_cast<edge::EdgeState>(c.state.load())),
       (unsigned long long)c.sessionId.load(), mbps, (unsigned long long)in.bytes.read(),
       (unsigned long long)media, (unsigned long long)bytes,
       media > 0 ? static_cast<double>(bytes) / static_cast<double>(media) : 0.0,
       (unsigned long long)c.dataPackets.read(), (unsigned long long)c.nextSeq.read(),
       (unsigned long long)c.ackedSeq.read(), static_cast<double>(c.srttUs.read()) / 1000.0,
-      (unsigned long long)c.handshakes.read(), (unsigned long long)c.rekeys.read(),
-      (unsigned long long)c.resetsReceived.read(), (unsigned long long)c.staleDiscarded.read(),
-      (unsigned long long)in.ringFull.read(), (unsigned long long)c.sendErrors.read(),
-      (unsigned long long)c.nacksReceived.read(), (unsigned long long)c.retransmits.read(),
-      (unsigned long long)c.retransmitBytes.read(),
+      (unsigned long long)c.liveLinks.read(), (unsigned long long)c.handshakes.read(),
+      (unsigned long long)c.rekeys.read(), (unsigned long long)c.resetsReceived.read(),
+      (unsigned long long)c.staleDiscarded.read(), (unsigned long long)in.ringFull.read(),
+      (unsigned long long)c.sendErrors.read(), (unsigned long long)c.nacksReceived.read(),
+      (unsigned long long)c.retransmits.read(), (unsigned long long)c.retransmitBytes.read(),
       (unsigned long long)c.retransmitsRefused.read());
+  if (session.linkCount() > 1) {
+    for (size_t i = 0; i < session.linkCount(); ++i) {
+      const edge::EdgeLinkCounters& l = c.links[i];
+      std::printf(
+          "%s-link t=%.1f link=%zu name=%s state=%s pace_mbps=%.2f delivery_mbps=%.2f "
+          "srtt_ms=%.1f min_rtt_ms=%.1f loss=%.3f data_packets=%llu retransmits=%llu "
+          "udp_bytes=%llu downs=%llu\n",
+          kind, t, i, session.linkName(i).c_str(),
+          edge::linkPhaseName(static_cast<edge::LinkPhase>(l.phase.read())),
+          static_cast<double>(l.paceBps.read()) / 1e6,
+          static_cast<double>(l.deliveryBps.read()) / 1e6,
+          static_cast<double>(l.srttUs.read()) / 1000,
+          static_cast<double>(l.minRttUs.read()) / 1000,
+          static_cast<double>(l.lossPerMille.read()) / 1000,
+          (unsigned long long)l.dataPackets.read(), (unsigned long long)l.retransmits.read(),
+          (unsigned long long)l.udpBytesSent.read(), (unsigned long long)l.downs.read());
+    }
+  }
   std::fflush(stdout);
 }
 
@@ -129,14 +152,20 @@ int runEdge(const Options& options) {
     spdlog::error("--gateway: {}", gateway.error().describe());
     return kExitConfig;
   }
-  dp::SocketAddress bind;
-  if (!options.bind.empty()) {
-    auto parsed = dp::parseSocketAddress(options.bind);
-    if (!parsed) {
-      spdlog::error("--bind: {}", parsed.error().describe());
-      return kExitConfig;
+  std::vector<edge::EdgeLinkOptions> links;
+  for (const ctrl::LinkConfig& l : options.links) {
+    edge::EdgeLinkOptions link{.name = l.name, .bindDevice = l.device.value_or("")};
+    for (auto [text, out, what] : {std::tuple{l.bind, &link.bindAddress, "bind"},
+                                   std::tuple{l.gateway, &link.gateway, "gateway"}}) {
+      if (!text) continue;
+      auto parsed = dp::parseSocketAddress(*text);
+      if (!parsed) {
+        spdlog::error("link {}: {}: {}", l.name, what, parsed.error().describe());
+        return kExitConfig;
+      }
+      *out = *parsed;
     }
-    bind = *parsed;
+    links.push_back(std::move(link));
   }
   auto key = ctrl::loadEdgeKeyFile(options.keyPath);
   if (!key) {
@@ -180,10 +209,7 @@ int runEdge(const Options& options) {
   auto session = edge::EdgeSession::create(
       edge::EdgeSessionOptions{
           .gateway = *gateway,
-          .bindAddress = bind,
-          .bindDevice = options.device,
-          .linkId = 0,
-          .linkName = options.linkName,
+          .links = links,
           .keyId = key->id,
           .psk = key->key,
           .latencyMs = static_cast<uint16_t>(options.latencyMs),
@@ -214,16 +240,42 @@ int runEdge(const Options& options) {
     metrics = std::move(*server);
     collector = std::make_shared<ctrl::CounterCollector>();
     const edge::EdgeCounters& c = (*session)->counters();
-    ctrl::CounterCollector::Labels link = {{"link", "0"}, {"name", options.linkName}};
-    collector->counter("braid_edge_link_sent_bytes_total",
-                       "UDP payload bytes sent (media, headers, tags, control)", &c.udpBytesSent,
-                       link);
-    collector->counter("braid_edge_link_sent_packets_total", "UDP datagrams sent", &c.packetsSent,
-                       link);
-    collector->counter("braid_edge_link_send_errors_total", "datagrams the kernel refused",
-                       &c.sendErrors, link);
-    collector->gauge("braid_edge_link_rtt_seconds", "smoothed round-trip time", &c.srttUs, link,
-                     1e-6);
+    for (size_t i = 0; i < (*session)->linkCount(); ++i) {
+      const edge::EdgeLinkCounters& l = c.links[i];
+      ctrl::CounterCollector::Labels link = {{"link", std::to_string(i)},
+                                             {"name", (*session)->linkName(i)}};
+      collector->counter("braid_edge_link_sent_bytes_total",
+                         "UDP payload bytes sent (media, headers, tags, control)", &l.udpBytesSent,
+                         link);
+      collector->counter("braid_edge_link_sent_packets_total", "UDP datagrams sent", &l.packetsSent,
+                         link);
+      collector->counter("braid_edge_link_data_packets_total", "DATA packets sent", &l.dataPackets,
+                         link);
+      collector->counter("braid_edge_link_retransmits_total", "DATA copies resent on the link",
+                         &l.retransmits, link);
+      collector->counter("braid_edge_link_send_errors_total", "datagrams the kernel refused",
+                         &l.sendErrors, link);
+      collector->counter("braid_edge_link_down_total", "times the link stopped delivering",
+                         &l.downs, link);
+      collector->gauge("braid_edge_link_state",
+                       "link phase: 0 probe, 1 live (carries media), 2 down", &l.phase, link);
+      collector->gauge("braid_edge_link_rtt_seconds", "smoothed round-trip time", &l.srttUs, link,
+                       1e-6);
+      collector->gauge("braid_edge_link_min_rtt_seconds", "lowest round-trip time (10-20 s)",
+                       &l.minRttUs, link, 1e-6);
+      collector->gauge("braid_edge_link_pacing_rate_bytes_per_second",
+                       "rate the link's pacer and congestion control allow", &l.paceBps, link,
+                       0.125);
+      collector->gauge("braid_edge_link_delivery_rate_bytes_per_second",
+                       "rate the gateway reports receiving on the link", &l.deliveryBps, link,
+                       0.125);
+      collector->gauge("braid_edge_link_loss_ratio", "smoothed loss ratio from receive reports",
+                       &l.lossPerMille, link, 1e-3);
+    }
+    collector->counter("braid_edge_sent_bytes_total", "UDP payload bytes sent on all links",
+                       &c.udpBytesSent);
+    collector->counter("braid_edge_retransmits_total", "DATA copies resent for NACKs",
+                       &c.retransmits);
     collector->counter("braid_edge_media_bytes_total", "TS bytes sent as media", &c.mediaBytesSent);
     collector->counter("braid_edge_data_packets_total", "DATA packets sent", &c.dataPackets);
     collector->gauge("braid_edge_next_media_sequence", "next media sequence to send", &c.nextSeq);
@@ -291,7 +343,8 @@ int runEdge(const Options& options) {
       break;
     }
     if (signal && *signal == SIGHUP) {
-      // Only the log level changes live on the edge today; links follow with bonding.
+      // Only the log level changes live on the edge today; adding and removing links live
+      // comes with the rest of the bonded transport (a restart applies them).
       if (options.configPath.empty()) {
         spdlog::info("SIGHUP: no --config file, nothing to reload");
       } else if (auto reloaded = ctrl::loadEdgeConfig(options.configPath); !reloaded) {
@@ -303,14 +356,15 @@ int runEdge(const Options& options) {
       }
     }
     if (intervalMs > 0 && dp::monotonicNs() >= nextStatsNs) {
-      printStats((*session)->counters(), pump.counters(), startNs, lastNs, lastBytes, false);
+      printStats((*session)->counters(), pump.counters(), **session, startNs, lastNs, lastBytes,
+                 false);
       nextStatsNs += static_cast<uint64_t>(intervalMs) * 1'000'000;
     }
   }
   stop.store(true);
   inputThread.join();
   senderThread.join();
-  printStats((*session)->counters(), pump.counters(), startNs, lastNs, lastBytes, true);
+  printStats((*session)->counters(), pump.counters(), **session, startNs, lastNs, lastBytes, true);
   if (inputFailed.load()) return 1;
   return 0;
 }
@@ -374,12 +428,6 @@ int main(int argc, char** argv) {
     }
     applyConfig(*config, effective);
     fileLinks = config->links;
-    if (config->links.size() > 1) {
-      std::fprintf(stderr,
-                   "braid-edge: %zu links configured; this version sends on the first one "
-                   "(\"%s\") only — bonding arrives with the bonded transport\n",
-                   config->links.size(), config->links.front().name.c_str());
-    }
   }
   for (const char* name :
        {"--gateway", "--key", "--input", "--latency-ms", "--bind", "--device", "--link-name",
@@ -402,6 +450,7 @@ int main(int argc, char** argv) {
   effective.noPace = options.noPace;
   effective.metricsListen = options.metricsListen;
   effective.configPath = options.configPath;
+  effective.links = toConfig(effective, fileLinks).links;
   if (checkConfig) {
     std::printf("%s", ctrl::renderEffective(toConfig(effective, fileLinks)).c_str());
     return 0;

@@ -1,5 +1,4 @@
 #include "edge/edge_session.h"
-#include "dataplane/clock.h"
 
 #include <poll.h>
 #include <time.h>
@@ -7,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "dataplane/clock.h"
 #include "dataplane/proto/wire/control_messages.h"
 #include "dataplane/proto/wire/handshake_messages.h"
 #include "dataplane/proto/wire/sealed_header.h"
@@ -31,6 +31,14 @@ constexpr uint32_t kRetransmitPackets = 8192;
 constexpr uint64_t kResendMarginNs = 10 * kNsPerMs;
 // Sequences looked up per NACK (a NACK holds at most 64 ranges of any length).
 constexpr uint64_t kMaxResendsPerNack = 1024;
+// Links not carrying media are probed with a keepalive this often (idle links are measured,
+// and a probing or down link proves itself through the answers).
+constexpr uint64_t kProbeIntervalNs = 100 * kNsPerMs;
+constexpr uint64_t kFastProbeIntervalNs = 50 * kNsPerMs;
+// Sealed DATA overhead on top of the media payload (docs/protocol.md §3.2).
+constexpr uint64_t kDataOverheadBytes = 46;
+constexpr uint64_t kMaxWaitNs = 1 * kNsPerMs;
+constexpr uint64_t kGaugeIntervalNs = 20 * kNsPerMs;
 
 uint32_t sendTimestampUs(uint64_t nowNs) {
   return static_cast<uint32_t>(nowNs / 1000);
@@ -43,7 +51,7 @@ const char* edgeStateName(EdgeState state) {
     case EdgeState::kHandshaking:
       return "handshaking";
     case EdgeState::kEstablished:
-      return "live";
+      return "established";
     case EdgeState::kDraining:
       return "draining";
     case EdgeState::kClosed:
@@ -54,48 +62,76 @@ const char* edgeStateName(EdgeState state) {
 
 Result<std::unique_ptr<EdgeSession>> EdgeSession::create(const EdgeSessionOptions& options,
                                                          dp::SpscRing<MediaChunk>& input) {
-  dp::SocketAddress bind = options.bindAddress;
-  if (bind.isUnspecified()) {
-    auto any =
-        dp::parseSocketAddress(options.gateway.family() == AF_INET6 ? "[::]:0" : "0.0.0.0:0");
-    if (!any) return tl::unexpected(any.error());
-    bind = *any;
+  if (options.links.empty() || options.links.size() > proto::kMaxLinks) {
+    return fail(ErrorCode::kInvalidArgument,
+                "an edge session needs 1 to " + std::to_string(proto::kMaxLinks) + " links");
   }
-  dp::UdpSocketOptions socketOptions;
-  socketOptions.bindDevice = options.bindDevice;
-  auto socket = dp::UdpSocket::bind(bind, socketOptions);
-  if (!socket) return tl::unexpected(socket.error());
+  std::unique_ptr<EdgeSession> session(new EdgeSession(options, input));
+  for (size_t i = 0; i < options.links.size(); ++i) {
+    EdgeLinkOptions link = options.links[i];
+    if (link.gateway.isUnspecified()) link.gateway = options.gateway;
+    dp::SocketAddress bind = link.bindAddress;
+    if (bind.isUnspecified()) {
+      auto any = dp::parseSocketAddress(link.gateway.family() == AF_INET6 ? "[::]:0" : "0.0.0.0:0");
+      if (!any) return tl::unexpected(any.error());
+      bind = *any;
+    }
+    dp::UdpSocketOptions socketOptions;
+    socketOptions.bindDevice = link.bindDevice;
+    auto socket = dp::UdpSocket::bind(bind, socketOptions);
+    if (!socket) {
+      return fail(socket.error().code, "link " + link.name + ": " + socket.error().context);
+    }
+    Link& l = session->links_.emplace_back();
+    l.options = link;
+    l.id = static_cast<uint8_t>(i);
+    l.socket = std::move(*socket);
+  }
   auto retransmit = dp::RetransmitBuffer::create(dp::RetransmitConfig{
       .capacity = kRetransmitPackets,
       .maxPayload = static_cast<uint32_t>(options.wirePacketSize),
   });
   if (!retransmit) return tl::unexpected(retransmit.error());
-  std::unique_ptr<EdgeSession> session(new EdgeSession(options, input, std::move(*socket)));
   session->retransmit_ = std::move(*retransmit);
   return session;
 }
 
-EdgeSession::EdgeSession(const EdgeSessionOptions& options, dp::SpscRing<MediaChunk>& input,
-                         dp::UdpSocket&& socket)
-    : options_(options), input_(input), socket_(std::move(socket)) {}
+EdgeSession::EdgeSession(const EdgeSessionOptions& options, dp::SpscRing<MediaChunk>& input)
+    : options_(options), input_(input) {
+  links_.reserve(options.links.size());
+}
 
 void EdgeSession::setState(EdgeState state) {
   state_ = state;
   counters_.state.store(static_cast<uint8_t>(state), std::memory_order_relaxed);
 }
 
-void EdgeSession::sendDatagram(std::span<const uint8_t> datagram) {
-  if (!socket_.sendTo(datagram, options_.gateway)) {
+bool EdgeSession::sendDatagram(Link& link, std::span<const uint8_t> datagram, uint64_t nowNs) {
+  EdgeLinkCounters& c = counters_.links[link.id];
+  // The sequence the channel just sealed this datagram with (0 for handshake packets).
+  uint64_t linkSeq = channel_ ? channel_->nextSendSequence(link.id) : 0;
+  linkSeq = linkSeq > 0 ? linkSeq - 1 : 0;
+  if (!link.socket.sendTo(datagram, link.options.gateway)) {
     counters_.sendErrors.add();
-    return;
+    c.sendErrors.add();
+    return false;
   }
   counters_.packetsSent.add();
   counters_.udpBytesSent.add(datagram.size());
+  c.packetsSent.add();
+  c.udpBytesSent.add(datagram.size());
+  link.controller.onSent(nowNs, datagram.size(), linkSeq);
+  link.lastSentNs = nowNs;
+  return true;
 }
 
 void EdgeSession::startHandshake(uint64_t nowNs, bool rekey) {
+  if (rekey) {
+    // A rekey goes on the link most likely to deliver it now.
+    if (Link* best = bestLink(nowNs, proto::kHandshakeInitSize)) handshakeLink_ = best->id;
+  }
   auto initiator = proto::HandshakeInitiator::start(
-      options_.keyId, options_.psk, options_.linkId, options_.latencyMs,
+      options_.keyId, options_.psk, links_[handshakeLink_].id, options_.latencyMs,
       rekey ? sessionId_ : proto::SessionId{}, options_.channel.backend);
   if (!initiator) {
     spdlog::error("handshake: {}", initiator.error().describe());
@@ -106,6 +142,7 @@ void EdgeSession::startHandshake(uint64_t nowNs, bool rekey) {
   initiatorIsRekey_ = rekey;
   handshakeStartedNs_ = nowNs;
   if (handshakeBackoffNs_ == 0) handshakeBackoffNs_ = kFirstRetryNs;
+  ++handshakeAttempts_;
   sendInit(nowNs);
 }
 
@@ -113,7 +150,7 @@ void EdgeSession::sendInit(uint64_t nowNs) {
   std::array<uint8_t, proto::kHandshakeInitSize> packet{};
   size_t size = initiator_->writeInit(packet, dp::realtimeNs());
   if (size == 0) return;
-  sendDatagram(std::span<const uint8_t>(packet.data(), size));
+  sendDatagram(links_[handshakeLink_], std::span<const uint8_t>(packet.data(), size), nowNs);
   counters_.handshakePackets.add();
   nextInitNs_ = nowNs + handshakeBackoffNs_;
 }
@@ -125,6 +162,10 @@ void EdgeSession::lose(const char* why, uint64_t nowNs) {
   counters_.sessionId.store(0, std::memory_order_relaxed);
   initiator_.reset();
   handshakeBackoffNs_ = kFirstRetryNs;
+  for (Link& link : links_) {
+    link.joined = false;
+    link.controller.reset(nowNs);
+  }
   setState(EdgeState::kHandshaking);
   startHandshake(nowNs, false);
 }
@@ -160,15 +201,11 @@ void EdgeSession::onAccept(const proto::EstablishedSession& established, uint64_
   ackedSeq_ = nextMediaSeq_;
   setState(EdgeState::kEstablished);
   everEstablished_.store(true, std::memory_order_release);
-  spdlog::info("session {:016x} established on link {} ({}), latency {} ms", sessionId_.value,
-               options_.linkId, options_.linkName, latencyMs_);
-
-  proto::Join join;
-  if (!join.setName(options_.linkName)) join.setName("link");
-  std::array<uint8_t, 64> body{};
-  if (size_t size = join.encode(body); size > 0) {
-    sendControl(PacketType::kJoin, std::span(body).first(size), nowNs);
-  }
+  Link& proven = links_[handshakeLink_];
+  proven.controller.markProven(nowNs);
+  spdlog::info("session {:016x} established on link {} ({}), latency {} ms, {} links",
+               sessionId_.value, proven.id, proven.options.name, latencyMs_, links_.size());
+  for (Link& link : links_) sendJoin(link, nowNs);
 
   // Media that waited through the handshake longer than half the latency cannot play
   // in time; sending it would only delay what can.
@@ -179,104 +216,143 @@ void EdgeSession::onAccept(const proto::EstablishedSession& established, uint64_
   }
 }
 
-void EdgeSession::sendControl(PacketType type, std::span<const uint8_t> body, uint64_t nowNs) {
+void EdgeSession::sendJoin(Link& link, uint64_t nowNs) {
+  proto::Join join;
+  if (!join.setName(link.options.name)) join.setName("link");
+  std::array<uint8_t, 64> body{};
+  if (size_t size = join.encode(body); size > 0) {
+    sendControl(link, PacketType::kJoin, std::span(body).first(size), nowNs);
+    link.joined = true;
+    link.lastProbeNs = nowNs;
+  }
+}
+
+void EdgeSession::sendControl(Link& link, PacketType type, std::span<const uint8_t> body,
+                              uint64_t nowNs) {
   if (!channel_) return;
   std::array<uint8_t, dp::kDatagramCapacity> packet{};
-  proto::PacketPrefix prefix{.type = type, .sessionId = sessionId_, .linkId = options_.linkId};
+  proto::PacketPrefix prefix{.type = type, .sessionId = sessionId_, .linkId = link.id};
   size_t size = channel_->seal(prefix, sendTimestampUs(nowNs), nullptr, body, packet,
                                proto::kMinControlPacketSize);
   if (size == 0) return;
-  sendDatagram(std::span<const uint8_t>(packet.data(), size));
-  counters_.controlPackets.add();
-  lastSentNs_ = nowNs;
+  if (sendDatagram(link, std::span<const uint8_t>(packet.data(), size), nowNs)) {
+    counters_.controlPackets.add();
+  }
 }
 
-void EdgeSession::sendMedia(uint64_t nowNs) {
-  dp::TxBatch& batch = txBatch_;
-  size_t available = input_.readable(dp::kBurstSize);
-  size_t n = std::min(available, dp::kBurstSize);
-  for (size_t i = 0; i < n; ++i) {
-    const MediaChunk& chunk = input_.readSlot(i);
+EdgeSession::Link* EdgeSession::bestLink(uint64_t nowNs, uint64_t bytes, int avoid) {
+  Link* best = nullptr;
+  Link* bestAvoided = nullptr;
+  uint64_t bestAt = UINT64_MAX, avoidedAt = UINT64_MAX;
+  for (Link& link : links_) {
+    if (link.controller.phase() != LinkPhase::kLive) continue;
+    uint64_t at = link.controller.expectedDeliveryNs(nowNs, bytes);
+    if (link.id == avoid) {
+      if (at < avoidedAt) avoidedAt = at, bestAvoided = &link;
+    } else if (at < bestAt) {
+      bestAt = at;
+      best = &link;
+    }
+  }
+  return best ? best : bestAvoided;
+}
+
+uint64_t EdgeSession::sendMedia(uint64_t nowNs) {
+  while (input_.readable() > 0) {
+    const MediaChunk& chunk = input_.readSlot(0);
+    uint64_t bytes = chunk.size + kDataOverheadBytes;
+    Link* link = bestLink(nowNs, bytes);
+    if (link == nullptr) return kMaxWaitNs;  // no live link: the input waits (and may go stale)
+    if (uint64_t wait = link->controller.waitNs(nowNs, bytes); wait > 0) return wait;
+    std::array<uint8_t, dp::kDatagramCapacity> packet{};
     proto::PacketPrefix prefix{.type = PacketType::kData,
                                .sessionId = sessionId_,
-                               .linkId = options_.linkId,
+                               .linkId = link->id,
                                .flags = chunk.flags};
     proto::MediaFields media{.mediaSeq = nextMediaSeq_,
                              .mediaTsUs = (chunk.entryNs - options_.epochNs) / 1000};
-    size_t size =
-        channel_->seal(prefix, sendTimestampUs(nowNs), &media,
-                       std::span<const uint8_t>(chunk.bytes.data(), chunk.size), batch.next());
-    if (size == 0) {
+    size_t size = channel_->seal(prefix, sendTimestampUs(nowNs), &media,
+                                 std::span<const uint8_t>(chunk.bytes.data(), chunk.size), packet);
+    if (size > 0 && sendDatagram(*link, std::span<const uint8_t>(packet.data(), size), nowNs)) {
+      retransmit_->store(nextMediaSeq_, media.mediaTsUs, chunk.flags,
+                         std::span<const uint8_t>(chunk.bytes.data(), chunk.size),
+                         chunk.entryNs + uint64_t{latencyMs_} * kNsPerMs, nowNs, link->id);
+      counters_.mediaBytesSent.add(chunk.size);
+      counters_.dataPackets.add();
+      counters_.links[link->id].dataPackets.add();
+    } else if (size == 0) {
       counters_.sendErrors.add();
-      continue;
     }
-    batch.commit(size, options_.gateway);
-    retransmit_->store(nextMediaSeq_, media.mediaTsUs, chunk.flags,
-                       std::span<const uint8_t>(chunk.bytes.data(), chunk.size),
-                       chunk.entryNs + uint64_t{latencyMs_} * kNsPerMs, nowNs);
-    counters_.udpBytesSent.add(size);
-    counters_.mediaBytesSent.add(chunk.size);
-    counters_.dataPackets.add();
+    // A packet the kernel refused is gone like one lost on the link: ARQ repairs it.
     ++nextMediaSeq_;
+    counters_.nextSeq.set(nextMediaSeq_);
+    input_.consume(1);
   }
-  if (n > 0) input_.consume(n);
   counters_.nextSeq.set(nextMediaSeq_);
-  flushBatch(nowNs);
+  return 0;
 }
 
 void EdgeSession::onNack(const proto::Nack& nack, uint64_t nowNs) {
   if (state_ != EdgeState::kEstablished && state_ != EdgeState::kDraining) return;
-  // One link today: the copy goes where the original went. The bonded scheduler will pick
-  // the link with the earliest expected delivery, other than the one that lost it.
-  auto extraDelayNs = static_cast<uint64_t>((srttUs_ - minRttUs_) / 2 * 1000) + kResendMarginNs;
-  auto roundTripNs = static_cast<uint64_t>(srttUs_ * 1000);
-  dp::TxBatch& batch = txBatch_;
   uint64_t looked = 0;
   for (const proto::SeqRange& range : nack.rangeList()) {
     for (uint64_t seq = range.first; seq < range.first + range.count; ++seq) {
-      if (looked++ >= kMaxResendsPerNack) break;
+      if (looked++ >= kMaxResendsPerNack) return;
+      int lostOn = retransmit_->linkOf(seq);
+      // The copy goes on the link with the earliest expected delivery, not the one that lost
+      // the original while another is live; it does not wait for the pacer (it borrows).
+      Link* link = bestLink(nowNs, kDataOverheadBytes + options_.wirePacketSize, lostOn);
+      if (link == nullptr) link = &links_[handshakeLink_];
+      const LinkController& c = link->controller;
+      auto extraDelayNs =
+          static_cast<uint64_t>(std::max(0.0, c.srttUs() - c.minRttUs()) / 2 * 1000) +
+          kResendMarginNs;
+      auto roundTripNs = static_cast<uint64_t>(c.srttUs() * 1000);
       const dp::RetransmitBuffer::Packet* packet =
-          retransmit_->takeForResend(seq, nowNs, extraDelayNs, roundTripNs);
+          retransmit_->takeForResend(seq, nowNs, extraDelayNs, roundTripNs, link->id);
       if (packet == nullptr) {
         counters_.retransmitsRefused.add();
         continue;
       }
+      std::array<uint8_t, dp::kDatagramCapacity> out{};
       proto::PacketPrefix prefix{
           .type = PacketType::kData,
           .sessionId = sessionId_,
-          .linkId = options_.linkId,
+          .linkId = link->id,
           .flags = static_cast<uint8_t>(packet->flags | proto::flag::kRetransmit)};
       proto::MediaFields media{.mediaSeq = packet->seq, .mediaTsUs = packet->mediaTsUs};
-      size_t size =
-          channel_->seal(prefix, sendTimestampUs(nowNs), &media,
-                         std::span<const uint8_t>(packet->payload, packet->size), batch.next());
-      if (size == 0) {
-        counters_.sendErrors.add();
+      size_t size = channel_->seal(prefix, sendTimestampUs(nowNs), &media,
+                                   std::span<const uint8_t>(packet->payload, packet->size), out);
+      if (size == 0 || !sendDatagram(*link, std::span<const uint8_t>(out.data(), size), nowNs)) {
         continue;
       }
-      batch.commit(size, options_.gateway);
-      counters_.udpBytesSent.add(size);
       counters_.retransmits.add();
       counters_.retransmitBytes.add(size);
-      if (batch.full()) flushBatch(nowNs);
+      counters_.links[link->id].retransmits.add();
     }
   }
-  flushBatch(nowNs);
 }
 
-void EdgeSession::flushBatch(uint64_t nowNs) {
-  dp::TxBatch& batch = txBatch_;
-  if (batch.count == 0) return;
-  size_t queued = batch.count;
-  int sent = socket_.sendBatch(batch);
-  counters_.packetsSent.add(sent > 0 ? static_cast<uint64_t>(sent) : 0);
-  if (sent < static_cast<int>(queued)) {
-    counters_.sendErrors.add(queued - static_cast<size_t>(std::max(sent, 0)));
+void EdgeSession::onAck(const proto::Ack& ack, uint64_t nowNs) {
+  if (ack.cumulativeSeq > ackedSeq_ && ack.cumulativeSeq <= nextMediaSeq_) {
+    ackedSeq_ = ack.cumulativeSeq;
+    counters_.ackedSeq.set(ackedSeq_);
+    retransmit_->release(ackedSeq_);
   }
-  lastSentNs_ = nowNs;
+  uint32_t nowUs = sendTimestampUs(nowNs);
+  for (const proto::LinkReport& report : ack.linkReports()) {
+    if (report.linkId >= links_.size()) continue;
+    LinkController& c = links_[report.linkId].controller;
+    if (report.echoedSendTsUs != 0) {
+      uint64_t rtt = static_cast<uint32_t>(nowUs - report.echoedSendTsUs);
+      c.onRttSample(nowNs, rtt > report.holdTimeUs ? rtt - report.holdTimeUs : 0);
+    }
+    c.onReport(nowNs, report.highestLinkSeq, report.packetsReceived, report.packetsLost,
+               report.bytesReceived);
+  }
 }
 
-void EdgeSession::onSealed(std::span<uint8_t> datagram, uint64_t nowNs) {
+void EdgeSession::onSealed(Link& link, std::span<uint8_t> datagram, uint64_t nowNs) {
   if (!channel_) return;
   auto session = proto::peekSessionId(datagram);
   if (session != sessionId_) {
@@ -289,16 +365,6 @@ void EdgeSession::onSealed(std::span<uint8_t> datagram, uint64_t nowNs) {
     return;
   }
   lastHeardNs_ = nowNs;
-  uint32_t nowUs = sendTimestampUs(nowNs);
-  auto sampleRtt = [&](uint32_t echoUs, uint64_t holdUs) {
-    if (echoUs == 0) return;
-    uint64_t rtt = static_cast<uint32_t>(nowUs - echoUs);
-    rtt = rtt > holdUs ? rtt - holdUs : 0;
-    srttUs_ = srttUs_ == 0 ? static_cast<double>(rtt) : 0.875 * srttUs_ + 0.125 * rtt;
-    minRttUs_ =
-        minRttUs_ == 0 ? static_cast<double>(rtt) : std::min(minRttUs_, static_cast<double>(rtt));
-    counters_.srttUs.set(static_cast<uint64_t>(srttUs_));
-  };
   switch (opened->header.prefix.type) {
     case PacketType::kAck: {
       auto ack = proto::Ack::parse(opened->plaintext);
@@ -306,26 +372,18 @@ void EdgeSession::onSealed(std::span<uint8_t> datagram, uint64_t nowNs) {
         counters_.rxDrops.add();
         return;
       }
-      if (ack->cumulativeSeq > ackedSeq_ && ack->cumulativeSeq <= nextMediaSeq_) {
-        ackedSeq_ = ack->cumulativeSeq;
-        counters_.ackedSeq.set(ackedSeq_);
-        retransmit_->release(ackedSeq_);
-      }
-      for (size_t i = 0; i < ack->reportCount; ++i) {
-        if (ack->reports[i].linkId == options_.linkId) {
-          sampleRtt(ack->reports[i].echoedSendTsUs, ack->reports[i].holdTimeUs);
-        }
-      }
+      onAck(*ack, nowNs);
       return;
     }
     case PacketType::kKeepalive: {
       auto keepalive = proto::Keepalive::parse(opened->plaintext);
-      if (keepalive) sampleRtt(keepalive->echoedSendTsUs, keepalive->holdTimeUs);
+      if (!keepalive || keepalive->echoedSendTsUs == 0) return;
+      uint64_t rtt = static_cast<uint32_t>(sendTimestampUs(nowNs) - keepalive->echoedSendTsUs);
+      link.controller.onRttSample(nowNs,
+                                  rtt > keepalive->holdTimeUs ? rtt - keepalive->holdTimeUs : 0);
+      link.controller.onProbeAnswer(nowNs);
       return;
     }
-    case PacketType::kClose:
-      lose("the gateway closed the session", nowNs);
-      return;
     case PacketType::kNack: {
       auto nack = proto::Nack::parse(opened->plaintext);
       if (!nack) {
@@ -336,12 +394,15 @@ void EdgeSession::onSealed(std::span<uint8_t> datagram, uint64_t nowNs) {
       onNack(*nack, nowNs);
       return;
     }
+    case PacketType::kClose:
+      lose("the gateway closed the session", nowNs);
+      return;
     default:
       return;
   }
 }
 
-void EdgeSession::onDatagram(std::span<uint8_t> datagram, uint64_t nowNs) {
+void EdgeSession::onDatagram(Link& link, std::span<uint8_t> datagram, uint64_t nowNs) {
   auto prefix = proto::parsePrefix(datagram);
   if (!prefix) {
     counters_.rxDrops.add();
@@ -380,32 +441,86 @@ void EdgeSession::onDatagram(std::span<uint8_t> datagram, uint64_t nowNs) {
       return;
     }
     default:
-      onSealed(datagram, nowNs);
+      onSealed(link, datagram, nowNs);
   }
+}
+
+void EdgeSession::maintainLinks(uint64_t nowNs) {
+  for (Link& link : links_) {
+    link.controller.onTick(nowNs);
+    LinkPhase phase = link.controller.phase();
+    if (phase != link.reportedPhase) {
+      spdlog::info("link {} ({}): {} -> {} (srtt {:.1f} ms, pace {:.2f} Mbit/s)", link.id,
+                   link.options.name, linkPhaseName(link.reportedPhase), linkPhaseName(phase),
+                   link.controller.srttUs() / 1000, link.controller.paceBps() / 1e6);
+      if (phase == LinkPhase::kDown) counters_.links[link.id].downs.add();
+      link.reportedPhase = phase;
+    }
+    if (!channel_) continue;
+    if (!link.joined) sendJoin(link, nowNs);
+    // Idle, probing and down links get a keepalive: it holds the NAT mapping, measures the
+    // link while it carries nothing, and its answers prove a link before media goes on it.
+    uint64_t interval = phase == LinkPhase::kLive ? kProbeIntervalNs : kFastProbeIntervalNs;
+    if (nowNs - link.lastSentNs >= interval && nowNs - link.lastProbeNs >= interval) {
+      proto::Keepalive keepalive{};
+      std::array<uint8_t, 32> body{};
+      if (size_t size = keepalive.encode(body); size > 0) {
+        sendControl(link, PacketType::kKeepalive, std::span(body).first(size), nowNs);
+      }
+      link.lastProbeNs = nowNs;
+    }
+  }
+}
+
+void EdgeSession::publishLinkGauges() {
+  uint64_t live = 0;
+  double bestSrtt = 0;
+  for (Link& link : links_) {
+    const LinkController& c = link.controller;
+    EdgeLinkCounters& g = counters_.links[link.id];
+    g.phase.set(static_cast<uint64_t>(c.phase()));
+    g.paceBps.set(static_cast<uint64_t>(c.paceBps()));
+    g.srttUs.set(static_cast<uint64_t>(c.srttUs()));
+    g.minRttUs.set(static_cast<uint64_t>(c.minRttUs()));
+    g.deliveryBps.set(static_cast<uint64_t>(c.deliveryBps()));
+    g.lossPerMille.set(static_cast<uint64_t>(c.lossRate() * 1000));
+    if (c.phase() == LinkPhase::kLive) {
+      ++live;
+      if (bestSrtt == 0 || (c.srttUs() > 0 && c.srttUs() < bestSrtt)) bestSrtt = c.srttUs();
+    }
+  }
+  counters_.liveLinks.set(live);
+  counters_.srttUs.set(static_cast<uint64_t>(bestSrtt));
+}
+
+void EdgeSession::waitForInput(uint64_t timeoutNs) {
+  std::array<pollfd, proto::kMaxLinks> fds{};
+  for (size_t i = 0; i < links_.size(); ++i) fds[i] = {links_[i].socket.fd(), POLLIN, 0};
+  timespec ts{0, static_cast<long>(std::min(timeoutNs, kMaxWaitNs))};
+  ::ppoll(fds.data(), links_.size(), &ts, nullptr);
 }
 
 void EdgeSession::run(const std::atomic<bool>& stop, const std::atomic<bool>& inputDone) {
   startHandshake(dp::monotonicNs(), false);
+  uint64_t nextGaugesNs = 0;
   while (!stop.load(std::memory_order_relaxed)) {
-    int n = socket_.receiveBatch(rx_);
     uint64_t nowNs = dp::monotonicNs();
-    for (int i = 0; i < n; ++i) onDatagram(rx_.datagram(i), nowNs);
+    for (Link& link : links_) {
+      int n = link.socket.receiveBatch(rx_);
+      for (int i = 0; i < n; ++i) onDatagram(link, rx_.datagram(i), nowNs);
+    }
 
     if (initiator_ && nowNs >= nextInitNs_) {
       // No answer: a fresh attempt (a resend with the same nonce would hit the gateway's
-      // replay cache if only our accept was lost).
+      // replay cache if only our accept was lost), on the next link if this one is silent.
       handshakeBackoffNs_ = std::min(handshakeBackoffNs_ * 2, kMaxRetryNs);
+      if (!initiatorIsRekey_) handshakeLink_ = (handshakeLink_ + 1) % links_.size();
       startHandshake(nowNs, initiatorIsRekey_);
     }
+    uint64_t waitNs = kMaxWaitNs;
     if (channel_) {
-      if (state_ == EdgeState::kEstablished) sendMedia(nowNs);
-      if (nowNs - lastSentNs_ >= keepaliveNs_) {
-        proto::Keepalive keepalive{};
-        std::array<uint8_t, 32> body{};
-        if (size_t size = keepalive.encode(body); size > 0) {
-          sendControl(PacketType::kKeepalive, std::span(body).first(size), nowNs);
-        }
-      }
+      maintainLinks(nowNs);
+      if (state_ == EdgeState::kEstablished) waitNs = sendMedia(nowNs);
       if (nowNs - lastHeardNs_ > peerTimeoutNs_) {
         lose("nothing heard from the gateway", nowNs);
         continue;
@@ -423,23 +538,35 @@ void EdgeSession::run(const std::atomic<bool>& stop, const std::atomic<bool>& in
           proto::Close close{.reason = proto::CloseReason::kNormal};
           std::array<uint8_t, 16> body{};
           if (size_t size = close.encode(body); size > 0) {
-            sendControl(PacketType::kClose, std::span(body).first(size), nowNs);
+            for (Link& link : links_) {
+              sendControl(link, PacketType::kClose, std::span(body).first(size), nowNs);
+            }
           }
           setState(EdgeState::kClosed);
+          publishLinkGauges();
           return;
         }
       }
     }
-    if (channel_ && state_ == EdgeState::kEstablished && input_.readable() > 0) continue;
-    socket_.waitReadable(1);
+    if (nowNs >= nextGaugesNs) {
+      publishLinkGauges();
+      nextGaugesNs = nowNs + kGaugeIntervalNs;
+    }
+    if (waitNs == 0 && channel_ && state_ == EdgeState::kEstablished && input_.readable() > 0) {
+      continue;
+    }
+    waitForInput(waitNs == 0 ? kMaxWaitNs : waitNs);
   }
   if (channel_) {
     proto::Close close{.reason = proto::CloseReason::kShutdown};
     std::array<uint8_t, 16> body{};
     if (size_t size = close.encode(body); size > 0) {
-      sendControl(PacketType::kClose, std::span(body).first(size), dp::monotonicNs());
+      for (Link& link : links_) {
+        sendControl(link, PacketType::kClose, std::span(body).first(size), dp::monotonicNs());
+      }
     }
   }
+  publishLinkGauges();
   setState(EdgeState::kClosed);
 }
 

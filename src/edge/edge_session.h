@@ -1,10 +1,12 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "dataplane/counter.h"
 #include "dataplane/io/udp_socket.h"
@@ -13,16 +15,22 @@
 #include "dataplane/proto/wire/control_messages.h"
 #include "dataplane/reliability/retransmit_buffer.h"
 #include "dataplane/ring/spsc_ring.h"
+#include "edge/link_controller.h"
 #include "edge/media_chunk.h"
 
 namespace braid::edge {
 
+// One network path to the gateway: its own UDP socket, bound to a device or source address.
+struct EdgeLinkOptions {
+  std::string name = "link0";
+  dp::SocketAddress gateway = {};      // where this link sends (unspecified: the session's gateway)
+  dp::SocketAddress bindAddress = {};  // local address (unspecified: any, ephemeral port)
+  std::string bindDevice = {};         // SO_BINDTODEVICE, empty: none
+};
+
 struct EdgeSessionOptions {
   dp::SocketAddress gateway;
-  dp::SocketAddress bindAddress;  // local address of the link (port 0: any)
-  std::string bindDevice;         // SO_BINDTODEVICE, empty: none
-  uint8_t linkId = 0;
-  std::string linkName = "link0";
+  std::vector<EdgeLinkOptions> links;  // 1..16; link IDs are their indexes
   uint32_t keyId = 0;
   proto::PskBytes psk{};
   uint16_t latencyMs = 500;
@@ -33,6 +41,22 @@ struct EdgeSessionOptions {
 
 enum class EdgeState : uint8_t { kHandshaking, kEstablished, kDraining, kClosed };
 const char* edgeStateName(EdgeState state);
+
+// Counters and gauges of one link, written by the sender thread, read by stats and metrics.
+struct EdgeLinkCounters {
+  dp::OwnedCounter udpBytesSent;
+  dp::OwnedCounter packetsSent;
+  dp::OwnedCounter dataPackets;
+  dp::OwnedCounter retransmits;
+  dp::OwnedCounter sendErrors;
+  dp::OwnedCounter phase;         // gauge: LinkPhase
+  dp::OwnedCounter paceBps;       // gauge
+  dp::OwnedCounter srttUs;        // gauge
+  dp::OwnedCounter minRttUs;      // gauge
+  dp::OwnedCounter deliveryBps;   // gauge
+  dp::OwnedCounter lossPerMille;  // gauge
+  dp::OwnedCounter downs;         // times the link was declared down
+};
 
 // Counters of the sender thread, read by the stats printer.
 struct EdgeCounters {
@@ -49,18 +73,22 @@ struct EdgeCounters {
   dp::OwnedCounter rxDrops;
   dp::OwnedCounter ackedSeq;
   dp::OwnedCounter nextSeq;
-  dp::OwnedCounter srttUs;
+  dp::OwnedCounter srttUs;  // of the link with the lowest SRTT that is live
   dp::OwnedCounter sendErrors;
   dp::OwnedCounter nacksReceived;
   dp::OwnedCounter retransmits;         // DATA copies resent for a NACK (also in udpBytesSent)
   dp::OwnedCounter retransmitBytes;     // their UDP payload bytes
   dp::OwnedCounter retransmitsRefused;  // NACKed sequences not resent (late, budget, acked)
+  dp::OwnedCounter liveLinks;           // gauge
+  std::array<EdgeLinkCounters, proto::kMaxLinks> links;
   std::atomic<uint64_t> sessionId{0};
   std::atomic<uint8_t> state{0};
 };
 
-// The edge's sender: handshakes, seals media from the input ring, keeps the link alive,
-// handles feedback, resets and rekeys; one link for now. run() is its own thread.
+// The edge's sender: handshakes, schedules media from the input ring over its links (each
+// packet on the live link with the earliest expected delivery, under that link's pacer),
+// keeps links alive and measured, handles feedback, NACKs, resets and rekeys. run() is its
+// own thread.
 class EdgeSession {
  public:
   static Result<std::unique_ptr<EdgeSession>> create(const EdgeSessionOptions& options,
@@ -72,32 +100,56 @@ class EdgeSession {
 
   const EdgeCounters& counters() const { return counters_; }
   bool everEstablished() const { return everEstablished_.load(std::memory_order_acquire); }
+  size_t linkCount() const { return links_.size(); }
+  const std::string& linkName(size_t link) const { return links_[link].options.name; }
 
  private:
-  EdgeSession(const EdgeSessionOptions& options, dp::SpscRing<MediaChunk>& input,
-              dp::UdpSocket&& socket);
+  struct Link {
+    EdgeLinkOptions options;
+    uint8_t id = 0;
+    dp::UdpSocket socket;
+    LinkController controller;
+    bool joined = false;
+    uint64_t lastSentNs = 0;
+    uint64_t lastProbeNs = 0;
+    LinkPhase reportedPhase = LinkPhase::kProbe;
+  };
+
+  EdgeSession(const EdgeSessionOptions& options, dp::SpscRing<MediaChunk>& input);
   void startHandshake(uint64_t nowNs, bool rekey);
   void sendInit(uint64_t nowNs);
-  void onDatagram(std::span<uint8_t> datagram, uint64_t nowNs);
+  void onDatagram(Link& link, std::span<uint8_t> datagram, uint64_t nowNs);
   void onAccept(const proto::EstablishedSession& established, uint64_t nowNs);
-  void onSealed(std::span<uint8_t> datagram, uint64_t nowNs);
-  void sendMedia(uint64_t nowNs);
+  void onSealed(Link& link, std::span<uint8_t> datagram, uint64_t nowNs);
+  void onAck(const proto::Ack& ack, uint64_t nowNs);
   void onNack(const proto::Nack& nack, uint64_t nowNs);
-  void flushBatch(uint64_t nowNs);
-  void sendControl(proto::PacketType type, std::span<const uint8_t> body, uint64_t nowNs);
-  void sendDatagram(std::span<const uint8_t> datagram);
+  // Sends queued media while some link's pacer allows; returns when the next packet must wait
+  // (nanoseconds until it may go, or 0 when the input is empty).
+  uint64_t sendMedia(uint64_t nowNs);
+  void maintainLinks(uint64_t nowNs);
+  void sendJoin(Link& link, uint64_t nowNs);
+  void sendControl(Link& link, proto::PacketType type, std::span<const uint8_t> body,
+                   uint64_t nowNs);
+  bool sendDatagram(Link& link, std::span<const uint8_t> datagram, uint64_t nowNs);
+  // The live link where `bytes` would arrive first (skipping `avoid`, if another is live);
+  // nullptr if no link carries media.
+  Link* bestLink(uint64_t nowNs, uint64_t bytes, int avoid = -1);
   void lose(const char* why, uint64_t nowNs);
   void setState(EdgeState state);
+  void publishLinkGauges();
+  void waitForInput(uint64_t timeoutNs);
 
   EdgeSessionOptions options_;
   dp::SpscRing<MediaChunk>& input_;
-  dp::UdpSocket socket_;
+  std::vector<Link> links_;
   EdgeCounters counters_;
   std::atomic<bool> everEstablished_{false};
   EdgeState state_ = EdgeState::kHandshaking;
 
   std::optional<proto::HandshakeInitiator> initiator_;
   bool initiatorIsRekey_ = false;
+  size_t handshakeLink_ = 0;
+  size_t handshakeAttempts_ = 0;
   uint64_t handshakeStartedNs_ = 0;
   uint64_t nextInitNs_ = 0;
   uint64_t handshakeBackoffNs_ = 0;
@@ -108,17 +160,13 @@ class EdgeSession {
   uint16_t latencyMs_ = 0;
   uint64_t keepaliveNs_ = 1'000'000'000;
   uint64_t peerTimeoutNs_ = 3'000'000'000;
-  uint64_t lastSentNs_ = 0;
   uint64_t lastHeardNs_ = 0;
   uint64_t nextMediaSeq_ = 0;
   uint64_t firstSeqOfSession_ = 0;
   uint64_t ackedSeq_ = 0;
   uint64_t drainStartedNs_ = 0;
-  double srttUs_ = 0;
-  double minRttUs_ = 0;
   std::unique_ptr<dp::RetransmitBuffer> retransmit_;
   dp::RxBatch rx_;
-  dp::TxBatch txBatch_;
 };
 
 }  // namespace braid::edge

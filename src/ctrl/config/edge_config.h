@@ -26,6 +26,7 @@ struct LinkConfig {
       std::nullopt;  // SO_BINDTODEVICE interface; unset: routing decides
   std::optional<std::string> bind =
       std::nullopt;                 // local HOST:PORT; unset: any address, ephemeral port
+  std::optional<std::string> gateway = std::nullopt;  // this link's remote; unset: edge.gateway
   std::string priority = "normal";  // primary, normal or backup (carries media only as needed)
 
   bool operator==(const LinkConfig&) const = default;

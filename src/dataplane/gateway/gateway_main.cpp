@@ -5,9 +5,9 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cstdio>
 #include <functional>
 #include <set>
-#include <cstdio>
 #include <string>
 #include <thread>
 
@@ -63,9 +63,10 @@ int runKeygen(uint32_t keyId, const std::string& out, bool overwrite) {
     std::fprintf(stderr, "braid-gateway keygen: %s\n", written.error().describe().c_str());
     return 1;
   }
-  std::printf("wrote key %u to %s (mode 0600); give this file to the edge and add its line "
-              "to the gateway's --keys file\n",
-              keyId, out.c_str());
+  std::printf(
+      "wrote key %u to %s (mode 0600); give this file to the edge and add its line "
+      "to the gateway's --keys file\n",
+      keyId, out.c_str());
   return 0;
 }
 
@@ -152,8 +153,8 @@ void reload(RunOptions& options, dp::Worker& worker) {
     for (const auto& output : after.outputs) outputs.push_back({output.url, output.keyId});
     bool outputsChanged = outputs.size() != options.outputs.size();
     for (size_t i = 0; !outputsChanged && i < outputs.size(); ++i) {
-      outputsChanged = outputs[i].url != options.outputs[i].url ||
-                       outputs[i].keyId != options.outputs[i].keyId;
+      outputsChanged =
+          outputs[i].url != options.outputs[i].url || outputs[i].keyId != options.outputs[i].keyId;
     }
     if (outputsChanged) {
       options.outputs = outputs;
@@ -193,8 +194,9 @@ int runGateway(RunOptions& options) {
     return kExitConfig;
   }
   if (options.outputs.empty()) {
-    spdlog::error("no output: give --output (file:PATH or udp://HOST:PORT) or [[outputs]] in "
-                  "the config");
+    spdlog::error(
+        "no output: give --output (file:PATH or udp://HOST:PORT) or [[outputs]] in "
+        "the config");
     return kExitConfig;
   }
   if (options.keysPath.empty()) {
@@ -243,13 +245,13 @@ int runGateway(RunOptions& options) {
     return kExitConfig;
   }
   dp::SessionRegistry registry;
-  auto worker = dp::Worker::create(
-      dp::WorkerOptions{.listen = *listen,
-                        .gatewayId = static_cast<uint16_t>(options.gatewayId),
-                        .outputs = options.outputs,
-                        .channel = {.backend = *backend},
-                        .registry = &registry},
-      std::move(*responder));
+  auto worker =
+      dp::Worker::create(dp::WorkerOptions{.listen = *listen,
+                                           .gatewayId = static_cast<uint16_t>(options.gatewayId),
+                                           .outputs = options.outputs,
+                                           .channel = {.backend = *backend},
+                                           .registry = &registry},
+                         std::move(*responder));
   if (!worker) {
     spdlog::error("{}", worker.error().describe());
     return 1;
@@ -316,8 +318,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "braid-gateway: %s\n", blocked.error().describe().c_str());
     return 1;
   }
-  CLI::App app{"braid-gateway: receives bonded Braid sessions, authenticates, reorders and "
-               "plays them out at the negotiated latency to an output."};
+  CLI::App app{
+      "braid-gateway: receives bonded Braid sessions, authenticates, reorders and "
+      "plays them out at the negotiated latency to an output."};
   app.require_subcommand(0, 1);
   RunOptions options;
   std::string outputUrl;
@@ -390,11 +393,10 @@ int main(int argc, char** argv) {
     effective.metricsListen.clear();  // without a config file, metrics only on request
   }
   std::set<std::string> givenNames;
-  for (const char* name :
-       {"--listen", "--keys", "--secret-file", "--output", "--aead", "--gateway-id",
-        "--min-latency-ms", "--max-latency-ms", "--feedback-ms", "--keepalive-ms",
-        "--idle-timeout-ms", "--handshake-rate", "--stats-interval", "--log-level",
-        "--metrics-listen"}) {
+  for (const char* name : {"--listen", "--keys", "--secret-file", "--output", "--aead",
+                           "--gateway-id", "--min-latency-ms", "--max-latency-ms", "--feedback-ms",
+                           "--keepalive-ms", "--idle-timeout-ms", "--handshake-rate",
+                           "--stats-interval", "--log-level", "--metrics-listen"}) {
     if (app.get_option(name)->count() > 0) givenNames.insert(name);
   }
   effective.cliOverrides = [options, outputUrl, givenNames](RunOptions& e) {

@@ -27,6 +27,7 @@ struct GatewaySessionParams {
   uint16_t keepaliveMs = 1000;
   uint32_t idleTimeoutMs = 10000;
   size_t jitterCapacity = 8192;
+  uint64_t initTimestampNs = 0;  // the edge's clock in the HS_INIT that opened the session
 };
 
 // One bonded session on its owner worker: links, the sealed channel, the jitter buffer
@@ -65,6 +66,7 @@ class GatewaySession {
   proto::SealedChannel& channel() { return channel_; }
   proto::SessionId id() const { return params_.id; }
   uint32_t keyId() const { return params_.keyId; }
+  uint64_t initTimestampNs() const { return params_.initTimestampNs; }
   size_t activeLinks(uint64_t nowNs) const noexcept;
   const JitterBuffer& jitterBuffer() const { return *jitter_; }
   // The session's counters, for the registry (read by the metrics scraper).

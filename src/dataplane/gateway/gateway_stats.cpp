@@ -14,8 +14,8 @@ void GatewayStatsPrinter::print(const WorkerCounters& c, bool final) {
   if (startNs_ == 0) startNs_ = lastNs_ = nowNs;
   uint64_t outputBytes = c.outputBytes.read();
   double seconds = static_cast<double>(nowNs - lastNs_) / 1e9;
-  double mbps = seconds > 0 ? static_cast<double>(outputBytes - lastOutputBytes_) * 8 / seconds / 1e6
-                            : 0.0;
+  double mbps =
+      seconds > 0 ? static_cast<double>(outputBytes - lastOutputBytes_) * 8 / seconds / 1e6 : 0.0;
   lastNs_ = nowNs;
   lastOutputBytes_ = outputBytes;
 
@@ -30,7 +30,8 @@ void GatewayStatsPrinter::print(const WorkerCounters& c, bool final) {
   std::printf(
       "%s t=%.1f sessions=%llu rx_packets=%llu data_packets=%llu played=%llu out_bytes=%llu "
       "out_mbps=%.2f skipped=%llu late=%llu duplicates=%llu handshakes=%llu cookies=%llu "
-      "rekeys=%llu resets=%llu link_moves=%llu feedback=%llu output_drops=%llu handshake_state=%llu "
+      "rekeys=%llu resets=%llu link_moves=%llu feedback=%llu output_drops=%llu "
+      "handshake_state=%llu "
       "nacks=%llu nacked=%llu retransmits=%llu arq_recovered=%llu%s\n",
       final ? "final" : "stats", static_cast<double>(nowNs - startNs_) / 1e9,
       (unsigned long long)c.sessionsActive.read(), (unsigned long long)c.rxPackets.read(),
@@ -40,10 +41,10 @@ void GatewayStatsPrinter::print(const WorkerCounters& c, bool final) {
       (unsigned long long)c.handshakesAccepted.read(), (unsigned long long)c.cookiesSent.read(),
       (unsigned long long)c.rekeys.read(), (unsigned long long)c.resetsSent.read(),
       (unsigned long long)c.linkAddressMoves.read(), (unsigned long long)c.feedbackSent.read(),
-      (unsigned long long)c.outputDrops.read(),
-      (unsigned long long)c.handshakeStateEntries.read(), (unsigned long long)c.nacksSent.read(),
-      (unsigned long long)c.nackedSequences.read(), (unsigned long long)c.retransmitsReceived.read(),
-      (unsigned long long)c.arqRecovered.read(), drops.c_str());
+      (unsigned long long)c.outputDrops.read(), (unsigned long long)c.handshakeStateEntries.read(),
+      (unsigned long long)c.nacksSent.read(), (unsigned long long)c.nackedSequences.read(),
+      (unsigned long long)c.retransmitsReceived.read(), (unsigned long long)c.arqRecovered.read(),
+      drops.c_str());
   std::fflush(stdout);
 }
 

@@ -34,8 +34,8 @@ struct SessionStats {
   OwnedCounter nackedSequences;
   OwnedCounter arqRecovered;
   OwnedCounter outputBytes;
-  OwnedCounter jitterDepth;          // gauge: packets held
-  OwnedCounter playoutLatencyNs;     // gauge: of the last played packet
+  OwnedCounter jitterDepth;       // gauge: packets held
+  OwnedCounter playoutLatencyNs;  // gauge: of the last played packet
   std::array<LinkStats, proto::kMaxLinks> links;
 };
 

@@ -81,9 +81,10 @@ std::vector<std::shared_ptr<OutputThread>> Worker::outputsFor(uint32_t keyId) {
     auto cached = outputs_.find(url);
     if (cached != outputs_.end()) {
       if (cached->second.keyId != keyId) {
-        spdlog::error("edge key {} refused: output '{}' already carries edge key {}'s stream "
-                      "(put {{key}} in the output URL to give each edge its own)",
-                      keyId, url, cached->second.keyId);
+        spdlog::error(
+            "edge key {} refused: output '{}' already carries edge key {}'s stream "
+            "(put {{key}} in the output URL to give each edge its own)",
+            keyId, url, cached->second.keyId);
         return {};
       }
       chosen.push_back(cached->second.thread);
@@ -126,7 +127,9 @@ void Worker::setOutputs(std::vector<OutputTarget> outputs) {
                outputs_.size());
 }
 
-bool Worker::post(std::function<void(Worker&)> task) { return mailbox_.tryPush(std::move(task)); }
+bool Worker::post(std::function<void(Worker&)> task) {
+  return mailbox_.tryPush(std::move(task));
+}
 
 void Worker::admit(const proto::ValidatedInit& validated, const SocketAddress& from,
                    uint64_t nowNs) {
@@ -152,6 +155,15 @@ void Worker::admit(const proto::ValidatedInit& validated, const SocketAddress& f
   if (outputs.empty()) {
     counters_.admissionRefused.add();
     return;
+  }
+  // An INIT older than the one that opened the key's current session is a retry that took a
+  // slower link (an edge sends its next attempt on another link when one is silent): it
+  // must not replace the session the edge already has.
+  for (const auto& [sessionId, session] : sessions_) {
+    if (session->keyId() == init.keyId && session->initTimestampNs() > init.timestampNs) {
+      counters_.drop(DropReason::kStaleHandshake);
+      return;
+    }
   }
   // A restarted edge starts a new session: the older session of the same key gives way.
   for (auto it = sessions_.begin(); it != sessions_.end();) {
@@ -185,15 +197,16 @@ void Worker::admit(const proto::ValidatedInit& validated, const SocketAddress& f
                                               nowNs, options_.channel);
   if (!channel) return;
   const proto::ResponderConfig& config = responder_.config();
-  auto session = GatewaySession::create(
-      GatewaySessionParams{.id = id,
-                           .keyId = init.keyId,
-                           .latencyMs = accepted->latencyMs,
-                           .feedbackMs = config.feedbackMs,
-                           .keepaliveMs = config.keepaliveMs,
-                           .idleTimeoutMs = config.idleTimeoutMs,
-                           .jitterCapacity = options_.jitterCapacity},
-      std::move(*channel), std::move(outputs), counters_, nowNs);
+  auto session =
+      GatewaySession::create(GatewaySessionParams{.id = id,
+                                                  .keyId = init.keyId,
+                                                  .latencyMs = accepted->latencyMs,
+                                                  .feedbackMs = config.feedbackMs,
+                                                  .keepaliveMs = config.keepaliveMs,
+                                                  .idleTimeoutMs = config.idleTimeoutMs,
+                                                  .jitterCapacity = options_.jitterCapacity,
+                                                  .initTimestampNs = init.timestampNs},
+                             std::move(*channel), std::move(outputs), counters_, nowNs);
   if (!session) {
     spdlog::error("session for edge key {}: {}", init.keyId, session.error().describe());
     return;
@@ -255,8 +268,8 @@ void Worker::handleDatagram(std::span<uint8_t> datagram, const SocketAddress& fr
     // Tell an edge whose session we lost (restart) at once; rate-limited, and always
     // smaller than the trigger.
     std::span<uint8_t> out = tx_.next();
-    size_t size = responder_.writeStatelessReset(prefix->sessionId, prefix->linkId,
-                                                 datagram.size(), nowNs, out);
+    size_t size = responder_.writeStatelessReset(prefix->sessionId, prefix->linkId, datagram.size(),
+                                                 nowNs, out);
     if (size > 0) {
       tx_.commit(size, from);
       counters_.resetsSent.add();

@@ -2,10 +2,10 @@
 
 #include <atomic>
 #include <cstdint>
-#include <memory>
-#include <string>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -93,8 +93,8 @@ class Worker {
   proto::TokenBucket logLimiter_{20, 100};
   std::unordered_map<uint64_t, std::unique_ptr<GatewaySession>> sessions_;
   struct CachedOutput {
-    std::string url;      // the target's URL before {key} substitution
-    uint32_t keyId = 0;   // the key whose sessions use it
+    std::string url;     // the target's URL before {key} substitution
+    uint32_t keyId = 0;  // the key whose sessions use it
     std::shared_ptr<OutputThread> thread;
   };
   std::unordered_map<std::string, CachedOutput> outputs_;  // by resolved URL

@@ -11,9 +11,9 @@ namespace braid::dp {
 // A fixed-bucket histogram with one writer (the worker) and scrapers reading it.
 struct OwnedHistogram {
   // Upper bounds in µs; the last bucket is +Inf.
-  static constexpr std::array<uint64_t, 12> kBoundsUs = {
-      1'000, 5'000, 10'000, 25'000, 50'000, 100'000, 200'000, 350'000, 500'000, 1'000'000,
-      2'000'000, 5'000'000};
+  static constexpr std::array<uint64_t, 12> kBoundsUs = {1'000,   5'000,     10'000,    25'000,
+                                                         50'000,  100'000,   200'000,   350'000,
+                                                         500'000, 1'000'000, 2'000'000, 5'000'000};
   std::array<OwnedCounter, kBoundsUs.size() + 1> buckets;  // non-cumulative
   OwnedCounter sumUs;
 
@@ -50,10 +50,10 @@ struct alignas(64) WorkerCounters {
   OwnedCounter linkAddressMoves;
   OwnedCounter amplificationLimited;
   OwnedCounter feedbackSent;
-  OwnedCounter nacksSent;          // NACK messages (one per round, sent on up to two links)
-  OwnedCounter nackedSequences;    // sequences asked for
+  OwnedCounter nacksSent;            // NACK messages (one per round, sent on up to two links)
+  OwnedCounter nackedSequences;      // sequences asked for
   OwnedCounter retransmitsReceived;  // DATA packets flagged as retransmitted copies
-  OwnedCounter arqRecovered;       // retransmitted copies that filled a hole in time
+  OwnedCounter arqRecovered;         // retransmitted copies that filled a hole in time
   OwnedCounter admissionRefused;
   OwnedCounter handshakeStateEntries;  // gauge: authenticated-handshake replay entries
   // How long before its playout deadline each accepted DATA packet arrived: the margin the

@@ -23,8 +23,8 @@ RetransmitBuffer::RetransmitBuffer(const RetransmitConfig& config)
       budgetBytes_(static_cast<double>(config.budgetBurstBytes)) {}
 
 void RetransmitBuffer::store(uint64_t seq, uint64_t mediaTsUs, uint8_t flags,
-                             std::span<const uint8_t> payload, uint64_t deadlineNs,
-                             uint64_t sentNs) noexcept {
+                             std::span<const uint8_t> payload, uint64_t deadlineNs, uint64_t sentNs,
+                             uint8_t linkId) noexcept {
   budgetBytes_ = std::min(budgetBytes_ + config_.budgetShare * static_cast<double>(payload.size()),
                           static_cast<double>(config_.budgetBurstBytes));
   Slot& slot = slots_[seq & mask_];
@@ -40,8 +40,15 @@ void RetransmitBuffer::store(uint64_t seq, uint64_t mediaTsUs, uint8_t flags,
                        .lastSentNs = sentNs,
                        .size = static_cast<uint32_t>(payload.size()),
                        .flags = flags,
+                       .linkId = linkId,
                        .payload = copy};
   slot.held = true;
+}
+
+int RetransmitBuffer::linkOf(uint64_t seq) const noexcept {
+  const Slot& slot = slots_[seq & mask_];
+  if (!slot.held || slot.packet.seq != seq || seq < released_) return -1;
+  return slot.packet.linkId;
 }
 
 void RetransmitBuffer::release(uint64_t cumulativeSeq) noexcept {
@@ -51,7 +58,8 @@ void RetransmitBuffer::release(uint64_t cumulativeSeq) noexcept {
 
 const RetransmitBuffer::Packet* RetransmitBuffer::takeForResend(uint64_t seq, uint64_t nowNs,
                                                                 uint64_t extraDelayNs,
-                                                                uint64_t roundTripNs) noexcept {
+                                                                uint64_t roundTripNs,
+                                                                uint8_t linkId) noexcept {
   Slot& slot = slots_[seq & mask_];
   if (!slot.held || slot.packet.seq != seq || seq < released_) {
     counters_.notHeld.add();
@@ -73,6 +81,7 @@ const RetransmitBuffer::Packet* RetransmitBuffer::takeForResend(uint64_t seq, ui
   }
   budgetBytes_ -= static_cast<double>(p.size);
   p.lastSentNs = nowNs;
+  p.linkId = linkId;
   counters_.resent.add();
   counters_.resentBytes.add(p.size);
   return &p;

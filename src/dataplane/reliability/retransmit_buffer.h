@@ -43,6 +43,7 @@ class RetransmitBuffer {
     uint64_t lastSentNs = 0;
     uint32_t size = 0;
     uint8_t flags = 0;
+    uint8_t linkId = 0;  // the link its last copy went on
     const uint8_t* payload = nullptr;
   };
 
@@ -52,15 +53,17 @@ class RetransmitBuffer {
   // Keeps a copy of media packet `seq` (payloads above maxPayload are not kept). Sender
   // thread; no allocation.
   void store(uint64_t seq, uint64_t mediaTsUs, uint8_t flags, std::span<const uint8_t> payload,
-             uint64_t deadlineNs, uint64_t sentNs) noexcept;
+             uint64_t deadlineNs, uint64_t sentNs, uint8_t linkId = 0) noexcept;
+  // The link the last copy of `seq` went on, or -1 if it is not held.
+  int linkOf(uint64_t seq) const noexcept;
   // Forgets every sequence below `cumulativeSeq` (the receiver has them or gave up on them).
   void release(uint64_t cumulativeSeq) noexcept;
   // The packet to resend for a NACK of `seq` at `nowNs` if a copy sent now would arrive before
   // its deadline even if it takes `extraDelayNs` longer than the fastest packets do, and its
   // last copy left more than `roundTripNs` ago; nullptr otherwise (counted by reason). Marks it
-  // resent and charges the budget. Sender thread.
+  // resent on `linkId` and charges the budget. Sender thread.
   const Packet* takeForResend(uint64_t seq, uint64_t nowNs, uint64_t extraDelayNs,
-                              uint64_t roundTripNs) noexcept;
+                              uint64_t roundTripNs, uint8_t linkId = 0) noexcept;
 
   const RetransmitCounters& counters() const noexcept { return counters_; }
 

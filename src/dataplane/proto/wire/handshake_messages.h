@@ -57,7 +57,7 @@ struct HandshakeInit {
   uint32_t keyId = 0;
   std::array<uint8_t, kHandshakeNonceSize> edgeNonce{};
   std::array<uint8_t, kPublicKeySize> edgePublic{};
-  uint64_t timestampNs = 0;  // CLOCK_REALTIME, diagnostics only
+  uint64_t timestampNs = 0;  // CLOCK_REALTIME: freshness, and which of two INITs is newer
   uint16_t requestedLatencyMs = 0;
   std::optional<std::array<uint8_t, kCookieBytes>> cookie;
   std::array<uint8_t, kHandshakeMacSize> mac{};  // written as is; see storeMac()
