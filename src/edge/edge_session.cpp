@@ -298,38 +298,56 @@ void EdgeSession::onNack(const proto::Nack& nack, uint64_t nowNs) {
   for (const proto::SeqRange& range : nack.rangeList()) {
     for (uint64_t seq = range.first; seq < range.first + range.count; ++seq) {
       if (looked++ >= kMaxResendsPerNack) return;
-      int lostOn = retransmit_->linkOf(seq);
-      // The copy goes on the link with the earliest expected delivery, not the one that lost
-      // the original while another is live; it does not wait for the pacer (it borrows).
-      Link* link = bestLink(nowNs, kDataOverheadBytes + options_.wirePacketSize, lostOn);
-      if (link == nullptr) link = &links_[handshakeLink_];
-      const LinkController& c = link->controller;
-      auto extraDelayNs =
-          static_cast<uint64_t>(std::max(0.0, c.srttUs() - c.minRttUs()) / 2 * 1000) +
-          kResendMarginNs;
-      auto roundTripNs = static_cast<uint64_t>(c.srttUs() * 1000);
-      const dp::RetransmitBuffer::Packet* packet =
-          retransmit_->takeForResend(seq, nowNs, extraDelayNs, roundTripNs, link->id);
-      if (packet == nullptr) {
-        counters_.retransmitsRefused.add();
-        continue;
-      }
-      std::array<uint8_t, dp::kDatagramCapacity> out{};
-      proto::PacketPrefix prefix{
-          .type = PacketType::kData,
-          .sessionId = sessionId_,
-          .linkId = link->id,
-          .flags = static_cast<uint8_t>(packet->flags | proto::flag::kRetransmit)};
-      proto::MediaFields media{.mediaSeq = packet->seq, .mediaTsUs = packet->mediaTsUs};
-      size_t size = channel_->seal(prefix, sendTimestampUs(nowNs), &media,
-                                   std::span<const uint8_t>(packet->payload, packet->size), out);
-      if (size == 0 || !sendDatagram(*link, std::span<const uint8_t>(out.data(), size), nowNs)) {
-        continue;
-      }
-      counters_.retransmits.add();
-      counters_.retransmitBytes.add(size);
-      counters_.links[link->id].retransmits.add();
+      resend(seq, nowNs, retransmit_->linkOf(seq), /*throttle=*/true);
     }
+  }
+}
+
+bool EdgeSession::resend(uint64_t seq, uint64_t nowNs, int lostOn, bool throttle) {
+  // The copy goes on the link with the earliest expected delivery, not the one that lost the
+  // original while another is live; it does not wait for the pacer (it borrows).
+  Link* link = bestLink(nowNs, kDataOverheadBytes + options_.wirePacketSize, lostOn);
+  if (link == nullptr) link = &links_[handshakeLink_];
+  const LinkController& c = link->controller;
+  auto extraDelayNs =
+      static_cast<uint64_t>(std::max(0.0, c.srttUs() - c.minRttUs()) / 2 * 1000) + kResendMarginNs;
+  auto roundTripNs = throttle ? static_cast<uint64_t>(c.srttUs() * 1000) : 0;
+  const dp::RetransmitBuffer::Packet* packet =
+      retransmit_->takeForResend(seq, nowNs, extraDelayNs, roundTripNs, link->id);
+  if (packet == nullptr) {
+    counters_.retransmitsRefused.add();
+    return false;
+  }
+  std::array<uint8_t, dp::kDatagramCapacity> out{};
+  proto::PacketPrefix prefix{
+      .type = PacketType::kData,
+      .sessionId = sessionId_,
+      .linkId = link->id,
+      .flags = static_cast<uint8_t>(packet->flags | proto::flag::kRetransmit)};
+  proto::MediaFields media{.mediaSeq = packet->seq, .mediaTsUs = packet->mediaTsUs};
+  size_t size = channel_->seal(prefix, sendTimestampUs(nowNs), &media,
+                               std::span<const uint8_t>(packet->payload, packet->size), out);
+  if (size == 0 || !sendDatagram(*link, std::span<const uint8_t>(out.data(), size), nowNs)) {
+    return false;
+  }
+  counters_.retransmits.add();
+  counters_.retransmitBytes.add(size);
+  counters_.links[link->id].retransmits.add();
+  return true;
+}
+
+void EdgeSession::rescue(Link& dead, uint64_t nowNs) {
+  // What the link took and the gateway has not acknowledged is probably stuck in it: send it
+  // again on the others now rather than wait for each hole's NACK, which for a link that died
+  // with a full queue comes too late. The gateway drops the copies it already has.
+  uint64_t rescued = 0;
+  for (uint64_t seq = ackedSeq_; seq < nextMediaSeq_; ++seq) {
+    if (retransmit_->linkOf(seq) != dead.id) continue;
+    if (resend(seq, nowNs, dead.id, /*throttle=*/false)) ++rescued;
+  }
+  if (rescued > 0) {
+    spdlog::info("link {} ({}): {} unacknowledged packets sent again on the other links", dead.id,
+                 dead.options.name, rescued);
   }
 }
 
@@ -340,7 +358,9 @@ void EdgeSession::onAck(const proto::Ack& ack, uint64_t nowNs) {
     retransmit_->release(ackedSeq_);
   }
   uint32_t nowUs = sendTimestampUs(nowNs);
+  std::array<bool, proto::kMaxLinks> reported{};
   for (const proto::LinkReport& report : ack.linkReports()) {
+    if (report.linkId < reported.size()) reported[report.linkId] = true;
     if (report.linkId >= links_.size()) continue;
     LinkController& c = links_[report.linkId].controller;
     if (report.echoedSendTsUs != 0) {
@@ -349,6 +369,9 @@ void EdgeSession::onAck(const proto::Ack& ack, uint64_t nowNs) {
     }
     c.onReport(nowNs, report.highestLinkSeq, report.packetsReceived, report.packetsLost,
                report.bytesReceived);
+  }
+  for (Link& link : links_) {
+    if (!reported[link.id]) link.controller.onFeedbackWithoutReport(nowNs);
   }
 }
 
@@ -453,7 +476,10 @@ void EdgeSession::maintainLinks(uint64_t nowNs) {
       spdlog::info("link {} ({}): {} -> {} (srtt {:.1f} ms, pace {:.2f} Mbit/s)", link.id,
                    link.options.name, linkPhaseName(link.reportedPhase), linkPhaseName(phase),
                    link.controller.srttUs() / 1000, link.controller.paceBps() / 1e6);
-      if (phase == LinkPhase::kDown) counters_.links[link.id].downs.add();
+      if (phase == LinkPhase::kDown) {
+        counters_.links[link.id].downs.add();
+        rescue(link, nowNs);
+      }
       link.reportedPhase = phase;
     }
     if (!channel_) continue;
@@ -470,6 +496,15 @@ void EdgeSession::maintainLinks(uint64_t nowNs) {
       link.lastProbeNs = nowNs;
     }
   }
+}
+
+void EdgeSession::logRetransmitSummary() {
+  const dp::RetransmitCounters& r = retransmit_->counters();
+  spdlog::info(
+      "retransmissions: {} sent ({} bytes); refused: {} too late, {} over budget, {} "
+      "already acknowledged or overwritten, {} within a round trip of the last copy",
+      r.resent.read(), r.resentBytes.read(), r.tooLate.read(), r.overBudget.read(),
+      r.notHeld.read(), r.throttled.read());
 }
 
 void EdgeSession::publishLinkGauges() {
@@ -544,6 +579,7 @@ void EdgeSession::run(const std::atomic<bool>& stop, const std::atomic<bool>& in
           }
           setState(EdgeState::kClosed);
           publishLinkGauges();
+          logRetransmitSummary();
           return;
         }
       }
@@ -567,6 +603,7 @@ void EdgeSession::run(const std::atomic<bool>& stop, const std::atomic<bool>& in
     }
   }
   publishLinkGauges();
+  logRetransmitSummary();
   setState(EdgeState::kClosed);
 }
 

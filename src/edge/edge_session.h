@@ -123,6 +123,11 @@ class EdgeSession {
   void onSealed(Link& link, std::span<uint8_t> datagram, uint64_t nowNs);
   void onAck(const proto::Ack& ack, uint64_t nowNs);
   void onNack(const proto::Nack& nack, uint64_t nowNs);
+  // Sends media packet `seq` again on the best live link other than `lostOn` if it can still
+  // arrive in time (and, with `throttle`, if its last copy left over a round trip ago).
+  bool resend(uint64_t seq, uint64_t nowNs, int lostOn, bool throttle);
+  // Sends again what a link that just went down took and was not acknowledged.
+  void rescue(Link& dead, uint64_t nowNs);
   // Sends queued media while some link's pacer allows; returns when the next packet must wait
   // (nanoseconds until it may go, or 0 when the input is empty).
   uint64_t sendMedia(uint64_t nowNs);
@@ -137,6 +142,7 @@ class EdgeSession {
   void lose(const char* why, uint64_t nowNs);
   void setState(EdgeState state);
   void publishLinkGauges();
+  void logRetransmitSummary();
   void waitForInput(uint64_t timeoutNs);
 
   EdgeSessionOptions options_;

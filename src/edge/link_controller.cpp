@@ -10,6 +10,7 @@ constexpr uint64_t kRttWindowNs = 10'000'000'000;
 constexpr uint64_t kBurstNs = 5'000'000;  // the pacer lets this much of its rate out at once
 constexpr double kMinBurstBytes = 2 * 1500;
 constexpr uint64_t kInflightRecheckNs = 2'000'000;
+constexpr uint64_t kDeliveryWindowNs = 1'000'000'000;
 
 }  // namespace
 
@@ -106,21 +107,29 @@ void LinkController::onReport(uint64_t nowNs, uint64_t highestLinkSeq, uint64_t 
     deliveryBps_ = deliveryBps_ == 0 ? sample : 0.75 * deliveryBps_ + 0.25 * sample;
     double sentBps = static_cast<double>(sentSinceReport_) * 8e9 / static_cast<double>(intervalNs);
     sentSinceReport_ = 0;
+    // Windowed maximum of the delivery rate (two 1 s buckets): the link's capacity as far as
+    // we have seen it lately, which app-limited intervals do not pull down.
+    if (nowNs - deliveryWindowStartNs_ > kDeliveryWindowNs) {
+      prevWindowMaxBps_ = windowMaxBps_;
+      windowMaxBps_ = 0;
+      deliveryWindowStartNs_ = nowNs;
+    }
+    windowMaxBps_ = std::max(windowMaxBps_, sample);
+    maxDeliveryBps_ = std::max(windowMaxBps_, prevWindowMaxBps_);
+    (void)sentBps;
     if (phase_ == LinkPhase::kLive) {
-      double queueDelayNs = (latestRttUs_ - minRttUs_) * 1000;
+      // Pace a little above what the link has shown it delivers, so that a link we fill
+      // keeps finding its capacity (each saturated report raises it by the gain); when the
+      // queueing delay says it is overdriven, a little below, so the queue drains. The
+      // in-flight cap bounds what a wrong estimate can cost.
       double smoothedQueueNs = (srttUs_ - minRttUs_) * 1000;
       auto target = static_cast<double>(config_.queueDelayTargetNs);
-      bool overdriven = sentBps > sample;
-      if (overdriven && (smoothedQueueNs > target || queueDelayNs > 2 * target)) {
-        // The link queues what we send: come down to what it delivers, a little below, so
-        // the standing queue drains.
-        paceBps_ = std::min(paceBps_, std::max(sample, deliveryBps_) * config_.drainFactor);
-      } else if (smoothedQueueNs < target && sentBps > 0.5 * paceBps_) {
-        paceBps_ *= config_.increasePerReport;  // using what it has: ask for more
-      }
-      paceBps_ = std::clamp(paceBps_, config_.minBps, config_.maxBps);
+      double gain = smoothedQueueNs > target ? config_.drainFactor : config_.increasePerReport;
+      paceBps_ = std::clamp(std::max(maxDeliveryBps_ * gain, config_.initialBps), config_.minBps,
+                            config_.maxBps);
     }
   }
+  if (!advanced) checkStalled(nowNs);
   if (advanced && packetsReceived > 0) {
     if (phase_ != LinkPhase::kLive && ++goodReports_ >= config_.reportsToGoLive) {
       setPhase(LinkPhase::kLive, nowNs);
@@ -133,12 +142,20 @@ void LinkController::onProbeAnswer(uint64_t nowNs) noexcept {
   if (++goodReports_ >= config_.reportsToGoLive) setPhase(LinkPhase::kLive, nowNs);
 }
 
+void LinkController::onFeedbackWithoutReport(uint64_t nowNs) noexcept {
+  checkStalled(nowNs);
+}
+
 void LinkController::onTick(uint64_t nowNs) noexcept {
+  (void)nowNs;
+}
+
+void LinkController::checkStalled(uint64_t nowNs) noexcept {
   if (phase_ != LinkPhase::kLive || firstUnreportedSendNs_ == 0) return;
   // Sent on it, and no report has shown anything delivered since: past a few round trips
   // that is not delay, it is a dead link.
-  uint64_t silenceNs =
-      std::max<uint64_t>(config_.minSilenceNs, static_cast<uint64_t>(4 * srttUs_ * 1000));
+  uint64_t silenceNs = std::max<uint64_t>(config_.minSilenceNs,
+                                          static_cast<uint64_t>((2 * srttUs_ + 100'000) * 1000));
   if (nowNs - firstUnreportedSendNs_ > silenceNs && nowNs - lastDeliveryNs_ > silenceNs) {
     setPhase(LinkPhase::kDown, nowNs);
   }
@@ -160,7 +177,9 @@ uint64_t LinkController::waitNs(uint64_t nowNs, uint64_t bytes) noexcept {
   // stalls (a trace gap, a dying modem) stops taking packets instead of hiding them in its
   // queue for seconds.
   if (phase_ == LinkPhase::kLive && minRttUs_ > 0) {
-    double deliveryRate = std::max(deliveryBps_, config_.minBps);
+    // The smoothed rate, not the peak: on a bursty link the peak would let a stall strand
+    // far more than the link then delivers in time.
+    double deliveryRate = std::max(deliveryBps_, config_.initialBps);
     double capBytes = std::max(
         8 * 1500.0, deliveryRate / 8 *
                         (minRttUs_ / 1e6 + static_cast<double>(config_.queueDelayTargetNs) / 1e9));

@@ -23,10 +23,10 @@ struct LinkControllerConfig {
   double minBps = 200'000;
   double maxBps = 500'000'000;
   uint64_t queueDelayTargetNs = 80'000'000;  // standing queue the controller allows
-  double increasePerReport = 1.10;           // multiplicative probe-up per report
+  double increasePerReport = 1.25;           // pacing gain over the delivered rate
   double drainFactor = 0.9;                  // rate = delivery × this when the queue grows
   uint32_t reportsToGoLive = 2;              // advancing reports before media goes on it
-  uint64_t minSilenceNs = 400'000'000;       // no delivery this long (and 4 SRTT): down
+  uint64_t minSilenceNs = 200'000'000;       // no delivery this long (and 2 SRTT + 100 ms): down
 };
 
 class LinkController {
@@ -46,7 +46,12 @@ class LinkController {
   void onProbeAnswer(uint64_t nowNs) noexcept;
   // The handshake just succeeded over this link: it is proven, start it live (pre-warmed).
   void markProven(uint64_t nowNs) noexcept { setPhase(LinkPhase::kLive, nowNs); }
-  // Time-driven checks (down detection). Call every loop pass.
+  // Feedback (an ACK) arrived without a report for this link. Down detection happens only
+  // here and in onReport: a link is judged by feedback that arrives and does not show its
+  // delivery, never by missing feedback (which may be the return path's fault, and would
+  // condemn every link at once).
+  void onFeedbackWithoutReport(uint64_t nowNs) noexcept;
+  // Time-driven checks. Call every loop pass.
   void onTick(uint64_t nowNs) noexcept;
   // The link's socket failed or the session restarted: back to probing.
   void reset(uint64_t nowNs) noexcept;
@@ -72,6 +77,7 @@ class LinkController {
 
  private:
   void refill(uint64_t nowNs) noexcept;
+  void checkStalled(uint64_t nowNs) noexcept;
   void setPhase(LinkPhase phase, uint64_t nowNs) noexcept;
 
   LinkControllerConfig config_;
@@ -90,6 +96,10 @@ class LinkController {
   uint64_t lastReportNs_ = 0;
   uint64_t lastDeliveryNs_ = 0;  // a report last showed new packets delivered
   double deliveryBps_ = 0;
+  double maxDeliveryBps_ = 0;
+  double windowMaxBps_ = 0;
+  double prevWindowMaxBps_ = 0;
+  uint64_t deliveryWindowStartNs_ = 0;
   double lossRate_ = 0;
   uint32_t goodReports_ = 0;
   // Sending

@@ -259,7 +259,7 @@ uint64_t GatewaySession::reorderToleranceNs(uint64_t nowNs) const noexcept {
   }
   uint64_t tolerance = static_cast<uint64_t>(highest - lowest) * kNsPerUs +
                        3 * jitterUs * kNsPerUs + kReorderMarginNs;
-  uint64_t ceiling = std::max(uint64_t{params_.latencyMs} * kNsPerMs / 3, kMinReorderToleranceNs);
+  uint64_t ceiling = std::max(uint64_t{params_.latencyMs} * kNsPerMs / 5, kMinReorderToleranceNs);
   return std::clamp(tolerance, kMinReorderToleranceNs, ceiling);
 }
 

@@ -104,7 +104,7 @@ class GatewaySession {
   void sendFeedback(uint64_t nowNs, Transmitter& tx) noexcept;
   void sendNacks(uint64_t nowNs, Transmitter& tx) noexcept;
   // How long a hole may be reordering before it is loss: the delay spread of the live links
-  // plus their jitter, within [10 ms, latency / 3].
+  // plus their jitter, within [10 ms, latency / 5].
   uint64_t reorderToleranceNs(uint64_t nowNs) const noexcept;
   // Up to two links to send feedback on: the two heard from most recently (a dying link
   // takes the feedback with it). Returns how many.

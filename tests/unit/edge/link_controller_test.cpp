@@ -36,7 +36,7 @@ TEST(LinkController, ProbesThenLiveThenDownWhenDeliveryStops) {
   deliverAll(c, now, seq, 10, 80);
   EXPECT_EQ(c.phase(), LinkPhase::kLive);
   EXPECT_NEAR(c.srttUs(), 80'000, 1);
-  // Now it swallows packets and reports nothing new: down after max(400 ms, 4 SRTT).
+  // Now it swallows packets and reports nothing new: down after max(200 ms, 2 SRTT + 100 ms).
   c.onSent(now, 1200, ++seq);
   uint64_t stopped = now;
   for (; now < stopped + 2000 * kMs && c.phase() == LinkPhase::kLive; now += 10 * kMs) {
@@ -44,8 +44,8 @@ TEST(LinkController, ProbesThenLiveThenDownWhenDeliveryStops) {
     c.onTick(now);
   }
   EXPECT_EQ(c.phase(), LinkPhase::kDown);
-  EXPECT_GE(now - stopped, 400 * kMs);
-  EXPECT_LE(now - stopped, 450 * kMs);
+  EXPECT_GE(now - stopped, 260 * kMs);
+  EXPECT_LE(now - stopped, 300 * kMs);
   // Answers to keepalives take it back, pre-warmed at the initial rate.
   c.onProbeAnswer(now);
   c.onProbeAnswer(now);
