@@ -4,7 +4,6 @@
 # holes once the reorder tolerance has passed, the edge resends what can still arrive in time,
 # and the output is byte-identical to the input: nothing missing.
 source "$(dirname "$0")/lib.sh"
-LINKEM=$BUILD/src/linkem/braid-linkem
 
 make_ts "$WORK/in.ts" 6
 keygen 1 "$WORK/edge.key"
@@ -24,21 +23,12 @@ up.ge_r = 0.5
 down.delay_ms = 40
 down.loss = 0.01
 TOML
-"$LINKEM" --scenario "$WORK/scenario.toml" --record "$WORK/record.csv" >"$WORK/linkem.log" 2>&1 &
-LINKEM_PID=$!
-PIDS+=("$LINKEM_PID")
-wait_for_line "$WORK/linkem.log" '\] ready: ' 10
-LINK_ADDR=$(grep -oE 'link lossy: edge → 127\.0\.0\.1:[0-9]+' "$WORK/linkem.log" | awk '{print $NF}')
+start_linkem "$WORK/scenario.toml"
+LINK_ADDR=$(linkem_addr lossy)
 
 start_edge "$WORK/edge.log" --gateway "$LINK_ADDR" --key "$WORK/edge.key" \
   --input "file:$WORK/in.ts" --latency-ms 500
-rc=0
-timeout 40 tail --pid="$EDGE_PID" -f /dev/null || die "edge did not finish"
-wait "$EDGE_PID" || rc=$?
-[[ $rc == 0 ]] || { tail -n 20 "$WORK/edge.log"; die "edge exited with $rc"; }
-wait_for_line "$WORK/gateway.log" 'session [0-9a-f]+ ended' 10
-stop "$GATEWAY_PID" || die "gateway exited non-zero"
-stop "$LINKEM_PID" || die "braid-linkem exited non-zero"
+finish_transfer 40
 
 lost=$(grep -cE ',up,.*,(loss|burst_loss)$' "$WORK/record.csv" || true)
 nacked=$(stat_value "$WORK/gateway.log" nacked)

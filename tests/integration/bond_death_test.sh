@@ -4,7 +4,6 @@
 # byte-identical to the input; the edge declares b down, keeps streaming on a and c, takes b
 # back through probing when it returns, and puts media on it again.
 source "$(dirname "$0")/lib.sh"
-LINKEM=$BUILD/src/linkem/braid-linkem
 need ffmpeg
 
 ffmpeg -hide_banner -v error -f lavfi -i "testsrc2=size=1280x720:rate=25" -t 16 \
@@ -20,15 +19,12 @@ start_gateway "$WORK/gateway.log" --keys "$WORK/edge.key" --output "file:$WORK/o
   done
   printf '[[events]]\nlink = "b"\nkind = "death"\nat_s = 5\nduration_s = 7\n'
 } >"$WORK/scenario.toml"
-"$LINKEM" --scenario "$WORK/scenario.toml" --record "$WORK/record.csv" >"$WORK/linkem.log" 2>&1 &
-LINKEM_PID=$!
-PIDS+=("$LINKEM_PID")
-wait_for_line "$WORK/linkem.log" '\] ready: ' 10
+start_linkem "$WORK/scenario.toml"
 {
   printf '[edge]\ngateway = "%s"\nkey_file = "%s"\ninput = "file:%s"\nlatency_ms = 500\n' \
     "$GATEWAY_ADDR" "$WORK/edge.key" "$WORK/in.ts"
   for name in a b c; do
-    addr=$(grep -oE "link $name: edge → 127\.0\.0\.1:[0-9]+" "$WORK/linkem.log" | awk '{print $NF}')
+    addr=$(linkem_addr "$name")
     printf '[[links]]\nname = "%s"\ngateway = "%s"\n' "$name" "$addr"
   done
 } >"$WORK/edge.toml"
@@ -36,13 +32,7 @@ wait_for_line "$WORK/linkem.log" '\] ready: ' 10
 "$EDGE" --config "$WORK/edge.toml" --stats-interval 1 >"$WORK/edge.log" 2>&1 &
 EDGE_PID=$!
 PIDS+=("$EDGE_PID")
-rc=0
-timeout 40 tail --pid="$EDGE_PID" -f /dev/null || die "edge did not finish"
-wait "$EDGE_PID" || rc=$?
-[[ $rc == 0 ]] || { tail -n 20 "$WORK/edge.log"; die "edge exited with $rc"; }
-wait_for_line "$WORK/gateway.log" 'session [0-9a-f]+ ended' 10
-stop "$GATEWAY_PID" || die "gateway exited non-zero"
-stop "$LINKEM_PID" || die "braid-linkem exited non-zero"
+finish_transfer 40
 
 grep -E '^final ' "$WORK/gateway.log"
 grep -E '^final' "$WORK/edge.log"

@@ -83,3 +83,31 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 below() { awk -v x="$1" -v l="$2" 'BEGIN { exit !(x < l) }'; }
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+LINKEM=$BUILD/src/linkem/braid-linkem
+
+# start_linkem SCENARIO: starts braid-linkem with its record in $WORK/record.csv and its log in
+# $WORK/linkem.log, waits until it is ready, and sets LINKEM_PID.
+start_linkem() {
+  "$LINKEM" --scenario "$1" --record "$WORK/record.csv" >"$WORK/linkem.log" 2>&1 &
+  LINKEM_PID=$!
+  PIDS+=("$LINKEM_PID")
+  wait_for_line "$WORK/linkem.log" '\] ready: ' 10
+}
+
+# linkem_addr NAME: the address where linkem takes link NAME from the edge (from its log).
+linkem_addr() {
+  grep -oE "link $1: edge → [0-9.]+:[0-9]+" "$WORK/linkem.log" | awk '{print $NF}'
+}
+
+# finish_transfer TIMEOUT_S: waits for the edge to finish its file (exit 0), for the gateway to
+# end the session, then stops the gateway and linkem (if running), failing on any error.
+finish_transfer() {
+  local rc=0
+  timeout "$1" tail --pid="$EDGE_PID" -f /dev/null || die "edge did not finish"
+  wait "$EDGE_PID" || rc=$?
+  [[ $rc == 0 ]] || { tail -n 20 "$WORK/edge.log"; die "edge exited with $rc"; }
+  wait_for_line "$WORK/gateway.log" 'session [0-9a-f]+ ended' 10
+  stop "$GATEWAY_PID" || die "gateway exited non-zero"
+  if [[ -n ${LINKEM_PID:-} ]]; then stop "$LINKEM_PID" || die "braid-linkem exited non-zero"; fi
+}

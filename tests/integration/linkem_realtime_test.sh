@@ -5,7 +5,6 @@
 # constant) and each packet's delay must match the delay linkem drew for it (2 ms, 99 %).
 source "$(dirname "$0")/lib.sh"
 
-LINKEM=$BUILD/src/linkem/braid-linkem
 PROBE=$BUILD/tests/tools/linkem-probe
 TRACE=$SRC/tests/data/traces/TMobile-LTE-short.up
 SINK_PORT=$((20000 + RANDOM % 20000))

@@ -3,7 +3,6 @@
 # a NAT rebinding half-way) → gateway. The handshake needs the downlink, the rebinding moves the
 # link at the gateway, and the output must still be byte-identical to the input.
 source "$(dirname "$0")/lib.sh"
-LINKEM=$BUILD/src/linkem/braid-linkem
 
 make_ts "$WORK/in.ts" 4
 keygen 1 "$WORK/edge.key"
@@ -23,21 +22,12 @@ link = "lte"
 at_s = 2.5
 kind = "rebind"
 TOML
-"$LINKEM" --scenario "$WORK/scenario.toml" --record "$WORK/record.csv" >"$WORK/linkem.log" 2>&1 &
-LINKEM_PID=$!
-PIDS+=("$LINKEM_PID")
-wait_for_line "$WORK/linkem.log" '\] ready: ' 10
-LINK_ADDR=$(grep -oE 'link lte: edge → 127\.0\.0\.1:[0-9]+' "$WORK/linkem.log" | awk '{print $NF}')
+start_linkem "$WORK/scenario.toml"
+LINK_ADDR=$(linkem_addr lte)
 
 start_edge "$WORK/edge.log" --gateway "$LINK_ADDR" --key "$WORK/edge.key" \
   --input "file:$WORK/in.ts" --latency-ms 400
-rc=0
-timeout 40 tail --pid="$EDGE_PID" -f /dev/null || die "edge did not finish"
-wait "$EDGE_PID" || rc=$?
-[[ $rc == 0 ]] || { tail -n 20 "$WORK/edge.log"; die "edge exited with $rc"; }
-wait_for_line "$WORK/gateway.log" 'session [0-9a-f]+ ended' 10
-stop "$GATEWAY_PID" || die "gateway exited non-zero"
-stop "$LINKEM_PID" || die "braid-linkem exited non-zero"
+finish_transfer 40
 grep -q 'NAT rebinding' "$WORK/linkem.log" || die "linkem did not rebind the link"
 cmp "$WORK/in.ts" "$WORK/out.ts" || { tail -n 5 "$WORK/gateway.log"; die "output differs from input"; }
 for dir in up down; do
