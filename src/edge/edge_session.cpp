@@ -39,6 +39,8 @@ constexpr uint64_t kFastProbeIntervalNs = 50 * kNsPerMs;
 constexpr uint64_t kDataOverheadBytes = 46;
 constexpr uint64_t kMaxWaitNs = 1 * kNsPerMs;
 constexpr uint64_t kGaugeIntervalNs = 20 * kNsPerMs;
+// Media older than this at the head of the input means the links are not keeping up.
+constexpr uint64_t kBackloggedAfterNs = 20 * kNsPerMs;
 
 uint32_t sendTimestampUs(uint64_t nowNs) {
   return static_cast<uint32_t>(nowNs / 1000);
@@ -257,13 +259,40 @@ EdgeSession::Link* EdgeSession::bestLink(uint64_t nowNs, uint64_t bytes, int avo
   return best ? best : bestAvoided;
 }
 
+EdgeSession::Link* EdgeSession::readyLinkBefore(uint64_t nowNs, uint64_t bytes,
+                                                uint64_t deadlineNs) {
+  uint64_t margin = std::max<uint64_t>(100 * kNsPerMs, uint64_t{latencyMs_} * kNsPerMs / 4);
+  Link* best = nullptr;
+  uint64_t bestAt = UINT64_MAX;
+  for (Link& link : links_) {
+    if (link.controller.phase() != LinkPhase::kLive) continue;
+    if (link.controller.waitNs(nowNs, bytes) > 0) continue;
+    uint64_t at = link.controller.expectedDeliveryNs(nowNs, bytes);
+    if (at + margin <= deadlineNs && at < bestAt) {
+      bestAt = at;
+      best = &link;
+    }
+  }
+  return best;
+}
+
 uint64_t EdgeSession::sendMedia(uint64_t nowNs) {
   while (input_.readable() > 0) {
     const MediaChunk& chunk = input_.readSlot(0);
     uint64_t bytes = chunk.size + kDataOverheadBytes;
     Link* link = bestLink(nowNs, bytes);
     if (link == nullptr) return kMaxWaitNs;  // no live link: the input waits (and may go stale)
-    if (uint64_t wait = link->controller.waitNs(nowNs, bytes); wait > 0) return wait;
+    if (uint64_t wait = link->controller.waitNs(nowNs, bytes); wait > 0) {
+      // The fastest link is busy. Waiting for it is right while it keeps up; but when the
+      // links it prefers are full, the input backs up and every packet behind ends late.
+      // A slower link that can take the packet now and still land it well before its
+      // deadline (leaving time for a retransmission) carries it instead.
+      bool backedUp = nowNs - chunk.entryNs > kBackloggedAfterNs;
+      link = backedUp
+                 ? readyLinkBefore(nowNs, bytes, chunk.entryNs + uint64_t{latencyMs_} * kNsPerMs)
+                 : nullptr;
+      if (link == nullptr) return wait;
+    }
     std::array<uint8_t, dp::kDatagramCapacity> packet{};
     proto::PacketPrefix prefix{.type = PacketType::kData,
                                .sessionId = sessionId_,
@@ -363,6 +392,10 @@ void EdgeSession::onAck(const proto::Ack& ack, uint64_t nowNs) {
     if (report.linkId < reported.size()) reported[report.linkId] = true;
     if (report.linkId >= links_.size()) continue;
     LinkController& c = links_[report.linkId].controller;
+    // A report that came back through another link mixes that link's return delay into this
+    // link's round trip. Taking only same-link reports was tried: the links that do not carry
+    // the ACKs then get too few samples and the LTE-trace scenario lost twice as much, so
+    // every report is a sample (correcting by the return link's base delay is open work).
     if (report.echoedSendTsUs != 0) {
       uint64_t rtt = static_cast<uint32_t>(nowUs - report.echoedSendTsUs);
       c.onRttSample(nowNs, rtt > report.holdTimeUs ? rtt - report.holdTimeUs : 0);
@@ -469,7 +502,10 @@ void EdgeSession::onDatagram(Link& link, std::span<uint8_t> datagram, uint64_t n
 }
 
 void EdgeSession::maintainLinks(uint64_t nowNs) {
+  bool backlogged =
+      input_.readable() > 0 && nowNs - input_.readSlot(0).entryNs > kBackloggedAfterNs;
   for (Link& link : links_) {
+    link.controller.setBacklogged(backlogged);
     link.controller.onTick(nowNs);
     LinkPhase phase = link.controller.phase();
     if (phase != link.reportedPhase) {

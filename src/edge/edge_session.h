@@ -139,6 +139,9 @@ class EdgeSession {
   // The live link where `bytes` would arrive first (skipping `avoid`, if another is live);
   // nullptr if no link carries media.
   Link* bestLink(uint64_t nowNs, uint64_t bytes, int avoid = -1);
+  // The live link that can send `bytes` now with the earliest expected delivery, if that is
+  // well before `deadlineNs` (sender clock); nullptr otherwise.
+  Link* readyLinkBefore(uint64_t nowNs, uint64_t bytes, uint64_t deadlineNs);
   void lose(const char* why, uint64_t nowNs);
   void setState(EdgeState state);
   void publishLinkGauges();

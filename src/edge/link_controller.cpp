@@ -9,7 +9,6 @@ namespace {
 constexpr uint64_t kRttWindowNs = 10'000'000'000;
 constexpr uint64_t kBurstNs = 5'000'000;  // the pacer lets this much of its rate out at once
 constexpr double kMinBurstBytes = 2 * 1500;
-constexpr uint64_t kInflightRecheckNs = 2'000'000;
 constexpr uint64_t kDeliveryWindowNs = 1'000'000'000;
 
 }  // namespace
@@ -125,8 +124,11 @@ void LinkController::onReport(uint64_t nowNs, uint64_t highestLinkSeq, uint64_t 
       double smoothedQueueNs = (srttUs_ - minRttUs_) * 1000;
       auto target = static_cast<double>(config_.queueDelayTargetNs);
       double gain = smoothedQueueNs > target ? config_.drainFactor : config_.increasePerReport;
-      paceBps_ = std::clamp(std::max(maxDeliveryBps_ * gain, config_.initialBps), config_.minBps,
-                            config_.maxBps);
+      double paced = std::max(maxDeliveryBps_ * gain, config_.initialBps);
+      // While media waits at the sender, a link whose queue is short has not shown its
+      // capacity yet (it delivered what it was given): probe up from the current rate.
+      if (backlogged_ && smoothedQueueNs < target) paced = std::max(paced, paceBps_ * 1.1);
+      paceBps_ = std::clamp(paced, config_.minBps, config_.maxBps);
     }
   }
   if (!advanced) checkStalled(nowNs);
@@ -183,7 +185,9 @@ uint64_t LinkController::waitNs(uint64_t nowNs, uint64_t bytes) noexcept {
     double capBytes = std::max(
         8 * 1500.0, deliveryRate / 8 *
                         (minRttUs_ / 1e6 + static_cast<double>(config_.queueDelayTargetNs) / 1e9));
-    if (inflightBytes() + need > capBytes) return kInflightRecheckNs;
+    // Capped: the time until enough of what is in flight has drained.
+    double excess = inflightBytes() + need - capBytes;
+    if (excess > 0) return static_cast<uint64_t>(excess * 8 / deliveryRate * 1e9) + 1;
   }
   if (tokens_ >= need) return 0;
   return static_cast<uint64_t>((need - tokens_) * 8 / rate * 1e9);
@@ -191,7 +195,9 @@ uint64_t LinkController::waitNs(uint64_t nowNs, uint64_t bytes) noexcept {
 
 uint64_t LinkController::expectedDeliveryNs(uint64_t nowNs, uint64_t bytes) noexcept {
   double baseOneWayNs = (minRttUs_ > 0 ? minRttUs_ : (srttUs_ > 0 ? srttUs_ : 100'000)) * 1000 / 2;
-  double rate = deliveryBps_ > 0 ? std::max(deliveryBps_, config_.minBps) : paceBps_;
+  // A link we barely use has delivered little: floor its rate at the pre-warm rate so that
+  // it is not judged unable to carry one packet.
+  double rate = std::max(deliveryBps_, config_.initialBps);
   double drainNs = rate > 0 ? (inflightBytes() + static_cast<double>(bytes)) * 8 / rate * 1e9 : 0;
   return nowNs + waitNs(nowNs, bytes) + static_cast<uint64_t>(baseOneWayNs + drainNs);
 }

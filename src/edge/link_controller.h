@@ -53,6 +53,9 @@ class LinkController {
   void onFeedbackWithoutReport(uint64_t nowNs) noexcept;
   // Time-driven checks. Call every loop pass.
   void onTick(uint64_t nowNs) noexcept;
+  // Whether media is waiting at the sender (so a link that delivered all it was given may
+  // have more capacity than it showed). Sender thread, every loop pass.
+  void setBacklogged(bool backlogged) noexcept { backlogged_ = backlogged; }
   // The link's socket failed or the session restarted: back to probing.
   void reset(uint64_t nowNs) noexcept;
 
@@ -92,6 +95,7 @@ class LinkController {
   double latestRttUs_ = 0;
   // Delivery
   bool haveReport_ = false;
+  bool backlogged_ = false;
   uint64_t highestSeq_ = 0;
   uint64_t lastReportNs_ = 0;
   uint64_t lastDeliveryNs_ = 0;  // a report last showed new packets delivered

@@ -4,11 +4,7 @@
 # byte-identical to the input; the edge declares b down, keeps streaming on a and c, takes b
 # back through probing when it returns, and puts media on it again.
 source "$(dirname "$0")/lib.sh"
-need ffmpeg
-
-ffmpeg -hide_banner -v error -f lavfi -i "testsrc2=size=1280x720:rate=25" -t 16 \
-  -c:v libx264 -preset veryfast -tune zerolatency -b:v 3600k -minrate 3600k -maxrate 3600k \
-  -bufsize 600k -x264-params nal-hrd=cbr -g 25 -f mpegts -muxrate 4000k -y "$WORK/in.ts"
+make_cbr_ts "$WORK/in.ts" 16 4000
 keygen 1 "$WORK/edge.key"
 start_gateway "$WORK/gateway.log" --keys "$WORK/edge.key" --output "file:$WORK/out.ts"
 {
@@ -20,18 +16,9 @@ start_gateway "$WORK/gateway.log" --keys "$WORK/edge.key" --output "file:$WORK/o
   printf '[[events]]\nlink = "b"\nkind = "death"\nat_s = 5\nduration_s = 7\n'
 } >"$WORK/scenario.toml"
 start_linkem "$WORK/scenario.toml"
-{
-  printf '[edge]\ngateway = "%s"\nkey_file = "%s"\ninput = "file:%s"\nlatency_ms = 500\n' \
-    "$GATEWAY_ADDR" "$WORK/edge.key" "$WORK/in.ts"
-  for name in a b c; do
-    addr=$(linkem_addr "$name")
-    printf '[[links]]\nname = "%s"\ngateway = "%s"\n' "$name" "$addr"
-  done
-} >"$WORK/edge.toml"
+write_bond_config 500 a b c
 
-"$EDGE" --config "$WORK/edge.toml" --stats-interval 1 >"$WORK/edge.log" 2>&1 &
-EDGE_PID=$!
-PIDS+=("$EDGE_PID")
+start_edge "$WORK/edge.log" --config "$WORK/edge.toml"
 finish_transfer 40
 
 grep -E '^final ' "$WORK/gateway.log"

@@ -111,3 +111,28 @@ finish_transfer() {
   stop "$GATEWAY_PID" || die "gateway exited non-zero"
   if [[ -n ${LINKEM_PID:-} ]]; then stop "$LINKEM_PID" || die "braid-linkem exited non-zero"; fi
 }
+
+# make_cbr_ts FILE SECONDS KBPS: a constant-bit-rate 720p H.264 test pattern in MPEG-TS whose
+# mux rate is KBPS (video at 90 % of it).
+make_cbr_ts() {
+  need ffmpeg
+  local video=$(($3 * 9 / 10))
+  ffmpeg -hide_banner -v error -f lavfi -i "testsrc2=size=1280x720:rate=25" -t "$2" \
+    -c:v libx264 -preset veryfast -tune zerolatency -b:v "${video}k" -minrate "${video}k" \
+    -maxrate "${video}k" -bufsize "$((video / 6))k" -x264-params nal-hrd=cbr -g 25 \
+    -f mpegts -muxrate "${3}k" -y "$1"
+}
+
+# write_bond_config LATENCY_MS NAME...: $WORK/edge.toml for the edge key $WORK/edge.key and
+# input $WORK/in.ts, one [[links]] per NAME sending to linkem's port for that link.
+write_bond_config() {
+  local latency=$1 name
+  shift
+  {
+    printf '[edge]\ngateway = "%s"\nkey_file = "%s"\ninput = "file:%s"\nlatency_ms = %s\n' \
+      "$GATEWAY_ADDR" "$WORK/edge.key" "$WORK/in.ts" "$latency"
+    for name in "$@"; do
+      printf '[[links]]\nname = "%s"\ngateway = "%s"\n' "$name" "$(linkem_addr "$name")"
+    done
+  } >"$WORK/edge.toml"
+}
