@@ -144,7 +144,6 @@ void EdgeSession::startHandshake(uint64_t nowNs, bool rekey) {
   initiatorIsRekey_ = rekey;
   handshakeStartedNs_ = nowNs;
   if (handshakeBackoffNs_ == 0) handshakeBackoffNs_ = kFirstRetryNs;
-  ++handshakeAttempts_;
   sendInit(nowNs);
 }
 
@@ -506,7 +505,6 @@ void EdgeSession::maintainLinks(uint64_t nowNs) {
       input_.readable() > 0 && nowNs - input_.readSlot(0).entryNs > kBackloggedAfterNs;
   for (Link& link : links_) {
     link.controller.setBacklogged(backlogged);
-    link.controller.onTick(nowNs);
     LinkPhase phase = link.controller.phase();
     if (phase != link.reportedPhase) {
       spdlog::info("link {} ({}): {} -> {} (srtt {:.1f} ms, pace {:.2f} Mbit/s)", link.id,

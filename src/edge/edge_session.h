@@ -158,7 +158,6 @@ class EdgeSession {
   std::optional<proto::HandshakeInitiator> initiator_;
   bool initiatorIsRekey_ = false;
   size_t handshakeLink_ = 0;
-  size_t handshakeAttempts_ = 0;
   uint64_t handshakeStartedNs_ = 0;
   uint64_t nextInitNs_ = 0;
   uint64_t handshakeBackoffNs_ = 0;

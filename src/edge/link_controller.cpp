@@ -54,14 +54,11 @@ void LinkController::onSent(uint64_t nowNs, uint64_t bytes, uint64_t linkSeq) no
   avgPacketBytes_ = 0.95 * avgPacketBytes_ + 0.05 * static_cast<double>(bytes);
   refill(nowNs);
   tokens_ -= static_cast<double>(bytes);
-  sentSinceReport_ += bytes;
-  lastSentNs_ = nowNs;
   if (firstUnreportedSendNs_ == 0) firstUnreportedSendNs_ = nowNs;
 }
 
 void LinkController::onRttSample(uint64_t nowNs, uint64_t rttUs) noexcept {
   auto rtt = static_cast<double>(rttUs);
-  latestRttUs_ = rtt;
   if (srttUs_ == 0) {
     srttUs_ = rtt;
     rttvarUs_ = rtt / 2;
@@ -104,8 +101,6 @@ void LinkController::onReport(uint64_t nowNs, uint64_t highestLinkSeq, uint64_t 
   if (intervalNs >= 10'000'000) {
     double sample = static_cast<double>(bytesReceived) * 8e9 / static_cast<double>(intervalNs);
     deliveryBps_ = deliveryBps_ == 0 ? sample : 0.75 * deliveryBps_ + 0.25 * sample;
-    double sentBps = static_cast<double>(sentSinceReport_) * 8e9 / static_cast<double>(intervalNs);
-    sentSinceReport_ = 0;
     // Windowed maximum of the delivery rate (two 1 s buckets): the link's capacity as far as
     // we have seen it lately, which app-limited intervals do not pull down.
     if (nowNs - deliveryWindowStartNs_ > kDeliveryWindowNs) {
@@ -115,7 +110,6 @@ void LinkController::onReport(uint64_t nowNs, uint64_t highestLinkSeq, uint64_t 
     }
     windowMaxBps_ = std::max(windowMaxBps_, sample);
     maxDeliveryBps_ = std::max(windowMaxBps_, prevWindowMaxBps_);
-    (void)sentBps;
     if (phase_ == LinkPhase::kLive) {
       // Pace a little above what the link has shown it delivers, so that a link we fill
       // keeps finding its capacity (each saturated report raises it by the gain); when the
@@ -123,7 +117,7 @@ void LinkController::onReport(uint64_t nowNs, uint64_t highestLinkSeq, uint64_t 
       // in-flight cap bounds what a wrong estimate can cost.
       double smoothedQueueNs = (srttUs_ - minRttUs_) * 1000;
       auto target = static_cast<double>(config_.queueDelayTargetNs);
-      double gain = smoothedQueueNs > target ? config_.drainFactor : config_.increasePerReport;
+      double gain = smoothedQueueNs > target ? config_.drainFactor : config_.pacingGain;
       double paced = std::max(maxDeliveryBps_ * gain, config_.initialBps);
       // While media waits at the sender, a link whose queue is short has not shown its
       // capacity yet (it delivered what it was given): probe up from the current rate.
@@ -146,10 +140,6 @@ void LinkController::onProbeAnswer(uint64_t nowNs) noexcept {
 
 void LinkController::onFeedbackWithoutReport(uint64_t nowNs) noexcept {
   checkStalled(nowNs);
-}
-
-void LinkController::onTick(uint64_t nowNs) noexcept {
-  (void)nowNs;
 }
 
 void LinkController::checkStalled(uint64_t nowNs) noexcept {

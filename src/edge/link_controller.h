@@ -23,7 +23,7 @@ struct LinkControllerConfig {
   double minBps = 200'000;
   double maxBps = 500'000'000;
   uint64_t queueDelayTargetNs = 80'000'000;  // standing queue the controller allows
-  double increasePerReport = 1.25;           // pacing gain over the delivered rate
+  double pacingGain = 1.25;                  // pacing rate over the delivered rate
   double drainFactor = 0.9;                  // rate = delivery × this when the queue grows
   uint32_t reportsToGoLive = 2;              // advancing reports before media goes on it
   uint64_t minSilenceNs = 200'000'000;       // no delivery this long (and 2 SRTT + 100 ms): down
@@ -51,8 +51,6 @@ class LinkController {
   // delivery, never by missing feedback (which may be the return path's fault, and would
   // condemn every link at once).
   void onFeedbackWithoutReport(uint64_t nowNs) noexcept;
-  // Time-driven checks. Call every loop pass.
-  void onTick(uint64_t nowNs) noexcept;
   // Whether media is waiting at the sender (so a link that delivered all it was given may
   // have more capacity than it showed). Sender thread, every loop pass.
   void setBacklogged(bool backlogged) noexcept { backlogged_ = backlogged; }
@@ -92,7 +90,6 @@ class LinkController {
   double windowMinUs_ = 0;  // current window's min
   double prevWindowMinUs_ = 0;
   uint64_t windowStartNs_ = 0;
-  double latestRttUs_ = 0;
   // Delivery
   bool haveReport_ = false;
   bool backlogged_ = false;
@@ -107,11 +104,9 @@ class LinkController {
   double lossRate_ = 0;
   uint32_t goodReports_ = 0;
   // Sending
-  uint64_t sentSinceReport_ = 0;
   uint64_t lastSentSeq_ = 0;
   bool sentAny_ = false;
   double avgPacketBytes_ = 1200;
-  uint64_t lastSentNs_ = 0;
   uint64_t firstUnreportedSendNs_ = 0;  // oldest send not yet covered by a delivering report
   // Pacing
   double paceBps_ = 0;

@@ -57,11 +57,13 @@ struct Relay::Direction {
 };
 
 struct Relay::Link {
-  Link(const RelayLinkConfig& c, uint64_t seed, size_t index)
+  Link(const RelayLinkConfig& c, uint64_t seed, size_t linkIndex)
       : config(c),
-        up(c.up, c.upEvents, seed, index * 2, true),
-        down(c.down, c.downEvents, seed, index * 2 + 1, false) {}
+        index(linkIndex),
+        up(c.up, c.upEvents, seed, linkIndex * 2, true),
+        down(c.down, c.downEvents, seed, linkIndex * 2 + 1, false) {}
   RelayLinkConfig config;
+  size_t index;  // in links_, and in the epoll keys of its sockets
   dp::UdpSocket edgeSide;
   dp::UdpSocket gatewaySide;
   dp::SocketAddress listenAddress;
@@ -154,10 +156,7 @@ Result<void> Relay::rebind(Link& link, uint64_t nowNs) {
   // the gateway still sends to the old port is lost, as it would be.
   auto fresh = openGatewaySide(link.config);
   if (!fresh) return tl::unexpected(fresh.error());
-  size_t index = static_cast<size_t>(
-      std::find_if(links_.begin(), links_.end(), [&](const auto& l) { return l.get() == &link; }) -
-      links_.begin());
-  if (auto w = watch(epoll_, fresh->fd(), socketKey(index, false)); !w) return w;
+  if (auto w = watch(epoll_, fresh->fd(), socketKey(link.index, false)); !w) return w;
   dp::SocketAddress before = link.gatewayLocal;
   link.gatewaySide = std::move(*fresh);
   link.gatewayLocal = link.gatewaySide.localAddress().value_or(dp::SocketAddress{});
@@ -320,8 +319,7 @@ uint64_t Relay::nextWakeNs(uint64_t nowNs) const {
   return wake;
 }
 
-void Relay::dropUnsent(uint64_t nowNs) {
-  (void)nowNs;
+void Relay::dropUnsent() {
   for (auto& link : links_) {
     for (Direction* d : {&link->up, &link->down}) {
       for (const Pending& p : d->heap) {
@@ -393,7 +391,7 @@ Result<void> Relay::run(int stopFd, uint64_t tickNs, const std::function<void(ui
       receiveFrom(static_cast<size_t>(key >> 1), (key & 1) != 0, now);
     }
   }
-  dropUnsent(dp::monotonicNs() - epochNs_);
+  dropUnsent();
   if (record_ && !record_->finish()) {
     spdlog::error("record {}: write failed (disk full?)", config_.recordPath);
   }

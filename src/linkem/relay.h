@@ -99,7 +99,7 @@ class Relay {
   void sendDue(Direction& d, Link& link, uint64_t nowNs);
   Result<void> rebind(Link& link, uint64_t nowNs);
   uint64_t nextWakeNs(uint64_t nowNs) const;
-  void dropUnsent(uint64_t nowNs);
+  void dropUnsent();
 
   RelayConfig config_;
   std::vector<std::unique_ptr<Link>> links_;

@@ -76,8 +76,8 @@ std::vector<std::shared_ptr<OutputThread>> Worker::outputsFor(uint32_t keyId) {
   for (const OutputTarget& target : options_.outputs) {
     if (target.keyId && *target.keyId != keyId) continue;
     std::string url = target.url;
-    auto placeholder = url.find("{key}");
-    if (placeholder != std::string::npos) url.replace(placeholder, 5, std::to_string(keyId));
+    auto keyMarker = url.find("{key}");
+    if (keyMarker != std::string::npos) url.replace(keyMarker, 5, std::to_string(keyId));
     auto cached = outputs_.find(url);
     if (cached != outputs_.end()) {
       if (cached->second.keyId != keyId) {
