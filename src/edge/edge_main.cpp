@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -21,6 +22,7 @@
 #include "edge/input_pump.h"
 #include "edge/media/open_ts_source.h"
 #include "edge/media/packetizer.h"
+#include "edge/stats_table.h"
 #include "spdlog/spdlog.h"
 #if BRAID_HAVE_METRICS
 #include "ctrl/metrics/counter_collector.h"
@@ -47,6 +49,7 @@ struct Options {
   unsigned latencyMs = 500;
   unsigned wireSize = static_cast<unsigned>(proto::kDefaultWirePacketSize);
   double statsInterval = 1.0;
+  std::string statsTable;
   bool noPace = false;
   uint64_t rekeyAfterPackets = proto::kRekeySequenceThreshold;
   std::string metricsListen;
@@ -90,7 +93,8 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
       const edge::EdgeLinkCounters& l = c.links[i];
       std::printf(
           "%s-link t=%.1f link=%zu name=%s state=%s pace_mbps=%.2f delivery_mbps=%.2f "
-          "srtt_ms=%.1f min_rtt_ms=%.1f loss=%.3f data_packets=%llu retransmits=%llu "
+          "srtt_ms=%.1f min_rtt_ms=%.1f owd_ms=%.1f queue_ms=%.1f jitter_p95_ms=%.1f "
+          "loss=%.3f inflight_bytes=%llu score_ms=%.1f data_packets=%llu retransmits=%llu "
           "udp_bytes=%llu downs=%llu\n",
           kind, t, i, session.linkName(i).c_str(),
           edge::linkPhaseName(static_cast<edge::LinkPhase>(l.phase.read())),
@@ -98,7 +102,11 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
           static_cast<double>(l.deliveryBps.read()) / 1e6,
           static_cast<double>(l.srttUs.read()) / 1000,
           static_cast<double>(l.minRttUs.read()) / 1000,
+          static_cast<double>(l.forwardDelayUs.read()) / 1000,
+          static_cast<double>(l.queueDelayUs.read()) / 1000,
+          static_cast<double>(l.jitterP95Us.read()) / 1000,
           static_cast<double>(l.lossPerMille.read()) / 1000,
+          (unsigned long long)l.inflightBytes.read(), static_cast<double>(l.scoreUs.read()) / 1000,
           (unsigned long long)l.dataPackets.read(), (unsigned long long)l.retransmits.read(),
           (unsigned long long)l.udpBytesSent.read(), (unsigned long long)l.downs.read());
     }
@@ -255,10 +263,29 @@ int runEdge(const Options& options) {
                          &l.retransmits, link);
       collector->counter("braid_edge_link_send_errors_total", "datagrams the kernel refused",
                          &l.sendErrors, link);
-      collector->counter("braid_edge_link_down_total", "times the link stopped delivering",
+      collector->counter("braid_edge_link_demotions_total",
+                         "times the link was demoted (stall, delay, loss burst, collapse)",
                          &l.downs, link);
       collector->gauge("braid_edge_link_state",
-                       "link phase: 0 probe, 1 live (carries media), 2 down", &l.phase, link);
+                       "link phase: 0 init, 1 probe, 2 warm, 3 live, 4 degrade, 5 cooldown, "
+                       "6 reset (2 and 3 carry media)",
+                       &l.phase, link);
+      collector->gauge("braid_edge_link_one_way_delay_seconds",
+                       "forward one-way delay estimate (base + queue the gateway saw)",
+                       &l.forwardDelayUs, link, 1e-6);
+      collector->gauge("braid_edge_link_queue_delay_seconds",
+                       "queueing delay the gateway saw on the link (one way)", &l.queueDelayUs,
+                       link, 1e-6);
+      collector->gauge("braid_edge_link_jitter_p95_seconds",
+                       "95th percentile of the queueing delay over the last 64 reports",
+                       &l.jitterP95Us, link, 1e-6);
+      collector->gauge("braid_edge_link_inflight_bytes", "bytes sent and not yet reported",
+                       &l.inflightBytes, link);
+      collector->gauge("braid_edge_link_train_rate_bytes_per_second",
+                       "capacity estimate of the last packet train", &l.trainBps, link, 0.125);
+      collector->gauge("braid_edge_link_score_seconds",
+                       "scheduler score: expected delivery delay of a full packet sent now",
+                       &l.scoreUs, link, 1e-6);
       collector->gauge("braid_edge_link_rtt_seconds", "smoothed round-trip time", &l.srttUs, link,
                        1e-6);
       collector->gauge("braid_edge_link_min_rtt_seconds", "lowest round-trip time (10-20 s)",
@@ -333,11 +360,22 @@ int runEdge(const Options& options) {
     senderDone.store(true);
   });
 
+  std::optional<edge::StatsTable> table;
+  if (!options.statsTable.empty()) {
+    auto opened = edge::StatsTable::open(options.statsTable, (*session)->linkCount());
+    if (opened) {
+      table.emplace(std::move(*opened));
+    } else {
+      spdlog::warn("{}; streaming without it", opened.error().describe());
+    }
+  }
+  constexpr uint64_t kTableIntervalNs = 50'000'000;  // 20 Hz
+  uint64_t nextTableNs = startNs;
   uint64_t lastNs = startNs, lastBytes = 0;
   auto intervalMs = static_cast<long>(options.statsInterval * 1000);
   uint64_t nextStatsNs = startNs + static_cast<uint64_t>(intervalMs) * 1'000'000;
   while (!senderDone.load()) {
-    auto signal = signals->wait(std::chrono::milliseconds(20));
+    auto signal = signals->wait(std::chrono::milliseconds(table ? 10 : 20));
     if (signal && (*signal == SIGINT || *signal == SIGTERM)) {
       spdlog::info("signal {}: closing the session", *signal);
       break;
@@ -354,6 +392,11 @@ int runEdge(const Options& options) {
         spdlog::set_level(*level);
         spdlog::info("SIGHUP: log level {}; other changes need a restart", reloaded->logLevel);
       }
+    }
+    if (table && dp::monotonicNs() >= nextTableNs) {
+      table->draw((*session)->counters(), **session,
+                  static_cast<double>(dp::monotonicNs() - startNs) / 1e9);
+      nextTableNs = dp::monotonicNs() + kTableIntervalNs;
     }
     if (intervalMs > 0 && dp::monotonicNs() >= nextStatsNs) {
       printStats((*session)->counters(), pump.counters(), **session, startNs, lastNs, lastBytes,
@@ -407,6 +450,10 @@ int main(int argc, char** argv) {
   app.add_option("--stats-interval", options.statsInterval,
                  "seconds between stats lines on stdout (0: only at exit)")
       ->capture_default_str();
+  app.add_option("--stats-table", options.statsTable,
+                 "draw a live per-link table (state, rates, RTT, one-way delay, jitter p95, "
+                 "loss, in flight, score) 20 times a second at the top of the terminal PATH, "
+                 "e.g. /dev/tty; log lines scroll below it");
   app.add_option("--log-level", options.logLevel, "trace, debug, info, warn, error")
       ->capture_default_str();
   app.add_option("--metrics-listen", options.metricsListen,
@@ -449,6 +496,7 @@ int main(int argc, char** argv) {
   }
   effective.noPace = options.noPace;
   effective.metricsListen = options.metricsListen;
+  effective.statsTable = options.statsTable;
   effective.configPath = options.configPath;
   effective.links = toConfig(effective, fileLinks).links;
   if (checkConfig) {

@@ -41,6 +41,9 @@ constexpr uint64_t kMaxWaitNs = 1 * kNsPerMs;
 constexpr uint64_t kGaugeIntervalNs = 20 * kNsPerMs;
 // Media older than this at the head of the input means the links are not keeping up.
 constexpr uint64_t kBackloggedAfterNs = 20 * kNsPerMs;
+// Packets in a capacity-probing train (PROBE): enough for the dispersion to average over a
+// few of a cellular scheduler's grants, short enough not to matter to a 1 s queue.
+constexpr uint64_t kTrainPackets = 8;
 
 uint32_t sendTimestampUs(uint64_t nowNs) {
   return static_cast<uint32_t>(nowNs / 1000);
@@ -203,6 +206,10 @@ void EdgeSession::onAccept(const proto::EstablishedSession& established, uint64_
   setState(EdgeState::kEstablished);
   everEstablished_.store(true, std::memory_order_release);
   Link& proven = links_[handshakeLink_];
+  for (Link& link : links_) {
+    link.controller.setLatencyTarget(uint64_t{latencyMs_} * kNsPerMs);
+    if (&link != &proven) link.controller.startProbing(nowNs);
+  }
   proven.controller.markProven(nowNs);
   spdlog::info("session {:016x} established on link {} ({}), latency {} ms, {} links",
                sessionId_.value, proven.id, proven.options.name, latencyMs_, links_.size());
@@ -229,12 +236,12 @@ void EdgeSession::sendJoin(Link& link, uint64_t nowNs) {
 }
 
 void EdgeSession::sendControl(Link& link, PacketType type, std::span<const uint8_t> body,
-                              uint64_t nowNs) {
+                              uint64_t nowNs, size_t paddedSize) {
   if (!channel_) return;
   std::array<uint8_t, dp::kDatagramCapacity> packet{};
   proto::PacketPrefix prefix{.type = type, .sessionId = sessionId_, .linkId = link.id};
   size_t size = channel_->seal(prefix, sendTimestampUs(nowNs), nullptr, body, packet,
-                               proto::kMinControlPacketSize);
+                               std::max(paddedSize, proto::kMinControlPacketSize));
   if (size == 0) return;
   if (sendDatagram(link, std::span<const uint8_t>(packet.data(), size), nowNs)) {
     counters_.controlPackets.add();
@@ -246,7 +253,7 @@ EdgeSession::Link* EdgeSession::bestLink(uint64_t nowNs, uint64_t bytes, int avo
   Link* bestAvoided = nullptr;
   uint64_t bestAt = UINT64_MAX, avoidedAt = UINT64_MAX;
   for (Link& link : links_) {
-    if (link.controller.phase() != LinkPhase::kLive) continue;
+    if (!carriesMedia(link.controller.phase())) continue;
     uint64_t at = link.controller.expectedDeliveryNs(nowNs, bytes);
     if (link.id == avoid) {
       if (at < avoidedAt) avoidedAt = at, bestAvoided = &link;
@@ -264,7 +271,7 @@ EdgeSession::Link* EdgeSession::readyLinkBefore(uint64_t nowNs, uint64_t bytes,
   Link* best = nullptr;
   uint64_t bestAt = UINT64_MAX;
   for (Link& link : links_) {
-    if (link.controller.phase() != LinkPhase::kLive) continue;
+    if (!carriesMedia(link.controller.phase())) continue;
     if (link.controller.waitNs(nowNs, bytes) > 0) continue;
     uint64_t at = link.controller.expectedDeliveryNs(nowNs, bytes);
     if (at + margin <= deadlineNs && at < bestAt) {
@@ -276,8 +283,16 @@ EdgeSession::Link* EdgeSession::readyLinkBefore(uint64_t nowNs, uint64_t bytes,
 }
 
 uint64_t EdgeSession::sendMedia(uint64_t nowNs) {
+  uint64_t latencyNs = uint64_t{latencyMs_} * kNsPerMs;
   while (input_.readable() > 0) {
     const MediaChunk& chunk = input_.readSlot(0);
+    if (chunk.entryNs + latencyNs <= nowNs) {
+      // Its playout time has passed before it left: sending it would only delay what can
+      // still play. (It is a hole at the gateway either way; counted here as stale.)
+      input_.consume(1);
+      counters_.staleDiscarded.add();
+      continue;
+    }
     uint64_t bytes = chunk.size + kDataOverheadBytes;
     Link* link = bestLink(nowNs, bytes);
     if (link == nullptr) return kMaxWaitNs;  // no live link: the input waits (and may go stale)
@@ -399,8 +414,7 @@ void EdgeSession::onAck(const proto::Ack& ack, uint64_t nowNs) {
       uint64_t rtt = static_cast<uint32_t>(nowUs - report.echoedSendTsUs);
       c.onRttSample(nowNs, rtt > report.holdTimeUs ? rtt - report.holdTimeUs : 0);
     }
-    c.onReport(nowNs, report.highestLinkSeq, report.packetsReceived, report.packetsLost,
-               report.bytesReceived);
+    c.onReport(nowNs, report);
   }
   for (Link& link : links_) {
     if (!reported[link.id]) link.controller.onFeedbackWithoutReport(nowNs);
@@ -503,24 +517,47 @@ void EdgeSession::onDatagram(Link& link, std::span<uint8_t> datagram, uint64_t n
 void EdgeSession::maintainLinks(uint64_t nowNs) {
   bool backlogged =
       input_.readable() > 0 && nowNs - input_.readSlot(0).entryNs > kBackloggedAfterNs;
+  size_t carriers = 0;
+  for (const Link& link : links_) carriers += carriesMedia(link.controller.phase()) ? 1 : 0;
   for (Link& link : links_) {
-    link.controller.setBacklogged(backlogged);
-    LinkPhase phase = link.controller.phase();
+    LinkController& c = link.controller;
+    c.setBacklogged(backlogged);
+    c.setSoleCarrier(carriers == 1 && carriesMedia(c.phase()));
+    if (channel_) c.tick(nowNs);
+    LinkPhase phase = c.phase();
     if (phase != link.reportedPhase) {
-      spdlog::info("link {} ({}): {} -> {} (srtt {:.1f} ms, pace {:.2f} Mbit/s)", link.id,
-                   link.options.name, linkPhaseName(link.reportedPhase), linkPhaseName(phase),
-                   link.controller.srttUs() / 1000, link.controller.paceBps() / 1e6);
-      if (phase == LinkPhase::kDown) {
+      if (phase == LinkPhase::kDegrade && carriesMedia(link.reportedPhase)) {
+        spdlog::info(
+            "link {} ({}): {} -> degrade ({}; forward delay {:.0f} ms, loss {:.1f} %, "
+            "penalty {:.1f} s)",
+            link.id, link.options.name, linkPhaseName(link.reportedPhase),
+            demoteReasonName(c.lastDemoteReason()), c.forwardDelayUs() / 1000, c.lossRate() * 100,
+            static_cast<double>(c.penaltyNs()) / 1e9);
         counters_.links[link.id].downs.add();
         rescue(link, nowNs);
+      } else {
+        spdlog::info("link {} ({}): {} -> {} (srtt {:.1f} ms, pace {:.2f} Mbit/s{})", link.id,
+                     link.options.name, linkPhaseName(link.reportedPhase), linkPhaseName(phase),
+                     c.srttUs() / 1000, c.paceBps() / 1e6,
+                     phase == LinkPhase::kWarm && c.trainBps() > 0
+                         ? fmt::format(", train {:.2f} Mbit/s", c.trainBps() / 1e6)
+                         : std::string());
       }
       link.reportedPhase = phase;
     }
     if (!channel_) continue;
+    if (phase == LinkPhase::kReset) {
+      // Silent too long: join again (the gateway may never have seen the JOIN, or a NAT
+      // dropped the mapping) and prove the link from scratch.
+      link.joined = false;
+      c.restartProbing(nowNs);
+      phase = c.phase();
+    }
     if (!link.joined) sendJoin(link, nowNs);
-    // Idle, probing and down links get a keepalive: it holds the NAT mapping, measures the
+    if (c.wantsTrain(nowNs)) sendTrain(link, nowNs);
+    // Idle, probing and demoted links get a keepalive: it holds the NAT mapping, measures the
     // link while it carries nothing, and its answers prove a link before media goes on it.
-    uint64_t interval = phase == LinkPhase::kLive ? kProbeIntervalNs : kFastProbeIntervalNs;
+    uint64_t interval = carriesMedia(phase) ? kProbeIntervalNs : kFastProbeIntervalNs;
     if (nowNs - link.lastSentNs >= interval && nowNs - link.lastProbeNs >= interval) {
       proto::Keepalive keepalive{};
       std::array<uint8_t, 32> body{};
@@ -532,6 +569,22 @@ void EdgeSession::maintainLinks(uint64_t nowNs) {
   }
 }
 
+void EdgeSession::sendTrain(Link& link, uint64_t nowNs) {
+  // Back to back at full packet size: the gateway measures their arrival spacing, which the
+  // link's bottleneck sets (docs/transport.md, link lifecycle).
+  uint64_t trainId = ++lastTrainId_;
+  for (uint64_t i = 0; i < kTrainPackets; ++i) {
+    proto::Probe probe{.trainId = trainId, .index = i, .count = kTrainPackets};
+    std::array<uint8_t, 32> body{};
+    size_t size = probe.encode(body);
+    if (size == 0) return;
+    sendControl(link, PacketType::kProbe, std::span(body).first(size), nowNs,
+                options_.wirePacketSize);
+  }
+  counters_.probePackets.add(kTrainPackets);
+  link.controller.onTrainSent(nowNs, trainId);
+}
+
 void EdgeSession::logRetransmitSummary() {
   const dp::RetransmitCounters& r = retransmit_->counters();
   spdlog::info(
@@ -541,11 +594,11 @@ void EdgeSession::logRetransmitSummary() {
       r.notHeld.read(), r.throttled.read());
 }
 
-void EdgeSession::publishLinkGauges() {
+void EdgeSession::publishLinkGauges(uint64_t nowNs) {
   uint64_t live = 0;
   double bestSrtt = 0;
   for (Link& link : links_) {
-    const LinkController& c = link.controller;
+    LinkController& c = link.controller;
     EdgeLinkCounters& g = counters_.links[link.id];
     g.phase.set(static_cast<uint64_t>(c.phase()));
     g.paceBps.set(static_cast<uint64_t>(c.paceBps()));
@@ -553,7 +606,17 @@ void EdgeSession::publishLinkGauges() {
     g.minRttUs.set(static_cast<uint64_t>(c.minRttUs()));
     g.deliveryBps.set(static_cast<uint64_t>(c.deliveryBps()));
     g.lossPerMille.set(static_cast<uint64_t>(c.lossRate() * 1000));
-    if (c.phase() == LinkPhase::kLive) {
+    g.forwardDelayUs.set(static_cast<uint64_t>(c.forwardDelayUs()));
+    g.queueDelayUs.set(static_cast<uint64_t>(c.queueDelayUs()));
+    g.jitterP95Us.set(static_cast<uint64_t>(c.jitterP95Us()));
+    g.inflightBytes.set(static_cast<uint64_t>(c.inflightBytes()));
+    g.trainBps.set(static_cast<uint64_t>(c.trainBps()));
+    g.scoreUs.set(
+        carriesMedia(c.phase())
+            ? (c.expectedDeliveryNs(nowNs, kDataOverheadBytes + options_.wirePacketSize) - nowNs) /
+                  1000
+            : 0);
+    if (carriesMedia(c.phase())) {
       ++live;
       if (bestSrtt == 0 || (c.srttUs() > 0 && c.srttUs() < bestSrtt)) bestSrtt = c.srttUs();
     }
@@ -612,14 +675,14 @@ void EdgeSession::run(const std::atomic<bool>& stop, const std::atomic<bool>& in
             }
           }
           setState(EdgeState::kClosed);
-          publishLinkGauges();
+          publishLinkGauges(nowNs);
           logRetransmitSummary();
           return;
         }
       }
     }
     if (nowNs >= nextGaugesNs) {
-      publishLinkGauges();
+      publishLinkGauges(nowNs);
       nextGaugesNs = nowNs + kGaugeIntervalNs;
     }
     if (waitNs == 0 && channel_ && state_ == EdgeState::kEstablished && input_.readable() > 0) {
@@ -636,7 +699,7 @@ void EdgeSession::run(const std::atomic<bool>& stop, const std::atomic<bool>& in
       }
     }
   }
-  publishLinkGauges();
+  publishLinkGauges(dp::monotonicNs());
   logRetransmitSummary();
   setState(EdgeState::kClosed);
 }

@@ -49,13 +49,19 @@ struct EdgeLinkCounters {
   dp::OwnedCounter dataPackets;
   dp::OwnedCounter retransmits;
   dp::OwnedCounter sendErrors;
-  dp::OwnedCounter phase;         // gauge: LinkPhase
-  dp::OwnedCounter paceBps;       // gauge
-  dp::OwnedCounter srttUs;        // gauge
-  dp::OwnedCounter minRttUs;      // gauge
-  dp::OwnedCounter deliveryBps;   // gauge
-  dp::OwnedCounter lossPerMille;  // gauge
-  dp::OwnedCounter downs;         // times the link was declared down
+  dp::OwnedCounter phase;           // gauge: LinkPhase
+  dp::OwnedCounter paceBps;         // gauge
+  dp::OwnedCounter srttUs;          // gauge
+  dp::OwnedCounter minRttUs;        // gauge
+  dp::OwnedCounter deliveryBps;     // gauge
+  dp::OwnedCounter lossPerMille;    // gauge
+  dp::OwnedCounter downs;           // times the link was demoted (degrade)
+  dp::OwnedCounter forwardDelayUs;  // gauge: forward one-way delay estimate
+  dp::OwnedCounter queueDelayUs;    // gauge: queueing delay the gateway saw
+  dp::OwnedCounter jitterP95Us;     // gauge: p95 of the queueing delay, last 64 reports
+  dp::OwnedCounter inflightBytes;   // gauge
+  dp::OwnedCounter trainBps;        // gauge: packet-train capacity estimate
+  dp::OwnedCounter scoreUs;         // gauge: expected delivery delay of a full packet sent now
 };
 
 // Counters of the sender thread, read by the stats printer.
@@ -66,6 +72,7 @@ struct EdgeCounters {
   dp::OwnedCounter dataPackets;
   dp::OwnedCounter controlPackets;
   dp::OwnedCounter handshakePackets;
+  dp::OwnedCounter probePackets;  // packet-train PROBEs (also in controlPackets)
   dp::OwnedCounter handshakes;
   dp::OwnedCounter rekeys;
   dp::OwnedCounter resetsReceived;
@@ -112,7 +119,7 @@ class EdgeSession {
     bool joined = false;
     uint64_t lastSentNs = 0;
     uint64_t lastProbeNs = 0;
-    LinkPhase reportedPhase = LinkPhase::kProbe;
+    LinkPhase reportedPhase = LinkPhase::kInit;
   };
 
   EdgeSession(const EdgeSessionOptions& options, dp::SpscRing<MediaChunk>& input);
@@ -134,7 +141,9 @@ class EdgeSession {
   void maintainLinks(uint64_t nowNs);
   void sendJoin(Link& link, uint64_t nowNs);
   void sendControl(Link& link, proto::PacketType type, std::span<const uint8_t> body,
-                   uint64_t nowNs);
+                   uint64_t nowNs, size_t paddedSize = 0);
+  // A capacity-probing packet train on a probing link.
+  void sendTrain(Link& link, uint64_t nowNs);
   bool sendDatagram(Link& link, std::span<const uint8_t> datagram, uint64_t nowNs);
   // The live link where `bytes` would arrive first (skipping `avoid`, if another is live);
   // nullptr if no link carries media.
@@ -144,7 +153,7 @@ class EdgeSession {
   Link* readyLinkBefore(uint64_t nowNs, uint64_t bytes, uint64_t deadlineNs);
   void lose(const char* why, uint64_t nowNs);
   void setState(EdgeState state);
-  void publishLinkGauges();
+  void publishLinkGauges(uint64_t nowNs);
   void logRetransmitSummary();
   void waitForInput(uint64_t timeoutNs);
 
@@ -173,6 +182,7 @@ class EdgeSession {
   uint64_t firstSeqOfSession_ = 0;
   uint64_t ackedSeq_ = 0;
   uint64_t drainStartedNs_ = 0;
+  uint64_t lastTrainId_ = 0;
   std::unique_ptr<dp::RetransmitBuffer> retransmit_;
   dp::RxBatch rx_;
 };

@@ -10,17 +10,45 @@ constexpr uint64_t kRttWindowNs = 10'000'000'000;
 constexpr uint64_t kBurstNs = 5'000'000;  // the pacer lets this much of its rate out at once
 constexpr double kMinBurstBytes = 2 * 1500;
 constexpr uint64_t kDeliveryWindowNs = 1'000'000'000;
+// A cooled-down link goes back to warm only if it answered this recently.
+constexpr uint64_t kFreshAnswerNs = 500'000'000;
+// Queue growth (µs of queueing delay per second) that stops the pacer from probing up.
+constexpr double kRisingQueueUsPerS = 100'000;
 
 }  // namespace
 
 const char* linkPhaseName(LinkPhase phase) {
   switch (phase) {
+    case LinkPhase::kInit:
+      return "init";
     case LinkPhase::kProbe:
       return "probe";
+    case LinkPhase::kWarm:
+      return "warm";
     case LinkPhase::kLive:
       return "live";
-    case LinkPhase::kDown:
-      return "down";
+    case LinkPhase::kDegrade:
+      return "degrade";
+    case LinkPhase::kCooldown:
+      return "cooldown";
+    case LinkPhase::kReset:
+      return "reset";
+  }
+  return "unknown";
+}
+
+const char* demoteReasonName(DemoteReason reason) {
+  switch (reason) {
+    case DemoteReason::kNone:
+      return "none";
+    case DemoteReason::kStall:
+      return "stalled";
+    case DemoteReason::kDelay:
+      return "delay";
+    case DemoteReason::kLossBurst:
+      return "loss burst";
+    case DemoteReason::kCollapse:
+      return "throughput collapse";
   }
   return "unknown";
 }
@@ -28,19 +56,88 @@ const char* linkPhaseName(LinkPhase phase) {
 void LinkController::setPhase(LinkPhase phase, uint64_t nowNs) noexcept {
   if (phase == phase_) return;
   phase_ = phase;
-  goodReports_ = 0;
-  if (phase == LinkPhase::kLive) {
-    // Pre-warm: a returning or new link starts low and earns its rate.
-    paceBps_ = std::max(config_.initialBps, std::min(deliveryBps_, config_.initialBps * 2));
-    tokens_ = 0;
-    lastRefillNs_ = nowNs;
-    firstUnreportedSendNs_ = 0;
+  phaseSinceNs_ = nowNs;
+  answers_ = 0;
+  deliveringReports_ = 0;
+  collapseSinceNs_ = 0;
+  delayHighSinceNs_ = 0;
+  switch (phase) {
+    case LinkPhase::kWarm:
+      // Pre-warm: a new or returning link starts low (half what its train showed, or the
+      // initial rate) and earns its rate through delivery.
+      paceBps_ = trainBps_ > 0 ? std::clamp(trainBps_ / 2, config_.minBps, config_.maxBps)
+                               : config_.initialBps;
+      tokens_ = 0;
+      lastRefillNs_ = nowNs;
+      firstUnreportedSendNs_ = 0;
+      break;
+    case LinkPhase::kLive:
+      penaltyDecayFromNs_ = nowNs;
+      break;
+    case LinkPhase::kCooldown:
+      cooldownUntilNs_ = nowNs + penaltyNs_;
+      break;
+    default:
+      break;
   }
 }
 
+void LinkController::clearMeasurements() noexcept {
+  LinkController fresh(config_);
+  fresh.latencyNs_ = latencyNs_;
+  fresh.phase_ = phase_;
+  fresh.phaseSinceNs_ = phaseSinceNs_;
+  fresh.demoteReason_ = demoteReason_;
+  fresh.demotions_ = demotions_;
+  fresh.penaltyNs_ = penaltyNs_;
+  *this = fresh;
+}
+
 void LinkController::reset(uint64_t nowNs) noexcept {
-  *this = LinkController(config_);
+  clearMeasurements();
+  setPhase(LinkPhase::kInit, nowNs);
   lastRefillNs_ = nowNs;
+}
+
+void LinkController::startProbing(uint64_t nowNs) noexcept {
+  setPhase(LinkPhase::kProbe, nowNs);
+}
+
+void LinkController::restartProbing(uint64_t nowNs) noexcept {
+  clearMeasurements();
+  setPhase(LinkPhase::kProbe, nowNs);
+  lastRefillNs_ = nowNs;
+}
+
+void LinkController::demote(DemoteReason reason, uint64_t nowNs) noexcept {
+  if (!carriesMedia(phase_) || soleCarrier_) return;
+  demoteReason_ = reason;
+  ++demotions_;
+  // The penalty doubles with every demotion and decays while the link stays live: a
+  // marginal link sits out longer each time instead of oscillating in and out.
+  penaltyNs_ =
+      penaltyNs_ == 0 ? config_.firstPenaltyNs : std::min(2 * penaltyNs_, config_.maxPenaltyNs);
+  setPhase(LinkPhase::kDegrade, nowNs);
+}
+
+double LinkController::forwardDelayUs() const noexcept {
+  double base = minRttUs_ / 2;
+  return std::max(base + queueDelayUs_, srttUs_ - base);
+}
+
+bool LinkController::recovered() const noexcept {
+  double limitUs = config_.delayRecoverShare * static_cast<double>(latencyNs_) / 1000;
+  double spikeUs = minRttUs_ / 2 + smoothedQueueUs_;
+  return forwardDelayUs() < limitUs && spikeUs < limitUs && lossRate_ < 0.1;
+}
+
+double LinkController::jitterP95Us() const noexcept {
+  uint32_t n = std::min<uint32_t>(queueSampleCount_, queueSamples_.size());
+  if (n == 0) return 0;
+  std::array<uint32_t, 64> sorted = queueSamples_;
+  auto rank = static_cast<ptrdiff_t>((n * 95 + 99) / 100 - 1);
+  std::nth_element(sorted.begin(), sorted.begin() + rank, sorted.begin() + n);
+  return sorted[static_cast<size_t>(rank)];
 }
 
 double LinkController::inflightBytes() const noexcept {
@@ -54,6 +151,8 @@ void LinkController::onSent(uint64_t nowNs, uint64_t bytes, uint64_t linkSeq) no
   avgPacketBytes_ = 0.95 * avgPacketBytes_ + 0.05 * static_cast<double>(bytes);
   refill(nowNs);
   tokens_ -= static_cast<double>(bytes);
+  intervalSentBytes_ += static_cast<double>(bytes);
+  sendNsBySeq_[linkSeq % sendNsBySeq_.size()] = nowNs;
   if (firstUnreportedSendNs_ == 0) firstUnreportedSendNs_ = nowNs;
 }
 
@@ -78,29 +177,57 @@ void LinkController::onRttSample(uint64_t nowNs, uint64_t rttUs) noexcept {
   minRttUs_ = prevWindowMinUs_ > 0 ? std::min(prevWindowMinUs_, windowMinUs_) : windowMinUs_;
 }
 
-void LinkController::onReport(uint64_t nowNs, uint64_t highestLinkSeq, uint64_t packetsReceived,
-                              uint64_t packetsLost, uint64_t bytesReceived) noexcept {
+void LinkController::onReport(uint64_t nowNs, const proto::LinkReport& report) noexcept {
   // Packets counted in the report's interval are delivery (the highest sequence alone would
   // miss it after a rekey, which restarts link sequences).
-  bool advanced = packetsReceived > 0;
+  bool delivered = report.packetsReceived > 0;
   uint64_t intervalNs = haveReport_ ? nowNs - lastReportNs_ : 0;
   haveReport_ = true;
   lastReportNs_ = nowNs;
-  if (highestLinkSeq > highestSeq_ || highestLinkSeq + (1u << 16) < highestSeq_) {
-    highestSeq_ = highestLinkSeq;  // (a far lower one: link sequences restarted at a rekey)
+  if (report.highestLinkSeq > highestSeq_ || report.highestLinkSeq + (1u << 16) < highestSeq_) {
+    highestSeq_ = report.highestLinkSeq;  // (a far lower one: link sequences restarted)
   }
-  if (advanced && packetsReceived > 0) {
+  if (report.probeTrainId != 0 && report.probeTrainId == trainId_ && trainBps_ == 0) {
+    trainBps_ = static_cast<double>(report.probeRateKbps) * 1000;
+    trainMeasuredNs_ = nowNs;
+  }
+  if (delivered) {
     lastDeliveryNs_ = nowNs;
-    firstUnreportedSendNs_ = 0;
+    lastAnswerNs_ = nowNs;
+    // What is still unreported was sent from the packet after the highest one delivered on
+    // (if it was sent at all): silence is timed from then, not from this report.
+    firstUnreportedSendNs_ =
+        lastSentSeq_ > highestSeq_ ? sendNsBySeq_[(highestSeq_ + 1) % sendNsBySeq_.size()] : 0;
+    ++deliveringReports_;
+    if (phase_ == LinkPhase::kProbe || phase_ == LinkPhase::kDegrade) ++answers_;
+    // The gateway's queueing delay is fresh only when the report covers new packets.
+    auto queue = static_cast<double>(report.queueDelayUs);
+    if (intervalNs >= 10'000'000 && queueSampleCount_ > 0) {
+      double slope = (queue - queueDelayUs_) * 1e9 / static_cast<double>(intervalNs);
+      queueTrendUsPerS_ = 0.8 * queueTrendUsPerS_ + 0.2 * slope;
+    }
+    queueDelayUs_ = queue;
+    queueDelayMaxUs_ = static_cast<double>(std::max(report.queueDelayMaxUs, report.queueDelayUs));
+    smoothedQueueUs_ = queueSampleCount_ == 0 ? queueDelayMaxUs_
+                                              : 0.75 * smoothedQueueUs_ + 0.25 * queueDelayMaxUs_;
+    queueSamples_[queueSampleCount_++ % queueSamples_.size()] =
+        static_cast<uint32_t>(std::min<uint64_t>(report.queueDelayMaxUs, UINT32_MAX));
   }
-  if (packetsReceived + packetsLost > 0) {
-    double loss =
-        static_cast<double>(packetsLost) / static_cast<double>(packetsReceived + packetsLost);
+  uint64_t packets = report.packetsReceived + report.packetsLost;
+  if (packets > 0) {
+    double loss = static_cast<double>(report.packetsLost) / static_cast<double>(packets);
     lossRate_ = 0.9 * lossRate_ + 0.1 * loss;
+    if (report.packetsLost >= config_.burstLostPackets && loss >= config_.burstLossShare) {
+      demote(DemoteReason::kLossBurst, nowNs);
+    }
   }
   if (intervalNs >= 10'000'000) {
-    double sample = static_cast<double>(bytesReceived) * 8e9 / static_cast<double>(intervalNs);
+    double sample =
+        static_cast<double>(report.bytesReceived) * 8e9 / static_cast<double>(intervalNs);
     deliveryBps_ = deliveryBps_ == 0 ? sample : 0.75 * deliveryBps_ + 0.25 * sample;
+    double sent = intervalSentBytes_ * 8e9 / static_cast<double>(intervalNs);
+    sendBps_ = 0.75 * sendBps_ + 0.25 * sent;
+    intervalSentBytes_ = 0;
     // Windowed maximum of the delivery rate (two 1 s buckets): the link's capacity as far as
     // we have seen it lately, which app-limited intervals do not pull down.
     if (nowNs - deliveryWindowStartNs_ > kDeliveryWindowNs) {
@@ -110,32 +237,57 @@ void LinkController::onReport(uint64_t nowNs, uint64_t highestLinkSeq, uint64_t 
     }
     windowMaxBps_ = std::max(windowMaxBps_, sample);
     maxDeliveryBps_ = std::max(windowMaxBps_, prevWindowMaxBps_);
-    if (phase_ == LinkPhase::kLive) {
-      // Pace a little above what the link has shown it delivers, so that a link we fill
-      // keeps finding its capacity (each saturated report raises it by the gain); when the
-      // queueing delay says it is overdriven, a little below, so the queue drains. The
-      // in-flight cap bounds what a wrong estimate can cost.
-      double smoothedQueueNs = (srttUs_ - minRttUs_) * 1000;
-      auto target = static_cast<double>(config_.queueDelayTargetNs);
-      double gain = smoothedQueueNs > target ? config_.drainFactor : config_.pacingGain;
-      double paced = std::max(maxDeliveryBps_ * gain, config_.initialBps);
-      // While media waits at the sender, a link whose queue is short has not shown its
-      // capacity yet (it delivered what it was given): probe up from the current rate.
-      if (backlogged_ && smoothedQueueNs < target) paced = std::max(paced, paceBps_ * 1.1);
-      paceBps_ = std::clamp(paced, config_.minBps, config_.maxBps);
+    if (carriesMedia(phase_)) updatePacing(nowNs);
+  }
+  if (carriesMedia(phase_)) {
+    // Throughput collapse: delivering a small share of its recent peak while we keep sending
+    // it at least twice what it delivers. (A link merely given little is not collapsing, nor
+    // one whose growing delay holds more of what it was given in flight.)
+    bool starved = maxDeliveryBps_ > config_.minBps &&
+                   deliveryBps_ < config_.collapseShare * maxDeliveryBps_ &&
+                   sendBps_ > std::max(2 * deliveryBps_, config_.minBps);
+    if (!starved) {
+      collapseSinceNs_ = 0;
+    } else if (collapseSinceNs_ == 0) {
+      collapseSinceNs_ = nowNs;
+    } else if (nowNs - collapseSinceNs_ >= config_.collapseNs) {
+      demote(DemoteReason::kCollapse, nowNs);
     }
   }
-  if (!advanced) checkStalled(nowNs);
-  if (advanced && packetsReceived > 0) {
-    if (phase_ != LinkPhase::kLive && ++goodReports_ >= config_.reportsToGoLive) {
-      setPhase(LinkPhase::kLive, nowNs);
-    }
+  if (!delivered) checkStalled(nowNs);
+}
+
+void LinkController::updatePacing(uint64_t nowNs) noexcept {
+  (void)nowNs;
+  // Pace a little above what the link has shown it delivers, so that a link we fill keeps
+  // finding its capacity (each saturated report raises it by the gain); when the queue the
+  // gateway sees on it is above target, a little below, so the queue drains; while the
+  // queue is growing fast, hold. The queue delay is measured one way at the gateway, so the
+  // return path of the ACK that carried it does not blur it. The in-flight cap bounds what a
+  // wrong estimate can cost.
+  double queueNs = queueSampleCount_ > 0 ? queueDelayUs_ * 1000 : (srttUs_ - minRttUs_) * 1000;
+  auto target = static_cast<double>(config_.queueDelayTargetNs);
+  double gain = config_.pacingGain;
+  if (queueNs > target) {
+    gain = config_.drainFactor;
+  } else if (queueNs > target / 2 && queueTrendUsPerS_ > kRisingQueueUsPerS) {
+    gain = 1.0;
   }
+  double paced = std::max(maxDeliveryBps_ * gain, config_.minBps);
+  if (phase_ == LinkPhase::kWarm) paced = std::max(paced, paceBps_);  // warm only ramps up
+  // While media waits at the sender, a link whose queue is short has not shown its capacity
+  // yet (it delivered what it was given): probe up from the current rate, but never past
+  // twice what it has delivered lately (an unanswered probe-up would run away).
+  if (backlogged_ && queueNs < target / 2) {
+    paced = std::max(paced,
+                     std::min(paceBps_ * 1.1, 2 * std::max(maxDeliveryBps_, config_.initialBps)));
+  }
+  paceBps_ = std::clamp(paced, config_.minBps, config_.maxBps);
 }
 
 void LinkController::onProbeAnswer(uint64_t nowNs) noexcept {
-  if (phase_ == LinkPhase::kLive) return;
-  if (++goodReports_ >= config_.reportsToGoLive) setPhase(LinkPhase::kLive, nowNs);
+  lastAnswerNs_ = nowNs;
+  ++answers_;
 }
 
 void LinkController::onFeedbackWithoutReport(uint64_t nowNs) noexcept {
@@ -143,14 +295,88 @@ void LinkController::onFeedbackWithoutReport(uint64_t nowNs) noexcept {
 }
 
 void LinkController::checkStalled(uint64_t nowNs) noexcept {
-  if (phase_ != LinkPhase::kLive || firstUnreportedSendNs_ == 0) return;
-  // Sent on it, and no report has shown anything delivered since: past a few round trips
-  // that is not delay, it is a dead link.
+  if (!carriesMedia(phase_) || firstUnreportedSendNs_ == 0) return;
+  // Sent on it, and no report has shown it delivered: past two round trips that is not
+  // delay, it is a stalled or dead link.
   uint64_t silenceNs = std::max<uint64_t>(config_.minSilenceNs,
-                                          static_cast<uint64_t>((2 * srttUs_ + 100'000) * 1000));
-  if (nowNs - firstUnreportedSendNs_ > silenceNs && nowNs - lastDeliveryNs_ > silenceNs) {
-    setPhase(LinkPhase::kDown, nowNs);
+                                          static_cast<uint64_t>((2 * srttUs_ + 50'000) * 1000));
+  if (nowNs - firstUnreportedSendNs_ > silenceNs) {
+    demote(DemoteReason::kStall, nowNs);
   }
+}
+
+bool LinkController::wantsTrain(uint64_t nowNs) const noexcept {
+  (void)nowNs;
+  return phase_ == LinkPhase::kProbe && answers_ >= 1 && trainId_ == 0;
+}
+
+void LinkController::onTrainSent(uint64_t nowNs, uint64_t trainId) noexcept {
+  trainId_ = trainId;
+  trainSentNs_ = nowNs;
+  trainBps_ = 0;
+}
+
+void LinkController::tick(uint64_t nowNs) noexcept {
+  double limitUs = config_.delayDemoteShare * static_cast<double>(latencyNs_) / 1000;
+  double base = minRttUs_ / 2;
+  switch (phase_) {
+    case LinkPhase::kInit:
+    case LinkPhase::kReset:
+      return;
+    case LinkPhase::kProbe: {
+      bool trainDone =
+          trainBps_ > 0 || (trainSentNs_ != 0 && nowNs - trainSentNs_ > config_.trainWaitNs);
+      if (answers_ >= config_.answersToWarm && trainDone) {
+        setPhase(LinkPhase::kWarm, nowNs);
+        return;
+      }
+      break;
+    }
+    case LinkPhase::kWarm:
+    case LinkPhase::kLive:
+      // The forward delay (the largest queueing delay the gateway saw, smoothed over ~4
+      // reports, or SRTT) past what the latency target can absorb, for a second: what the
+      // link carries would soon play late.
+      if (base + smoothedQueueUs_ > limitUs || srttUs_ - base > limitUs) {
+        if (delayHighSinceNs_ == 0) delayHighSinceNs_ = nowNs;
+        if (nowNs - delayHighSinceNs_ >= config_.delayDemoteAfterNs) {
+          demote(DemoteReason::kDelay, nowNs);
+          return;
+        }
+      } else {
+        delayHighSinceNs_ = 0;
+      }
+      if (phase_ == LinkPhase::kWarm && nowNs - phaseSinceNs_ >= config_.warmNs &&
+          deliveringReports_ >= config_.reportsToLive) {
+        setPhase(LinkPhase::kLive, nowNs);
+      } else if (phase_ == LinkPhase::kLive && penaltyNs_ > 0 &&
+                 nowNs - penaltyDecayFromNs_ >= config_.penaltyDecayNs) {
+        penaltyNs_ = penaltyNs_ / 2 < config_.firstPenaltyNs ? 0 : penaltyNs_ / 2;
+        penaltyDecayFromNs_ = nowNs;
+      }
+      return;
+    case LinkPhase::kDegrade:
+      if (answers_ >= config_.answersToWarm && recovered()) {
+        setPhase(LinkPhase::kCooldown, nowNs);
+        return;
+      }
+      break;
+    case LinkPhase::kCooldown:
+      if (!recovered()) {
+        setPhase(LinkPhase::kDegrade, nowNs);  // relapsed while sitting out
+        return;
+      }
+      if (nowNs >= cooldownUntilNs_ && nowNs - lastAnswerNs_ < kFreshAnswerNs) {
+        setPhase(LinkPhase::kWarm, nowNs);
+        return;
+      }
+      break;
+  }
+  // Probing, degraded or cooling down, and not a word from the link for long: whatever
+  // state the path is in (a rebound NAT that lost our mapping, a JOIN that never arrived),
+  // start it over.
+  uint64_t quietSince = std::max(lastAnswerNs_, phaseSinceNs_);
+  if (nowNs - quietSince > config_.resetAfterNs) setPhase(LinkPhase::kReset, nowNs);
 }
 
 void LinkController::refill(uint64_t nowNs) noexcept {
@@ -168,7 +394,7 @@ uint64_t LinkController::waitNs(uint64_t nowNs, uint64_t bytes) noexcept {
   // Never more in flight than the path holds plus the allowed standing queue: a link that
   // stalls (a trace gap, a dying modem) stops taking packets instead of hiding them in its
   // queue for seconds.
-  if (phase_ == LinkPhase::kLive && minRttUs_ > 0) {
+  if (carriesMedia(phase_) && minRttUs_ > 0) {
     // The smoothed rate, not the peak: on a bursty link the peak would let a stall strand
     // far more than the link then delivers in time.
     double deliveryRate = std::max(deliveryBps_, config_.initialBps);

@@ -1,37 +1,82 @@
 #pragma once
 
 // What the edge knows about one link, from in-band feedback only, and how fast it may send on
-// it: RTT (RFC 6298 SRTT/RTTVAR and a 10 s windowed minimum), delivery rate and loss from the
-// gateway's per-link receive reports, a pacing rate set by a delay-gradient and delivery-rate
-// controller, and the link's phase. A link whose reports stop advancing while it carries
-// traffic is down, however good its last RTT looked: a measurement without recent delivery is
-// not evidence. See docs/transport.md.
+// it: RTT (RFC 6298 SRTT/RTTVAR and a 10 s windowed minimum), the forward queueing delay, its
+// trend and percentiles, delivery rate, loss and loss bursts from the gateway's per-link receive
+// reports, a packet-train capacity estimate, a pacing rate set by a delay-gradient and
+// delivery-rate controller, and the link's lifecycle phase. A measurement without recent
+// delivery is not evidence: a link whose reports stop advancing while it carries traffic is
+// demoted however good its last RTT looked. See docs/transport.md.
 
+#include <array>
 #include <cstdint>
+
+#include "dataplane/proto/wire/control_messages.h"
 
 namespace braid::edge {
 
+// init → probe → warm → live → degrade → cooldown → (warm …); reset from anywhere back to probe.
 enum class LinkPhase : uint8_t {
-  kProbe,  // not yet shown to deliver: keepalives only
-  kLive,   // carries media
-  kDown,   // stopped delivering: keepalives only, until a report shows delivery again
+  kInit,      // no session yet: nothing sent but handshakes
+  kProbe,     // joined, proving itself with keepalives and one packet train: no media
+  kWarm,      // proven: carries media from a low pre-warm rate up, not yet trusted
+  kLive,      // carries media
+  kDegrade,   // demoted (stall, delay spike, loss burst, throughput collapse): no media
+  kCooldown,  // recovered, sitting out its penalty: no media, probed
+  kReset,     // silent too long: measurements dropped, the session re-joins it
 };
 const char* linkPhaseName(LinkPhase phase);
+inline bool carriesMedia(LinkPhase phase) {
+  return phase == LinkPhase::kWarm || phase == LinkPhase::kLive;
+}
+
+// Why a link was last demoted.
+enum class DemoteReason : uint8_t { kNone, kStall, kDelay, kLossBurst, kCollapse };
+const char* demoteReasonName(DemoteReason reason);
 
 struct LinkControllerConfig {
-  double initialBps = 1'000'000;  // pacing rate of a link that just went live (pre-warm)
+  double initialBps = 1'000'000;  // pacing rate of a warming link without a train estimate
   double minBps = 200'000;
   double maxBps = 500'000'000;
   uint64_t queueDelayTargetNs = 80'000'000;  // standing queue the controller allows
   double pacingGain = 1.25;                  // pacing rate over the delivered rate
   double drainFactor = 0.9;                  // rate = delivery × this when the queue grows
-  uint32_t reportsToGoLive = 2;              // advancing reports before media goes on it
-  uint64_t minSilenceNs = 200'000'000;       // no delivery this long (and 2 SRTT + 100 ms): down
+  uint32_t answersToWarm = 2;                // in-band answers before a probing link warms
+  uint64_t trainWaitNs = 500'000'000;        // how long a probing link waits for its train
+  uint64_t warmNs = 1'000'000'000;           // warm this long (and delivering) before live
+  uint32_t reportsToLive = 3;                // delivering reports while warm
+  uint64_t minSilenceNs = 100'000'000;       // no delivery this long (and 2 SRTT + 50 ms)
+  // Demotion on delay: the forward delay above this share of the latency target (what it
+  // carries could no longer play in time); back only below the lower share (hysteresis).
+  double delayDemoteShare = 0.8;
+  double delayRecoverShare = 0.6;
+  // … for this long: a cellular queue spike that passes within it is the scheduler's to route
+  // around (it sees the queue in the expected delivery), a rise that lasts is the link's.
+  uint64_t delayDemoteAfterNs = 1'000'000'000;
+  uint32_t burstLostPackets = 4;      // a report with this many lost …
+  double burstLossShare = 0.3;        // … and this share of its packets lost is a loss burst
+  double collapseShare = 0.2;         // delivery below this share of the recent peak …
+  uint64_t collapseNs = 300'000'000;  // … for this long, while given enough to do better
+  uint64_t firstPenaltyNs = 1'000'000'000;   // cooldown after a first demotion; doubles per
+  uint64_t maxPenaltyNs = 30'000'000'000;    // demotion up to this, and halves for every
+  uint64_t penaltyDecayNs = 10'000'000'000;  // this long live without one
+  uint64_t resetAfterNs = 5'000'000'000;     // no answer at all this long: reset
 };
 
 class LinkController {
  public:
   explicit LinkController(const LinkControllerConfig& config = {}) : config_(config) {}
+
+  // The session's latency target, which sets the delay demotion thresholds.
+  void setLatencyTarget(uint64_t latencyNs) noexcept { latencyNs_ = latencyNs; }
+  // The session is up and the link joined it: start proving it.
+  void startProbing(uint64_t nowNs) noexcept;
+  // The handshake just succeeded over this link: it is proven, start it warm.
+  void markProven(uint64_t nowNs) noexcept { setPhase(LinkPhase::kWarm, nowNs); }
+  // The link's socket failed or the session restarted: back to init, measurements dropped.
+  void reset(uint64_t nowNs) noexcept;
+  // After kReset the session re-joined the link: probe again (the penalty is kept).
+  void restartProbing(uint64_t nowNs) noexcept;
 
   // A datagram of `bytes` sent on the link at `nowNs` with per-link sequence `linkSeq`
   // (media, retransmissions, control). Sender thread.
@@ -39,25 +84,28 @@ class LinkController {
   // A round-trip sample (echoed send timestamp to now, minus the gateway's hold time).
   void onRttSample(uint64_t nowNs, uint64_t rttUs) noexcept;
   // One receive report of this link (from an ACK that may have come on any link).
-  void onReport(uint64_t nowNs, uint64_t highestLinkSeq, uint64_t packetsReceived,
-                uint64_t packetsLost, uint64_t bytesReceived) noexcept;
-  // The gateway answered a keepalive sent on this link: in-band proof that the link works
-  // (what takes a probing or down link back to live).
+  void onReport(uint64_t nowNs, const proto::LinkReport& report) noexcept;
+  // The gateway answered a keepalive sent on this link: in-band proof that the link works.
   void onProbeAnswer(uint64_t nowNs) noexcept;
-  // The handshake just succeeded over this link: it is proven, start it live (pre-warmed).
-  void markProven(uint64_t nowNs) noexcept { setPhase(LinkPhase::kLive, nowNs); }
-  // Feedback (an ACK) arrived without a report for this link. Down detection happens only
+  // Feedback (an ACK) arrived without a report for this link. Stall detection happens only
   // here and in onReport: a link is judged by feedback that arrives and does not show its
   // delivery, never by missing feedback (which may be the return path's fault, and would
   // condemn every link at once).
   void onFeedbackWithoutReport(uint64_t nowNs) noexcept;
+  // Time-driven transitions (cooldown over, warm long enough, silent too long). Every pass.
+  void tick(uint64_t nowNs) noexcept;
   // Whether media is waiting at the sender (so a link that delivered all it was given may
   // have more capacity than it showed). Sender thread, every loop pass.
   void setBacklogged(bool backlogged) noexcept { backlogged_ = backlogged; }
-  // The link's socket failed or the session restarted: back to probing.
-  void reset(uint64_t nowNs) noexcept;
+  // Whether this is the only link carrying media: it is then never demoted (a bad link is
+  // better than none; the others' return takes the load off it).
+  void setSoleCarrier(bool sole) noexcept { soleCarrier_ = sole; }
 
-  // How long until `bytes` may be sent under the pacing rate (0: now).
+  // Whether the session should send a packet train now, and that it did (train `id`).
+  bool wantsTrain(uint64_t nowNs) const noexcept;
+  void onTrainSent(uint64_t nowNs, uint64_t trainId) noexcept;
+
+  // How long until `bytes` may be sent under the pacing rate and in-flight cap (0: now).
   uint64_t waitNs(uint64_t nowNs, uint64_t bytes) noexcept;
   // When `bytes` sent as soon as the pacer allows would arrive (sender clock): the wait, the
   // link's base one-way delay (min RTT / 2), and the time to drain what is already in flight
@@ -68,21 +116,55 @@ class LinkController {
   double inflightBytes() const noexcept;
 
   LinkPhase phase() const { return phase_; }
+  DemoteReason lastDemoteReason() const { return demoteReason_; }
+  uint32_t demotions() const { return demotions_; }
+  uint64_t penaltyNs() const { return penaltyNs_; }
   double paceBps() const { return paceBps_; }
   double srttUs() const { return srttUs_; }
   double rttvarUs() const { return rttvarUs_; }
   double minRttUs() const { return minRttUs_; }
   double deliveryBps() const { return deliveryBps_; }
   double lossRate() const { return lossRate_; }
+  double trainBps() const { return trainBps_; }
   uint64_t lastDeliveryNs() const { return lastDeliveryNs_; }
+  // The forward (edge → gateway) one-way delay estimate: base (min RTT / 2) plus the queue
+  // the gateway saw on the link, or SRTT less the return half, whichever is larger.
+  double forwardDelayUs() const noexcept;
+  // The gateway's latest queueing delay on the link, its trend (µs per second, smoothed) and
+  // the 95th percentile of the last 64 reports' queueing delays.
+  double queueDelayUs() const { return queueDelayUs_; }
+  double queueTrendUsPerS() const { return queueTrendUsPerS_; }
+  double jitterP95Us() const noexcept;
 
  private:
   void refill(uint64_t nowNs) noexcept;
   void checkStalled(uint64_t nowNs) noexcept;
+  void updatePacing(uint64_t nowNs) noexcept;
+  void demote(DemoteReason reason, uint64_t nowNs) noexcept;
+  bool recovered() const noexcept;
   void setPhase(LinkPhase phase, uint64_t nowNs) noexcept;
+  void clearMeasurements() noexcept;
 
   LinkControllerConfig config_;
-  LinkPhase phase_ = LinkPhase::kProbe;
+  LinkPhase phase_ = LinkPhase::kInit;
+  uint64_t phaseSinceNs_ = 0;
+  uint64_t latencyNs_ = 500'000'000;
+  // Lifecycle
+  uint32_t answers_ = 0;  // in-band answers since the phase began
+  uint32_t deliveringReports_ = 0;
+  uint64_t lastAnswerNs_ = 0;  // a probe answer or a delivering report
+  DemoteReason demoteReason_ = DemoteReason::kNone;
+  uint32_t demotions_ = 0;
+  uint64_t penaltyNs_ = 0;
+  uint64_t cooldownUntilNs_ = 0;
+  uint64_t penaltyDecayFromNs_ = 0;
+  uint64_t collapseSinceNs_ = 0;
+  uint64_t delayHighSinceNs_ = 0;
+  // Packet train
+  uint64_t trainId_ = 0;
+  uint64_t trainSentNs_ = 0;
+  double trainBps_ = 0;
+  uint64_t trainMeasuredNs_ = 0;
   // RTT
   double srttUs_ = 0;
   double rttvarUs_ = 0;
@@ -90,9 +172,17 @@ class LinkController {
   double windowMinUs_ = 0;  // current window's min
   double prevWindowMinUs_ = 0;
   uint64_t windowStartNs_ = 0;
+  // Forward queueing delay, from the gateway
+  double queueDelayUs_ = 0;
+  double queueDelayMaxUs_ = 0;  // of the last report's interval
+  double smoothedQueueUs_ = 0;  // EWMA (1/4 per report) of the reports' largest queue delays
+  double queueTrendUsPerS_ = 0;
+  std::array<uint32_t, 64> queueSamples_{};
+  uint32_t queueSampleCount_ = 0;
   // Delivery
   bool haveReport_ = false;
   bool backlogged_ = false;
+  bool soleCarrier_ = false;
   uint64_t highestSeq_ = 0;
   uint64_t lastReportNs_ = 0;
   uint64_t lastDeliveryNs_ = 0;  // a report last showed new packets delivered
@@ -102,12 +192,14 @@ class LinkController {
   double prevWindowMaxBps_ = 0;
   uint64_t deliveryWindowStartNs_ = 0;
   double lossRate_ = 0;
-  uint32_t goodReports_ = 0;
+  double sendBps_ = 0;  // smoothed rate we sent at, per report interval
+  double intervalSentBytes_ = 0;
   // Sending
   uint64_t lastSentSeq_ = 0;
   bool sentAny_ = false;
   double avgPacketBytes_ = 1200;
-  uint64_t firstUnreportedSendNs_ = 0;  // oldest send not yet covered by a delivering report
+  uint64_t firstUnreportedSendNs_ = 0;       // oldest send not yet covered by a delivering report
+  std::array<uint64_t, 256> sendNsBySeq_{};  // send time of link sequence s at [s % 256]
   // Pacing
   double paceBps_ = 0;
   double tokens_ = 0;  // bytes; may go negative (retransmissions borrow)

@@ -128,7 +128,11 @@ void innerMessages() {
                  .bytesReceived = 600000,
                  .echoedSendTsUs = 0x01020304,
                  .holdTimeUs = 1500,
-                 .jitterUs = 800});
+                 .jitterUs = 800,
+                 .queueDelayUs = 12000,
+                 .queueDelayMaxUs = 30000,
+                 .probeTrainId = 7,
+                 .probeRateKbps = 3000});
   inner("ack", kInnerAck, ack);
   inner("ack_empty", kInnerAck, Ack{});
   Nack nack;

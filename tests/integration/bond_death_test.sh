@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Bonding over three emulated 3 Mbit/s links (40 ms each way) with a 4 Mbit/s stream at 500 ms:
 # link b dies at t = 5 s and returns at t = 12 s. Nothing may be missing: the output is
-# byte-identical to the input; the edge declares b down, keeps streaming on a and c, takes b
-# back through probing when it returns, and puts media on it again.
+# byte-identical to the input; the edge demotes b, keeps streaming on a and c, resets b after
+# 5 s of silence and takes it back through probe -> warm -> live when it returns, and puts
+# media on it again.
 source "$(dirname "$0")/lib.sh"
 make_cbr_ts "$WORK/in.ts" 16 4000
 keygen 1 "$WORK/edge.key"
@@ -23,8 +24,18 @@ finish_transfer 40
 
 grep -E '^final ' "$WORK/gateway.log"
 grep -E '^final' "$WORK/edge.log"
-grep -q 'link 1 (b): live -> down' "$WORK/edge.log" || die "the edge never declared link b down"
-grep -q 'link 1 (b): down -> live' "$WORK/edge.log" || die "link b never came back live"
+grep -q 'link 1 (b): live -> degrade (stalled' "$WORK/edge.log" ||
+  die "the edge never demoted link b as stalled"
+# Silent for 7 s it is reset, then proven again from scratch: probe -> warm -> live.
+grep -q 'link 1 (b): degrade -> reset' "$WORK/edge.log" || die "link b was never reset"
+grep -q 'link 1 (b): probe -> warm' "$WORK/edge.log" || die "link b never warmed again"
+grep -q 'link 1 (b): warm -> live' "$WORK/edge.log" || die "link b never came back live"
+# The last media packet sent onto the dead b leaves no later than death + 2 SRTT (80 ms
+# each) + one feedback interval (50 ms) + 50 ms.
+last_on_dead=$(awk -F, '$1 == "b" && $2 == "up" && $4 > 200 && $5 >= 5e9 && $5 < 12e9 {t = $5}
+  END {printf "%d", t / 1e6}' "$WORK/record.csv")
+log "last media packet onto the dead link at ${last_on_dead} ms (death at 5000 ms)"
+((last_on_dead <= 5260)) || die "media still went onto the dead link at ${last_on_dead} ms"
 # Media (datagrams above 200 bytes) on b after its return at 12 s (linkem's clock).
 after=$(awk -F, '$1 == "b" && $2 == "up" && $9 == "ok" && $4 > 200 && $5 > 12.5e9' \
   "$WORK/record.csv" | wc -l)

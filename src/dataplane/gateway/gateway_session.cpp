@@ -20,6 +20,9 @@ constexpr uint64_t kCloseGraceNs = 1'000 * kNsPerMs;
 constexpr uint64_t kNackIntervalNs = 10 * kNsPerMs;
 constexpr uint64_t kMinReorderToleranceNs = 10 * kNsPerMs;
 constexpr uint64_t kReorderMarginNs = 5 * kNsPerMs;
+// A link's minimum transit is the lesser of two buckets this long: a base delay that rose
+// (handover, reroute) is relearned within 10 s.
+constexpr uint64_t kQueueBucketNs = 5'000 * kNsPerMs;
 
 uint32_t sendTimestampUs(uint64_t nowNs) {
   return static_cast<uint32_t>(nowNs / kNsPerUs);
@@ -117,6 +120,7 @@ void GatewaySession::noteArrival(Link& link, const proto::SealedHeader& header,
   } else {
     link.transitUs += static_cast<uint32_t>(static_cast<int32_t>(transitUs - link.transitUs) / 8);
   }
+  noteQueueDelay(link, transitUs, nowNs);
   linkStats.jitterUs.set(link.jitterUs);
   link.lastSendTsUs = header.sendTsUs;
   link.lastSendTsArrivalNs = nowNs;
@@ -199,7 +203,8 @@ std::optional<DropReason> GatewaySession::onAuthenticated(const proto::SealedHea
     case PacketType::kProbe: {
       auto msg = proto::Probe::parse(plaintext);
       if (!msg) return msg.error();
-      return std::nullopt;  // counted in the link report; capacity probing comes with bonding
+      noteProbe(link, *msg, wireSize, nowNs);
+      return std::nullopt;
     }
     case PacketType::kRepair: {
       auto msg = proto::RepairHeader::parse(plaintext);
@@ -283,6 +288,48 @@ void GatewaySession::sendNacks(uint64_t nowNs, Transmitter& tx) noexcept {
   stats_->nackedSequences.add(asked);
 }
 
+void GatewaySession::noteQueueDelay(Link& link, uint32_t transitUs, uint64_t nowNs) noexcept {
+  auto below = [](uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; };
+  if (link.minBucketStartNs == 0) {
+    link.currentMinTransitUs = transitUs;
+    link.minBucketStartNs = nowNs;
+  } else if (nowNs - link.minBucketStartNs >= kQueueBucketNs) {
+    link.previousMinTransitUs = link.currentMinTransitUs;
+    link.havePreviousMin = true;
+    link.currentMinTransitUs = transitUs;
+    link.minBucketStartNs = nowNs;
+  } else if (below(transitUs, link.currentMinTransitUs)) {
+    link.currentMinTransitUs = transitUs;
+  }
+  uint32_t minTransit = link.currentMinTransitUs;
+  if (link.havePreviousMin && below(link.previousMinTransitUs, minTransit)) {
+    minTransit = link.previousMinTransitUs;
+  }
+  auto above = static_cast<int32_t>(transitUs - minTransit);
+  link.queueDelayUs = above > 0 ? static_cast<uint64_t>(above) : 0;
+  link.intervalMaxQueueDelayUs = std::max(link.intervalMaxQueueDelayUs, link.queueDelayUs);
+}
+
+void GatewaySession::noteProbe(Link& link, const proto::Probe& probe, size_t wireSize,
+                               uint64_t nowNs) noexcept {
+  // A train's packets leave the edge back to back, so their arrival spacing is set by the
+  // link's bottleneck: (count − 1) packets' bytes over the first-to-last arrival time.
+  if (probe.trainId != link.trainId) {
+    link.trainId = probe.trainId;
+    link.trainFirstNs = nowNs;
+    link.trainLastNs = nowNs;
+    link.trainBytesAfterFirst = 0;
+    return;
+  }
+  link.trainLastNs = nowNs;
+  link.trainBytesAfterFirst += wireSize;
+  if (probe.index + 1 == probe.count && link.trainLastNs > link.trainFirstNs) {
+    link.measuredTrainId = probe.trainId;
+    link.measuredTrainKbps =
+        link.trainBytesAfterFirst * 8 * 1'000'000 / (link.trainLastNs - link.trainFirstNs);
+  }
+}
+
 void GatewaySession::sendFeedback(uint64_t nowNs, Transmitter& tx) noexcept {
   // Feedback goes on the two links heard from most recently, never only on the last
   // one: a dying link takes the feedback with it.
@@ -306,7 +353,12 @@ void GatewaySession::sendFeedback(uint64_t nowNs, Transmitter& tx) noexcept {
         .echoedSendTsUs = link.lastSendTsUs,
         .holdTimeUs = (nowNs - link.lastSendTsArrivalNs) / kNsPerUs,
         .jitterUs = link.jitterUs,
+        .queueDelayUs = link.queueDelayUs,
+        .queueDelayMaxUs = link.intervalMaxQueueDelayUs,
+        .probeTrainId = link.measuredTrainId,
+        .probeRateKbps = link.measuredTrainKbps,
     });
+    link.intervalMaxQueueDelayUs = link.queueDelayUs;
     link.intervalStartSeq = link.highestSeq + 1;
     link.intervalPackets = 0;
     link.intervalBytes = 0;

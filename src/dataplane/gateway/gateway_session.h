@@ -93,6 +93,21 @@ class GatewaySession {
     // mean anything (the two clocks are unrelated), and they are the links' delay spread.
     uint32_t transitUs = 0;
     bool haveTransit = false;
+    // Minimum of (arrival − send timestamp) in two 5 s buckets (wrapping µs, compared by
+    // signed difference): a packet's transit above it is the queue it met on this link.
+    uint32_t currentMinTransitUs = 0;
+    uint32_t previousMinTransitUs = 0;
+    bool havePreviousMin = false;
+    uint64_t minBucketStartNs = 0;
+    uint64_t queueDelayUs = 0;
+    uint64_t intervalMaxQueueDelayUs = 0;
+    // The packet train being measured, and the last one measured.
+    uint64_t trainId = 0;
+    uint64_t trainFirstNs = 0;
+    uint64_t trainLastNs = 0;
+    uint64_t trainBytesAfterFirst = 0;
+    uint64_t measuredTrainId = 0;
+    uint64_t measuredTrainKbps = 0;
     std::array<char, 33> name{};
   };
 
@@ -101,6 +116,10 @@ class GatewaySession {
                  uint64_t nowNs);
   void noteArrival(Link& link, const proto::SealedHeader& header, const SocketAddress& from,
                    size_t wireSize, uint64_t nowNs) noexcept;
+  // Updates the link's queue delay from one packet's transit (arrival − send timestamp).
+  static void noteQueueDelay(Link& link, uint32_t transitUs, uint64_t nowNs) noexcept;
+  static void noteProbe(Link& link, const proto::Probe& probe, size_t wireSize,
+                        uint64_t nowNs) noexcept;
   void sendFeedback(uint64_t nowNs, Transmitter& tx) noexcept;
   void sendNacks(uint64_t nowNs, Transmitter& tx) noexcept;
   // How long a hole may be reordering before it is loss: the delay spread of the live links

@@ -5,14 +5,26 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace braid::edge {
 namespace {
 
 constexpr uint64_t kMs = 1'000'000;
 
+proto::LinkReport report(uint64_t seq, uint64_t received, uint64_t lost, uint64_t bytes,
+                         uint64_t queueUs = 0) {
+  return proto::LinkReport{.highestLinkSeq = seq,
+                           .packetsReceived = received,
+                           .packetsLost = lost,
+                           .bytesReceived = bytes,
+                           .queueDelayUs = queueUs,
+                           .queueDelayMaxUs = queueUs};
+}
+
 // Drives a link that delivers everything sent within a report interval, with `rttMs`.
 void deliverAll(LinkController& c, uint64_t& now, uint64_t& seq, int reports, uint64_t rttMs,
-                uint64_t bytesPerReport = 10 * 1200) {
+                uint64_t bytesPerReport = 10 * 1200, uint64_t queueUs = 0) {
   for (int r = 0; r < reports; ++r) {
     for (uint64_t sent = 0; sent < bytesPerReport; sent += 1200) {
       c.onSent(now, 1200, ++seq);
@@ -20,42 +32,214 @@ void deliverAll(LinkController& c, uint64_t& now, uint64_t& seq, int reports, ui
     }
     now += 40 * kMs;
     c.onRttSample(now, rttMs * 1000);
-    c.onReport(now, seq, bytesPerReport / 1200, 0, bytesPerReport);
+    c.onReport(now, report(seq, bytesPerReport / 1200, 0, bytesPerReport, queueUs));
+    c.tick(now);
   }
 }
 
-TEST(LinkController, ProbesThenLiveThenDownWhenDeliveryStops) {
+// A link that went through probe and warm: live.
+LinkController liveLink(uint64_t& now, uint64_t& seq, uint64_t rttMs = 80) {
+  LinkController c;
+  c.markProven(now);
+  deliverAll(c, now, seq, 30, rttMs);
+  EXPECT_EQ(c.phase(), LinkPhase::kLive);
+  return c;
+}
+
+TEST(LinkController, ProbesWithATrainThenWarmsThenGoesLive) {
   LinkController c;
   uint64_t now = kMs, seq = 0;
+  EXPECT_EQ(c.phase(), LinkPhase::kInit);
+  c.startProbing(now);
   EXPECT_EQ(c.phase(), LinkPhase::kProbe);
+  EXPECT_FALSE(c.wantsTrain(now));  // not before the link answered once
   c.onProbeAnswer(now);
-  EXPECT_EQ(c.phase(), LinkPhase::kProbe);  // one answer is not enough
+  c.onRttSample(now, 80'000);
+  EXPECT_TRUE(c.wantsTrain(now));
+  c.onTrainSent(now, 7);
+  EXPECT_FALSE(c.wantsTrain(now));
+  c.onProbeAnswer(now += 50 * kMs);
+  c.tick(now);
+  EXPECT_EQ(c.phase(), LinkPhase::kProbe);  // waits for the train's result
+  proto::LinkReport r = report(10, 8, 0, 8 * 1200);
+  r.probeTrainId = 7;
+  r.probeRateKbps = 3000;
+  c.onReport(now += 20 * kMs, r);
+  c.tick(now);
+  EXPECT_EQ(c.phase(), LinkPhase::kWarm);
+  EXPECT_DOUBLE_EQ(c.trainBps(), 3e6);
+  EXPECT_DOUBLE_EQ(c.paceBps(), 1.5e6);  // pre-warmed at half the train's rate
+  EXPECT_TRUE(carriesMedia(c.phase()));
+  deliverAll(c, now, seq, 5, 80);
+  EXPECT_EQ(c.phase(), LinkPhase::kWarm);  // warm lasts a second
+  deliverAll(c, now, seq, 25, 80);
+  EXPECT_EQ(c.phase(), LinkPhase::kLive);
+}
+
+TEST(LinkController, AProbeWithoutTrainResultWarmsAfterTheWait) {
+  LinkController c;
+  uint64_t now = kMs;
+  c.startProbing(now);
   c.onProbeAnswer(now);
-  EXPECT_EQ(c.phase(), LinkPhase::kLive);
-  deliverAll(c, now, seq, 10, 80);
-  EXPECT_EQ(c.phase(), LinkPhase::kLive);
+  c.onTrainSent(now, 1);
+  c.onProbeAnswer(now += 50 * kMs);
+  c.tick(now);
+  EXPECT_EQ(c.phase(), LinkPhase::kProbe);
+  c.tick(now += 500 * kMs);
+  EXPECT_EQ(c.phase(), LinkPhase::kWarm);
+  EXPECT_DOUBLE_EQ(c.paceBps(), LinkControllerConfig{}.initialBps);
+}
+
+TEST(LinkController, AStalledLinkIsDemotedCoolsDownAndComesBackWarm) {
+  uint64_t now = kMs, seq = 0;
+  LinkController c = liveLink(now, seq);
   EXPECT_NEAR(c.srttUs(), 80'000, 1);
-  // Now it swallows packets and reports nothing new: down after max(200 ms, 2 SRTT + 100 ms).
+  // Now it swallows packets and reports nothing new: demoted 2 SRTT + 50 ms after the first
+  // packet it swallowed left (the next report after that).
   c.onSent(now, 1200, ++seq);
   uint64_t stopped = now;
   for (; now < stopped + 2000 * kMs && c.phase() == LinkPhase::kLive; now += 10 * kMs) {
-    c.onReport(now, seq - 1, 0, 0, 0);  // reports keep coming (on other links), empty
+    c.onReport(now, report(seq - 1, 0, 0, 0));  // reports keep coming (on other links), empty
+    c.tick(now);
   }
-  EXPECT_EQ(c.phase(), LinkPhase::kDown);
-  EXPECT_GE(now - stopped, 260 * kMs);
-  EXPECT_LE(now - stopped, 300 * kMs);
-  // Answers to keepalives take it back, pre-warmed at the initial rate.
+  EXPECT_EQ(c.phase(), LinkPhase::kDegrade);
+  EXPECT_EQ(c.lastDemoteReason(), DemoteReason::kStall);
+  EXPECT_GE(now - stopped, 210 * kMs);
+  EXPECT_LE(now - stopped, 230 * kMs);
+  EXPECT_EQ(c.penaltyNs(), 1000 * kMs);
+  // Answers to keepalives show it works again: it sits out its penalty, then warms.
   c.onProbeAnswer(now);
-  c.onProbeAnswer(now);
+  c.onProbeAnswer(now += 50 * kMs);
+  c.tick(now);
+  EXPECT_EQ(c.phase(), LinkPhase::kCooldown);
+  uint64_t cooling = now;
+  while (c.phase() == LinkPhase::kCooldown && now < cooling + 5000 * kMs) {
+    now += 50 * kMs;
+    c.onProbeAnswer(now);
+    c.tick(now);
+  }
+  EXPECT_EQ(c.phase(), LinkPhase::kWarm);
+  EXPECT_GE(now - cooling, 1000 * kMs);
+  EXPECT_LE(c.paceBps(), LinkControllerConfig{}.initialBps);
+}
+
+TEST(LinkController, ALossBurstDemotesAtOnce) {
+  uint64_t now = kMs, seq = 0;
+  LinkController c = liveLink(now, seq);
+  c.onReport(now += 20 * kMs, report(seq += 10, 8, 2, 8 * 1200));  // 20 %, 2 lost: no burst
+  c.tick(now);
   EXPECT_EQ(c.phase(), LinkPhase::kLive);
-  EXPECT_LE(c.paceBps(), 2 * LinkControllerConfig{}.initialBps);
+  c.onReport(now += 20 * kMs, report(seq += 10, 5, 5, 5 * 1200));
+  EXPECT_EQ(c.phase(), LinkPhase::kDegrade);
+  EXPECT_EQ(c.lastDemoteReason(), DemoteReason::kLossBurst);
+}
+
+TEST(LinkController, ALastingDelayDemotesAndOnlyALowDelayBringsItBack) {
+  uint64_t now = kMs, seq = 0;
+  LinkController c = liveLink(now, seq);
+  c.setLatencyTarget(1000 * kMs);  // demote above 800 ms forward, back below 600 ms
+  deliverAll(c, now, seq, 1, 80, 12'000, 700'000);  // 40 + 700 ms: still in time
+  EXPECT_EQ(c.phase(), LinkPhase::kLive);
+  // Above 800 ms: out once it lasted a second (a shorter spike is the scheduler's business).
+  deliverAll(c, now, seq, 5, 80, 12'000, 900'000);
+  deliverAll(c, now, seq, 5, 80, 12'000, 100'000);
+  EXPECT_EQ(c.phase(), LinkPhase::kLive);
+  uint64_t high = now;
+  while (c.phase() == LinkPhase::kLive && now < high + 3000 * kMs) {
+    deliverAll(c, now, seq, 1, 80, 12'000, 900'000);
+  }
+  EXPECT_GE(now - high, 1000 * kMs);
+  EXPECT_LE(now - high, 1300 * kMs);
+  EXPECT_EQ(c.lastDemoteReason(), DemoteReason::kDelay);
+  // The delay falls to 700 ms: answered, but not low enough to come back.
+  for (int i = 0; i < 40; ++i) {
+    c.onProbeAnswer(now += 50 * kMs);
+    c.onReport(now, report(++seq, 1, 0, 100, 660'000));
+    c.tick(now);
+  }
+  EXPECT_EQ(c.phase(), LinkPhase::kDegrade);
+  for (int i = 0; i < 40; ++i) {
+    c.onProbeAnswer(now += 50 * kMs);
+    c.onReport(now, report(++seq, 1, 0, 100, 500'000));
+    c.tick(now);
+  }
+  EXPECT_NE(c.phase(), LinkPhase::kDegrade);
+}
+
+TEST(LinkController, TheOnlyLinkCarryingMediaIsNeverDemoted) {
+  uint64_t now = kMs, seq = 0;
+  LinkController c = liveLink(now, seq);
+  c.setSoleCarrier(true);
+  c.onReport(now += 20 * kMs, report(seq += 10, 5, 5, 5 * 1200));
+  c.tick(now);
+  EXPECT_EQ(c.phase(), LinkPhase::kLive);
+  c.setSoleCarrier(false);
+  c.onReport(now += 20 * kMs, report(seq += 10, 5, 5, 5 * 1200));
+  EXPECT_EQ(c.phase(), LinkPhase::kDegrade);
+}
+
+TEST(LinkController, AMarginalLinkIsDemotedOncePerSwing) {
+  // The forward delay swings 100 ↔ 1200 ms with a 30 s period against a 1000 ms target:
+  // out once per period, never flapping at the thresholds; in while the delay allows.
+  uint64_t now = kMs, seq = 0;
+  LinkController c = liveLink(now, seq, 140);
+  c.setLatencyTarget(1000 * kMs);
+  uint64_t start = now;
+  uint32_t before = c.demotions();
+  uint64_t mediaTimeAtLowDelay = 0, lowDelayTime = 0;
+  LinkPhase last = c.phase();
+  int promotions = 0;
+  for (; now < start + 90'000 * kMs; now += 20 * kMs) {
+    double t = static_cast<double>(now - start) / 1e9;
+    double oneWayMs = 650 - 550 * std::cos(2 * M_PI * t / 30);
+    auto queueUs = static_cast<uint64_t>((oneWayMs - 100) * 1000);
+    c.onSent(now, 1200, ++seq);
+    c.onRttSample(now, static_cast<uint64_t>((oneWayMs + 40) * 1000));
+    c.onProbeAnswer(now);
+    c.onReport(now, report(seq, 1, 0, 1200, queueUs));
+    c.tick(now);
+    if (carriesMedia(c.phase()) && !carriesMedia(last)) ++promotions;
+    last = c.phase();
+    if (oneWayMs < 300) {
+      lowDelayTime += 20;
+      if (carriesMedia(c.phase())) mediaTimeAtLowDelay += 20;
+    }
+  }
+  EXPECT_EQ(c.demotions() - before, 3u);
+  EXPECT_EQ(promotions, 3);
+  EXPECT_GT(mediaTimeAtLowDelay, lowDelayTime / 2);
+}
+
+TEST(LinkController, APenaltyDecaysWhileLive) {
+  uint64_t now = kMs, seq = 0;
+  LinkController c = liveLink(now, seq);
+  c.onReport(now += 20 * kMs, report(seq += 10, 5, 5, 5 * 1200));
+  ASSERT_EQ(c.phase(), LinkPhase::kDegrade);
+  EXPECT_EQ(c.penaltyNs(), 1000 * kMs);
+  for (int i = 0; i < 200 && c.phase() != LinkPhase::kLive; ++i) {
+    c.onProbeAnswer(now += 20 * kMs);
+    deliverAll(c, now, seq, 1, 80);
+  }
+  ASSERT_EQ(c.phase(), LinkPhase::kLive);
+  for (int i = 0; i < 300; ++i) deliverAll(c, now, seq, 1, 80);  // 15 s live
+  EXPECT_EQ(c.penaltyNs(), 0u);
+}
+
+TEST(LinkController, ASilentProbingLinkIsReset) {
+  LinkController c;
+  uint64_t now = kMs;
+  c.startProbing(now);
+  c.tick(now += 4000 * kMs);
+  EXPECT_EQ(c.phase(), LinkPhase::kProbe);
+  c.tick(now += 1100 * kMs);
+  EXPECT_EQ(c.phase(), LinkPhase::kReset);
+  c.restartProbing(now);
+  EXPECT_EQ(c.phase(), LinkPhase::kProbe);
 }
 
 TEST(LinkController, AnIdleLinkIsNotDeclaredDown) {
-  LinkController c;
   uint64_t now = kMs, seq = 0;
-  c.markProven(now);
-  deliverAll(c, now, seq, 5, 60);
+  LinkController c = liveLink(now, seq, 60);
   // Sends nothing for 3 s while feedback keeps coming without reports of it: still live.
   for (int i = 0; i < 300; ++i, now += 10 * kMs) c.onFeedbackWithoutReport(now);
   EXPECT_EQ(c.phase(), LinkPhase::kLive);
@@ -87,7 +271,7 @@ TEST(LinkController, InflightIsCappedAndDelaysTheExpectedDelivery) {
   EXPECT_GE(static_cast<double>(c.expectedDeliveryNs(now, 1200) - now), drainNs);
   EXPECT_GT(drainNs, 20.0 * kMs);
   // A report that catches up empties it again.
-  c.onReport(now, seq, static_cast<uint64_t>(sent), 0, static_cast<uint64_t>(sent) * 1200);
+  c.onReport(now, report(seq, static_cast<uint64_t>(sent), 0, static_cast<uint64_t>(sent) * 1200));
   EXPECT_EQ(c.inflightBytes(), 0.0);
 }
 

@@ -61,7 +61,11 @@ LinkReport report(uint8_t link) {
                     .bytesReceived = uint64_t{1} << 33,
                     .echoedSendTsUs = 0xfedcba98,
                     .holdTimeUs = 250,
-                    .jitterUs = 1200};
+                    .jitterUs = 1200,
+                    .queueDelayUs = 4000,
+                    .queueDelayMaxUs = uint64_t{1} << 40,
+                    .probeTrainId = 3,
+                    .probeRateKbps = 250000};
 }
 
 TEST(Ack, RoundTrips) {

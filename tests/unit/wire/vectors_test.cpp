@@ -43,7 +43,8 @@ constexpr const char* kAcceptHead =
 constexpr const char* kAcceptSecrets = "808182838485868788898a8b8c8d8e8f 03e8 0032 00002710";
 constexpr const char* kReset =
     "01 04 00070300 00abcdef 01 00 808182838485868788898a8b8c8d8e8f aaaaaaaa";
-constexpr const char* kAck = "43e8 02 02 03 05 01 01 02 5234 41f4 03 800927c0 01020304 45dc 4320";
+constexpr const char* kAck =
+    "43e8 02 02 03 05 01 01 02 5234 41f4 03 800927c0 01020304 45dc 4320 6ee0 80007530 07 4bb8";
 constexpr const char* kNack = "02 43e8 02 444c 01";
 constexpr const char* kKeepalive = "01020304 45dc";
 constexpr const char* kProbe = "05 02 0a";
@@ -153,7 +154,11 @@ TEST(Vectors, AckWithTwoSackRangesAndOneReport) {
                  .bytesReceived = 600000,
                  .echoedSendTsUs = 0x01020304,
                  .holdTimeUs = 1500,
-                 .jitterUs = 800});
+                 .jitterUs = 800,
+                 .queueDelayUs = 12000,
+                 .queueDelayMaxUs = 30000,
+                 .probeTrainId = 7,
+                 .probeRateKbps = 3000});
   std::array<uint8_t, 64> out{};
   size_t n = ack.encode(std::span<uint8_t>(out));
   EXPECT_EQ(toHex(std::span(out).first(n)), compact(kAck));

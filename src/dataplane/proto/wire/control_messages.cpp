@@ -111,6 +111,10 @@ bool Ack::encode(ByteWriter& w) const noexcept {
     w.putU32(report.echoedSendTsUs);
     w.putVarint(report.holdTimeUs);
     w.putVarint(report.jitterUs);
+    w.putVarint(report.queueDelayUs);
+    w.putVarint(report.queueDelayMaxUs);
+    w.putVarint(report.probeTrainId);
+    w.putVarint(report.probeRateKbps);
   }
   return w.ok();
 }
@@ -147,6 +151,10 @@ tl::expected<Ack, DropReason> Ack::parse(std::span<const uint8_t> in) noexcept {
     report.echoedSendTsUs = r.getU32();
     report.holdTimeUs = r.getVarint();
     report.jitterUs = r.getVarint();
+    report.queueDelayUs = r.getVarint();
+    report.queueDelayMaxUs = r.getVarint();
+    report.probeTrainId = r.getVarint();
+    report.probeRateKbps = r.getVarint();
     if (!r.ok() || report.linkId > 15) return malformed();
   }
   return finish(r, ack);

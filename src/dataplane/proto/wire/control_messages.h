@@ -40,6 +40,14 @@ struct LinkReport {
   uint32_t echoedSendTsUs = 0;  // send timestamp of the packet with highestLinkSeq
   uint64_t holdTimeUs = 0;      // time since that packet arrived
   uint64_t jitterUs = 0;
+  // One-way delay of the packet with highestLinkSeq above the link's minimum of the last
+  // ~10 s (the queue it met), and the largest such delay in the report's interval.
+  uint64_t queueDelayUs = 0;
+  uint64_t queueDelayMaxUs = 0;
+  // The latest packet train (PROBE) the gateway measured on this link: its ID (0: none yet)
+  // and its dispersion rate, (count − 1) × size ÷ (last arrival − first arrival).
+  uint64_t probeTrainId = 0;
+  uint64_t probeRateKbps = 0;
   friend bool operator==(const LinkReport&, const LinkReport&) = default;
 };
 
