@@ -10,6 +10,7 @@ constexpr uint64_t kRttWindowNs = 10'000'000'000;
 constexpr uint64_t kBurstNs = 5'000'000;  // the pacer lets this much of its rate out at once
 constexpr double kMinBurstBytes = 2 * 1500;
 constexpr uint64_t kDeliveryWindowNs = 1'000'000'000;
+constexpr uint64_t kMinRateSampleNs = 100'000'000;
 // A cooled-down link goes back to warm only if it answered this recently.
 constexpr uint64_t kFreshAnswerNs = 500'000'000;
 // Queue growth (µs of queueing delay per second) that stops the pacer from probing up.
@@ -235,7 +236,19 @@ void LinkController::onReport(uint64_t nowNs, const proto::LinkReport& report) n
       windowMaxBps_ = 0;
       deliveryWindowStartNs_ = nowNs;
     }
-    windowMaxBps_ = std::max(windowMaxBps_, sample);
+    // Peak samples are taken over at least a round trip (100 ms or more): a cellular link
+    // delivers in scheduler grants, and a 20 ms interval that caught two of them shows a rate
+    // the link does not have.
+    rateSampleBytes_ += static_cast<double>(report.bytesReceived);
+    if (rateSampleSinceNs_ == 0) rateSampleSinceNs_ = lastReportNs_ - intervalNs;
+    auto sampleSpanNs =
+        std::max<uint64_t>(kMinRateSampleNs, static_cast<uint64_t>(minRttUs_ * 1000));
+    if (nowNs - rateSampleSinceNs_ >= sampleSpanNs) {
+      double peak = rateSampleBytes_ * 8e9 / static_cast<double>(nowNs - rateSampleSinceNs_);
+      windowMaxBps_ = std::max(windowMaxBps_, peak);
+      rateSampleBytes_ = 0;
+      rateSampleSinceNs_ = nowNs;
+    }
     maxDeliveryBps_ = std::max(windowMaxBps_, prevWindowMaxBps_);
     if (carriesMedia(phase_)) updatePacing(nowNs);
   }

@@ -191,6 +191,8 @@ class LinkController {
   double windowMaxBps_ = 0;
   double prevWindowMaxBps_ = 0;
   uint64_t deliveryWindowStartNs_ = 0;
+  double rateSampleBytes_ = 0;  // delivered since rateSampleSinceNs_, for peak samples
+  uint64_t rateSampleSinceNs_ = 0;
   double lossRate_ = 0;
   double sendBps_ = 0;  // smoothed rate we sent at, per report interval
   double intervalSentBytes_ = 0;
