@@ -23,6 +23,7 @@
 #include "edge/media/open_ts_source.h"
 #include "edge/media/packetizer.h"
 #include "edge/stats_table.h"
+#include "edge/wire_clock.h"
 #include "spdlog/spdlog.h"
 #if BRAID_HAVE_METRICS
 #include "ctrl/metrics/counter_collector.h"
@@ -53,6 +54,7 @@ struct Options {
   bool noPace = false;
   uint64_t rekeyAfterPackets = proto::kRekeySequenceThreshold;
   std::string metricsListen;
+  std::string clockSkew;  // --clock-skew (tests): empty for the real clock
   // From the config file's [[links]]; when it has none (or no file), one link made of
   // --link-name, --device and --bind.
   std::vector<ctrl::LinkConfig> links;
@@ -155,6 +157,15 @@ int runEdge(const Options& options) {
     std::fprintf(stderr, "braid-edge: %s\n", logging.error().describe().c_str());
     return kExitConfig;
   }
+  edge::ClockSkew skew{};
+  if (!options.clockSkew.empty()) {
+    auto parsed = edge::parseClockSkew(options.clockSkew);
+    if (!parsed) {
+      spdlog::error("--clock-skew: {}", parsed.error().describe());
+      return kExitConfig;
+    }
+    skew = *parsed;
+  }
   auto gateway = dp::parseSocketAddress(options.gateway);
   if (!gateway) {
     spdlog::error("--gateway: {}", gateway.error().describe());
@@ -223,7 +234,8 @@ int runEdge(const Options& options) {
           .latencyMs = static_cast<uint16_t>(options.latencyMs),
           .wirePacketSize = options.wireSize,
           .channel = {.backend = *backend, .rekeySequenceThreshold = options.rekeyAfterPackets},
-          .epochNs = startNs},
+          .epochNs = startNs,
+          .wireClock = edge::WireClock(skew, startNs)},
       ring);
   if (!session) {
     spdlog::error("{}", session.error().describe());
@@ -232,6 +244,11 @@ int runEdge(const Options& options) {
   spdlog::info("braid-edge {} sending {} to {} (key {}, latency {} ms, AEAD {})", BRAID_VERSION,
                options.input, options.gateway, key->id, options.latencyMs,
                proto::aeadBackendName(*backend));
+  if (!options.clockSkew.empty()) {
+    spdlog::warn(
+        "--clock-skew: wire timestamps from a clock {} ms off that drifts {} ppm (a test aid)",
+        skew.offsetNs / 1'000'000, static_cast<double>(skew.ppb) / 1000);
+  }
 
 #if BRAID_HAVE_METRICS
   std::unique_ptr<ctrl::MetricsServer> metrics;
@@ -458,6 +475,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--metrics-listen", options.metricsListen,
                  "serve Prometheus metrics at http://HOST:PORT/metrics (port 0: any free port)");
+  app.add_option("--clock-skew", options.clockSkew,
+                 "TEST/DIAGNOSTIC AID, never for production: OFFSET_MS:PPM makes every timestamp "
+                 "this edge puts on the wire (send and media timestamps) come from a clock that "
+                 "reads OFFSET_MS ms ahead of the real monotonic clock at start (negative: behind) "
+                 "and drifts PPM ppm from it (e.g. 3600000:100), to check that the gateway copes "
+                 "with unrelated clocks; |OFFSET_MS| <= 1000000000, |PPM| <= 1000");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -497,6 +520,7 @@ int main(int argc, char** argv) {
   effective.noPace = options.noPace;
   effective.metricsListen = options.metricsListen;
   effective.statsTable = options.statsTable;
+  effective.clockSkew = options.clockSkew;
   effective.configPath = options.configPath;
   effective.links = toConfig(effective, fileLinks).links;
   if (checkConfig) {

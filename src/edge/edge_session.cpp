@@ -45,10 +45,6 @@ constexpr uint64_t kBackloggedAfterNs = 20 * kNsPerMs;
 // few of a cellular scheduler's grants, short enough not to matter to a 1 s queue.
 constexpr uint64_t kTrainPackets = 8;
 
-uint32_t sendTimestampUs(uint64_t nowNs) {
-  return static_cast<uint32_t>(nowNs / 1000);
-}
-
 }  // namespace
 
 const char* edgeStateName(EdgeState state) {
@@ -312,8 +308,9 @@ uint64_t EdgeSession::sendMedia(uint64_t nowNs) {
                                .sessionId = sessionId_,
                                .linkId = link->id,
                                .flags = chunk.flags};
-    proto::MediaFields media{.mediaSeq = nextMediaSeq_,
-                             .mediaTsUs = (chunk.entryNs - options_.epochNs) / 1000};
+    proto::MediaFields media{
+        .mediaSeq = nextMediaSeq_,
+        .mediaTsUs = options_.wireClock.mediaTsUs(chunk.entryNs, options_.epochNs)};
     size_t size = channel_->seal(prefix, sendTimestampUs(nowNs), &media,
                                  std::span<const uint8_t>(chunk.bytes.data(), chunk.size), packet);
     if (size > 0 && sendDatagram(*link, std::span<const uint8_t>(packet.data(), size), nowNs)) {

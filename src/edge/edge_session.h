@@ -17,6 +17,7 @@
 #include "dataplane/ring/spsc_ring.h"
 #include "edge/link_controller.h"
 #include "edge/media_chunk.h"
+#include "edge/wire_clock.h"
 
 namespace braid::edge {
 
@@ -37,6 +38,8 @@ struct EdgeSessionOptions {
   size_t wirePacketSize = proto::kDefaultWirePacketSize;
   proto::ChannelOptions channel;
   uint64_t epochNs = 0;  // media timestamps count from here
+  // The clock of the send and media timestamps; skewed only by braid-edge --clock-skew (tests).
+  WireClock wireClock = {};
 };
 
 enum class EdgeState : uint8_t { kHandshaking, kEstablished, kDraining, kClosed };
@@ -156,6 +159,11 @@ class EdgeSession {
   void publishLinkGauges(uint64_t nowNs);
   void logRetransmitSummary();
   void waitForInput(uint64_t timeoutNs);
+  // The send timestamp of a packet sent now, and the clock echoed send timestamps are compared
+  // with: both on the wire clock.
+  uint32_t sendTimestampUs(uint64_t nowNs) const {
+    return options_.wireClock.sendTimestampUs(nowNs);
+  }
 
   EdgeSessionOptions options_;
   dp::SpscRing<MediaChunk>& input_;
