@@ -104,16 +104,18 @@ void GatewaySession::noteArrival(Link& link, const proto::SealedHeader& header,
   if (header.linkSeq > link.highestSeq) link.highestSeq = header.linkSeq;
   ++link.intervalPackets;
   link.intervalBytes += wireSize;
-  // RFC 3550 interarrival jitter over the per-link send timestamps.
-  int64_t transit = static_cast<int64_t>(nowNs / kNsPerUs) - static_cast<int64_t>(header.sendTsUs);
+  // RFC 3550 interarrival jitter over the per-link send timestamps. The transit is taken modulo
+  // 2^32 µs like the timestamps: the edge's clock has an unknown offset and wraps them every
+  // 71.6 min at any point of a session, so only the change of the transit between two packets
+  // (a small signed value) means anything.
+  auto transitUs = static_cast<uint32_t>(nowNs / kNsPerUs) - header.sendTsUs;
   if (link.lastSendTsArrivalNs != 0) {
-    int64_t d = transit - link.lastTransit;
+    int64_t d = static_cast<int32_t>(transitUs - link.lastTransitUs);
     uint64_t absD = static_cast<uint64_t>(d < 0 ? -d : d);
     link.jitterUs = link.jitterUs + (absD > link.jitterUs ? (absD - link.jitterUs) / 16 : 0) -
                     (absD < link.jitterUs ? (link.jitterUs - absD) / 16 : 0);
   }
-  link.lastTransit = transit;
-  auto transitUs = static_cast<uint32_t>(nowNs / kNsPerUs) - header.sendTsUs;
+  link.lastTransitUs = transitUs;
   if (!link.haveTransit) {
     link.transitUs = transitUs;
     link.haveTransit = true;

@@ -87,7 +87,7 @@ class GatewaySession {
     uint64_t intervalBytes = 0;
     uint32_t lastSendTsUs = 0;
     uint64_t lastSendTsArrivalNs = 0;
-    int64_t lastTransit = 0;
+    uint32_t lastTransitUs = 0;  // arrival − send timestamp of the last packet, wrapping
     uint64_t jitterUs = 0;  // RFC 3550 interarrival jitter
     // Smoothed (arrival − send timestamp) in µs, wrapping: only differences between links
     // mean anything (the two clocks are unrelated), and they are the links' delay spread.

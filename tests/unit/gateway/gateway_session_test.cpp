@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 
@@ -22,6 +23,7 @@ struct Harness {
   SocketAddress addressB = *parseSocketAddress("127.0.0.9:5000");
   proto::SessionId id = proto::SessionId::make(1, 0, 42);
   uint64_t mediaSeq = 0;
+  uint64_t edgeClockOffsetUs = 0;  // the edge's send-timestamp clock minus ours
 
   Harness() {
     proto::SessionKeys keys;
@@ -44,8 +46,8 @@ struct Harness {
     proto::PacketPrefix prefix{.type = type, .sessionId = id, .linkId = link};
     proto::MediaFields media{.mediaSeq = mediaSeq, .mediaTsUs = (nowNs - kStartNs) / 1000};
     bool isData = type == proto::PacketType::kData;
-    size_t size = edge->seal(prefix, static_cast<uint32_t>(nowNs / 1000), isData ? &media : nullptr,
-                             body, packet, proto::kMinControlPacketSize);
+    size_t size = edge->seal(prefix, static_cast<uint32_t>(nowNs / 1000 + edgeClockOffsetUs),
+                             isData ? &media : nullptr, body, packet, proto::kMinControlPacketSize);
     if (isData) ++mediaSeq;
     return session->onSealed(std::span(packet).first(size), from, nowNs, tx);
   }
@@ -139,6 +141,21 @@ TEST(GatewaySession, IdleSessionFinishesAfterTheTimeout) {
   h.sendData(h.addressA, kStartNs);
   EXPECT_FALSE(h.session->finished(kStartNs + 1'900 * kMs));
   EXPECT_TRUE(h.session->finished(kStartNs + 2'100 * kMs));
+}
+
+TEST(GatewaySession, InterarrivalJitterIgnoresTheEdgeClockWrapping) {
+  // A send timestamp is the low 32 bits of the edge's µs clock: it wraps every 71.6 min, at any
+  // point of a session, wherever the edge's clock is. Packets every 1 ms with a constant transit
+  // have no jitter, across the wrap too.
+  Harness h;
+  constexpr uint64_t kPeriodUs = uint64_t{1} << 32;
+  h.edgeClockOffsetUs = kPeriodUs - (kStartNs / 1000) % kPeriodUs - 20'000;  // wraps at 20 ms
+  uint64_t maxJitterUs = 0;
+  for (uint64_t i = 0; i < 60; ++i) {
+    EXPECT_FALSE(h.sendData(h.addressA, kStartNs + i * kMs));
+    maxJitterUs = std::max(maxJitterUs, h.session->stats()->links[0].jitterUs.read());
+  }
+  EXPECT_EQ(maxJitterUs, 0u);
 }
 
 TEST(GatewaySession, MalformedInnerMessagesAreCounted) {
