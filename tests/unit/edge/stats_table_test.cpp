@@ -4,6 +4,7 @@
 #include "edge/stats_table.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <pty.h>
 #include <unistd.h>
 
@@ -40,10 +41,15 @@ TEST(StatsTable, TakesTheTopOfATerminalAndGivesItBack) {
     auto table = StatsTable::open(::ttyname(slave), 3);
     ASSERT_TRUE(table) << table.error().describe();
   }
-  std::string written(4096, '\0');
-  ssize_t n = ::read(master, written.data(), written.size());
-  ASSERT_GT(n, 0);
-  written.resize(static_cast<size_t>(n));
+  // A pty hands over what was written in pieces: read until it has nothing more for 200 ms.
+  std::string written;
+  pollfd pfd{.fd = master, .events = POLLIN, .revents = 0};
+  while (::poll(&pfd, 1, 200) > 0) {
+    char buffer[4096];
+    ssize_t n = ::read(master, buffer, sizeof buffer);
+    if (n <= 0) break;
+    written.append(buffer, static_cast<size_t>(n));
+  }
   // Cleared, log lines confined below the title, header, 3 links and rule; reset at the end.
   EXPECT_NE(written.find("\033[2J"), std::string::npos);
   EXPECT_NE(written.find("\033[7;40r"), std::string::npos);
