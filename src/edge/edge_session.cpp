@@ -303,33 +303,59 @@ uint64_t EdgeSession::sendMedia(uint64_t nowNs) {
                  : nullptr;
       if (link == nullptr) return wait;
     }
-    std::array<uint8_t, dp::kDatagramCapacity> packet{};
-    proto::PacketPrefix prefix{.type = PacketType::kData,
-                               .sessionId = sessionId_,
-                               .linkId = link->id,
-                               .flags = chunk.flags};
-    proto::MediaFields media{
-        .mediaSeq = nextMediaSeq_,
-        .mediaTsUs = options_.wireClock.mediaTsUs(chunk.entryNs, options_.epochNs)};
-    size_t size = channel_->seal(prefix, sendTimestampUs(nowNs), &media,
-                                 std::span<const uint8_t>(chunk.bytes.data(), chunk.size), packet);
-    if (size > 0 && sendDatagram(*link, std::span<const uint8_t>(packet.data(), size), nowNs)) {
-      retransmit_->store(nextMediaSeq_, media.mediaTsUs, chunk.flags,
-                         std::span<const uint8_t>(chunk.bytes.data(), chunk.size),
-                         chunk.entryNs + uint64_t{latencyMs_} * kNsPerMs, nowNs, link->id);
-      counters_.mediaBytesSent.add(chunk.size);
-      counters_.dataPackets.add();
-      counters_.links[link->id].dataPackets.add();
-    } else if (size == 0) {
-      counters_.sendErrors.add();
-    }
-    // A packet the kernel refused is gone like one lost on the link: ARQ repairs it.
-    ++nextMediaSeq_;
-    counters_.nextSeq.set(nextMediaSeq_);
-    input_.consume(1);
+    sendChunk(*link, chunk, nowNs);
   }
   counters_.nextSeq.set(nextMediaSeq_);
   return 0;
+}
+
+uint64_t EdgeSession::sendMediaPerLink(uint64_t nowNs) {
+  if (!channel_) return kMaxWaitNs;
+  // Passes over the links until none can send: each sends as its own pacer allows, so every
+  // link stays saturated and a slow link never holds back a fast one.
+  while (input_.readable() > 0) {
+    bool sent = false;
+    uint64_t minWait = kMaxWaitNs;
+    for (Link& link : links_) {
+      if (input_.readable() == 0) return 0;
+      if (!carriesMedia(link.controller.phase())) continue;
+      const MediaChunk& chunk = input_.readSlot(0);
+      uint64_t wait = link.controller.waitNs(nowNs, kDataOverheadBytes + chunk.size);
+      if (wait > 0) {
+        minWait = std::min(minWait, wait);
+        continue;
+      }
+      sendChunk(link, chunk, nowNs);
+      sent = true;
+    }
+    if (!sent) return minWait;
+  }
+  return 0;
+}
+
+void EdgeSession::sendChunk(Link& link, const MediaChunk& chunk, uint64_t nowNs) {
+  std::array<uint8_t, dp::kDatagramCapacity> packet{};
+  proto::PacketPrefix prefix{
+      .type = PacketType::kData, .sessionId = sessionId_, .linkId = link.id, .flags = chunk.flags};
+  proto::MediaFields media{
+      .mediaSeq = nextMediaSeq_,
+      .mediaTsUs = options_.wireClock.mediaTsUs(chunk.entryNs, options_.epochNs)};
+  size_t size = channel_->seal(prefix, sendTimestampUs(nowNs), &media,
+                               std::span<const uint8_t>(chunk.bytes.data(), chunk.size), packet);
+  if (size > 0 && sendDatagram(link, std::span<const uint8_t>(packet.data(), size), nowNs)) {
+    retransmit_->store(nextMediaSeq_, media.mediaTsUs, chunk.flags,
+                       std::span<const uint8_t>(chunk.bytes.data(), chunk.size),
+                       chunk.entryNs + uint64_t{latencyMs_} * kNsPerMs, nowNs, link.id);
+    counters_.mediaBytesSent.add(chunk.size);
+    counters_.dataPackets.add();
+    counters_.links[link.id].dataPackets.add();
+  } else if (size == 0) {
+    counters_.sendErrors.add();
+  }
+  // A packet the kernel refused is gone like one lost on the link: ARQ repairs it.
+  ++nextMediaSeq_;
+  counters_.nextSeq.set(nextMediaSeq_);
+  input_.consume(1);
 }
 
 void EdgeSession::onNack(const proto::Nack& nack, uint64_t nowNs) {
@@ -344,6 +370,7 @@ void EdgeSession::onNack(const proto::Nack& nack, uint64_t nowNs) {
 }
 
 bool EdgeSession::resend(uint64_t seq, uint64_t nowNs, int lostOn, bool throttle) {
+  if (!options_.retransmit) return false;
   // The copy goes on the link with the earliest expected delivery, not the one that lost the
   // original while another is live; it does not wait for the pacer (it borrows).
   Link* link = bestLink(nowNs, kDataOverheadBytes + options_.wirePacketSize, lostOn);
@@ -391,6 +418,15 @@ void EdgeSession::rescue(Link& dead, uint64_t nowNs) {
   }
 }
 
+void EdgeSession::countReport(Link& link, const proto::LinkReport& report) {
+  if (report == link.lastReport) return;
+  link.lastReport = report;
+  EdgeLinkCounters& c = counters_.links[link.id];
+  c.reportedPackets.add(report.packetsReceived);
+  c.reportedLost.add(report.packetsLost);
+  c.reportedBytes.add(report.bytesReceived);
+}
+
 void EdgeSession::onAck(const proto::Ack& ack, uint64_t nowNs) {
   if (ack.cumulativeSeq > ackedSeq_ && ack.cumulativeSeq <= nextMediaSeq_) {
     ackedSeq_ = ack.cumulativeSeq;
@@ -409,8 +445,11 @@ void EdgeSession::onAck(const proto::Ack& ack, uint64_t nowNs) {
     // every report is a sample (correcting by the return link's base delay is open work).
     if (report.echoedSendTsUs != 0) {
       uint64_t rtt = static_cast<uint32_t>(nowUs - report.echoedSendTsUs);
-      c.onRttSample(nowNs, rtt > report.holdTimeUs ? rtt - report.holdTimeUs : 0);
+      rtt = rtt > report.holdTimeUs ? rtt - report.holdTimeUs : 0;
+      c.onRttSample(nowNs, rtt);
+      counters_.links[report.linkId].lastRttUs.set(rtt);
     }
+    countReport(links_[report.linkId], report);
     c.onReport(nowNs, report);
   }
   for (Link& link : links_) {
@@ -445,8 +484,9 @@ void EdgeSession::onSealed(Link& link, std::span<uint8_t> datagram, uint64_t now
       auto keepalive = proto::Keepalive::parse(opened->plaintext);
       if (!keepalive || keepalive->echoedSendTsUs == 0) return;
       uint64_t rtt = static_cast<uint32_t>(sendTimestampUs(nowNs) - keepalive->echoedSendTsUs);
-      link.controller.onRttSample(nowNs,
-                                  rtt > keepalive->holdTimeUs ? rtt - keepalive->holdTimeUs : 0);
+      rtt = rtt > keepalive->holdTimeUs ? rtt - keepalive->holdTimeUs : 0;
+      link.controller.onRttSample(nowNs, rtt);
+      counters_.links[link.id].lastRttUs.set(rtt);
       link.controller.onProbeAnswer(nowNs);
       return;
     }
@@ -512,8 +552,10 @@ void EdgeSession::onDatagram(Link& link, std::span<uint8_t> datagram, uint64_t n
 }
 
 void EdgeSession::maintainLinks(uint64_t nowNs) {
+  // Per-link scheduling serves a synthetic input that is never empty: always backlogged.
   bool backlogged =
-      input_.readable() > 0 && nowNs - input_.readSlot(0).entryNs > kBackloggedAfterNs;
+      input_.readable() > 0 && (options_.scheduling == Scheduling::kPerLink ||
+                                nowNs - input_.readSlot(0).entryNs > kBackloggedAfterNs);
   size_t carriers = 0;
   for (const Link& link : links_) carriers += carriesMedia(link.controller.phase()) ? 1 : 0;
   for (Link& link : links_) {
@@ -649,7 +691,10 @@ void EdgeSession::run(const std::atomic<bool>& stop, const std::atomic<bool>& in
     uint64_t waitNs = kMaxWaitNs;
     if (channel_) {
       maintainLinks(nowNs);
-      if (state_ == EdgeState::kEstablished) waitNs = sendMedia(nowNs);
+      if (state_ == EdgeState::kEstablished) {
+        waitNs = options_.scheduling == Scheduling::kPerLink ? sendMediaPerLink(nowNs)
+                                                             : sendMedia(nowNs);
+      }
       if (nowNs - lastHeardNs_ > peerTimeoutNs_) {
         lose("nothing heard from the gateway", nowNs);
         continue;

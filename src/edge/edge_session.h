@@ -29,6 +29,12 @@ struct EdgeLinkOptions {
   std::string bindDevice = {};         // SO_BINDTODEVICE, empty: none
 };
 
+// How media is spread over the live links.
+enum class Scheduling : uint8_t {
+  kEarliestDelivery,  // each packet on the link where it would arrive first (streaming)
+  kPerLink,           // every link sends whenever its own pacer allows (the link test)
+};
+
 struct EdgeSessionOptions {
   dp::SocketAddress gateway;
   std::vector<EdgeLinkOptions> links;  // 1..16; link IDs are their indexes
@@ -40,6 +46,8 @@ struct EdgeSessionOptions {
   uint64_t epochNs = 0;  // media timestamps count from here
   // The clock of the send and media timestamps; skewed only by braid-edge --clock-skew (tests).
   WireClock wireClock = {};
+  Scheduling scheduling = Scheduling::kEarliestDelivery;
+  bool retransmit = true;  // false: NACKs and down links send no copies (synthetic media)
 };
 
 enum class EdgeState : uint8_t { kHandshaking, kEstablished, kDraining, kClosed };
@@ -65,6 +73,12 @@ struct EdgeLinkCounters {
   dp::OwnedCounter inflightBytes;   // gauge
   dp::OwnedCounter trainBps;        // gauge: packet-train capacity estimate
   dp::OwnedCounter scoreUs;         // gauge: expected delivery delay of a full packet sent now
+  // Totals of the gateway's receive reports for the link (each report counted once, however
+  // many links its ACK came back on), and the latest round-trip sample: the link test's input.
+  dp::OwnedCounter reportedPackets;
+  dp::OwnedCounter reportedLost;
+  dp::OwnedCounter reportedBytes;
+  dp::OwnedCounter lastRttUs;  // gauge
 };
 
 // Counters of the sender thread, read by the stats printer.
@@ -123,6 +137,7 @@ class EdgeSession {
     uint64_t lastSentNs = 0;
     uint64_t lastProbeNs = 0;
     LinkPhase reportedPhase = LinkPhase::kInit;
+    proto::LinkReport lastReport{};
   };
 
   EdgeSession(const EdgeSessionOptions& options, dp::SpscRing<MediaChunk>& input);
@@ -141,6 +156,14 @@ class EdgeSession {
   // Sends queued media while some link's pacer allows; returns when the next packet must wait
   // (nanoseconds until it may go, or 0 when the input is empty).
   uint64_t sendMedia(uint64_t nowNs);
+  // Scheduling::kPerLink: every live link takes the next queued packet whenever its own pacer
+  // allows; returns like sendMedia.
+  uint64_t sendMediaPerLink(uint64_t nowNs);
+  // Seals the chunk as the next media sequence and sends it on `link`; consumes the chunk.
+  void sendChunk(Link& link, const MediaChunk& chunk, uint64_t nowNs);
+  // Adds one receive report to the link's totals unless it repeats the last one (the gateway
+  // sends each ACK on two links).
+  void countReport(Link& link, const proto::LinkReport& report);
   void maintainLinks(uint64_t nowNs);
   void sendJoin(Link& link, uint64_t nowNs);
   void sendControl(Link& link, proto::PacketType type, std::span<const uint8_t> body,
