@@ -20,6 +20,7 @@
 #include "dataplane/proto/crypto/aead.h"
 #include "edge/edge_session.h"
 #include "edge/input_pump.h"
+#include "edge/link_test.h"
 #include "edge/media/open_ts_source.h"
 #include "edge/media/packetizer.h"
 #include "edge/stats_table.h"
@@ -429,6 +430,80 @@ int runEdge(const Options& options) {
   return 0;
 }
 
+// `braid-edge link-test`: the same gateway, key, links and AEAD as a session, synthetic
+// media instead of the input (edge/link_test.h). Prints the per-link figures on stdout;
+// returns 0, 1 if no session came up, 2 on a bad configuration.
+int runLinkTestCommand(const Options& options, double seconds, bool json) {
+  if (auto logging = ctrl::setupLogging(options.logLevel, "braid-edge"); !logging) {
+    std::fprintf(stderr, "braid-edge: %s\n", logging.error().describe().c_str());
+    return kExitConfig;
+  }
+  auto gateway = dp::parseSocketAddress(options.gateway);
+  if (!gateway) {
+    spdlog::error("--gateway: {}", gateway.error().describe());
+    return kExitConfig;
+  }
+  std::vector<edge::EdgeLinkOptions> links;
+  for (const ctrl::LinkConfig& l : options.links) {
+    edge::EdgeLinkOptions link{.name = l.name, .bindDevice = l.device.value_or("")};
+    for (auto [text, out, what] : {std::tuple{l.bind, &link.bindAddress, "bind"},
+                                   std::tuple{l.gateway, &link.gateway, "gateway"}}) {
+      if (!text) continue;
+      auto parsed = dp::parseSocketAddress(*text);
+      if (!parsed) {
+        spdlog::error("link {}: {}: {}", l.name, what, parsed.error().describe());
+        return kExitConfig;
+      }
+      *out = *parsed;
+    }
+    links.push_back(std::move(link));
+  }
+  auto key = ctrl::loadEdgeKeyFile(options.keyPath);
+  if (!key) {
+    spdlog::error("{}", key.error().describe());
+    return kExitConfig;
+  }
+  auto backend = proto::parseAeadBackend(options.aead);
+  if (!backend || !proto::aeadBackendAvailable(*backend)) {
+    spdlog::error("--aead {}: unknown, or not available in this build or on this CPU",
+                  options.aead);
+    return kExitConfig;
+  }
+  if (options.wireSize < 400 || options.wireSize > proto::kMaxPacketSize) {
+    spdlog::error("--wire-size must be 400..{}", proto::kMaxPacketSize);
+    return kExitConfig;
+  }
+  auto signals = ctrl::SignalWatcher::create();
+  if (!signals) {
+    spdlog::error("{}", signals.error().describe());
+    return 1;
+  }
+  spdlog::info("braid-edge {} link test of {} link(s) to {} for {:.1f} s (key {})", BRAID_VERSION,
+               links.size(), options.gateway, seconds, key->id);
+  auto report = edge::runLinkTest(
+      edge::EdgeSessionOptions{
+          .gateway = *gateway,
+          .links = links,
+          .keyId = key->id,
+          .psk = key->key,
+          .latencyMs = static_cast<uint16_t>(options.latencyMs),
+          .wirePacketSize = options.wireSize,
+          .channel = {.backend = *backend, .rekeySequenceThreshold = options.rekeyAfterPackets},
+          .epochNs = dp::monotonicNs()},
+      edge::LinkTestOptions{.durationNs = static_cast<uint64_t>(seconds * 1e9)}, [&signals] {
+        auto signal = signals->wait(std::chrono::milliseconds(0));
+        return signal && (*signal == SIGINT || *signal == SIGTERM);
+      });
+  if (!report) {
+    spdlog::error("link test: {}", report.error().describe());
+    return 1;
+  }
+  std::string text = json ? edge::formatLinkTestJson(*report) : edge::formatLinkTestText(*report);
+  std::fputs(text.c_str(), stdout);
+  std::fflush(stdout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -481,6 +556,20 @@ int main(int argc, char** argv) {
                  "reads OFFSET_MS ms ahead of the real monotonic clock at start (negative: behind) "
                  "and drifts PPM ppm from it (e.g. 3600000:100), to check that the gateway copes "
                  "with unrelated clocks; |OFFSET_MS| <= 1000000000, |PPM| <= 1000");
+  double linkTestSeconds = 10;
+  bool linkTestJson = false;
+  CLI::App* linkTest = app.add_subcommand(
+      "link-test",
+      "test the links instead of streaming: handshake with the gateway as a session would "
+      "(same --config, links, --key, --gateway), then saturate every link with synthetic "
+      "media paced by that link's own congestion control, and print per link its capacity "
+      "(delivered rate over the test minus its ramp-up), RTT (min, smoothed, p50, p95) and "
+      "loss. No --input. Exits 0, or 1 if the gateway does not answer within 5 s");
+  linkTest->fallthrough();
+  linkTest->add_option("--duration", linkTestSeconds, "seconds of saturating traffic")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 3600.0));
+  linkTest->add_flag("--json", linkTestJson, "print the figures as one JSON object");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -526,6 +615,16 @@ int main(int argc, char** argv) {
   if (checkConfig) {
     std::printf("%s", ctrl::renderEffective(toConfig(effective, fileLinks)).c_str());
     return 0;
+  }
+  if (linkTest->parsed()) {
+    for (auto [value, flag] : {std::pair{&effective.gateway, "--gateway (or edge.gateway)"},
+                               std::pair{&effective.keyPath, "--key (or edge.key_file)"}}) {
+      if (value->empty()) {
+        std::fprintf(stderr, "braid-edge: %s is required\n", flag);
+        return kExitConfig;
+      }
+    }
+    return runLinkTestCommand(effective, linkTestSeconds, linkTestJson);
   }
   for (auto [value, flag] : {std::pair{&effective.gateway, "--gateway (or edge.gateway)"},
                              std::pair{&effective.keyPath, "--key (or edge.key_file)"},
