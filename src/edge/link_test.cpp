@@ -151,9 +151,13 @@ Result<LinkTestReport> runLinkTest(EdgeSessionOptions session, const LinkTestOpt
     if (!inWindow && nowNs >= report.establishedNs + warmupNs) {
       inWindow = true;
       report.windowStartNs = nowNs;
-      for (size_t i = 0; i < links; ++i) base[i] = totalsOf(counters.links[i]);
+      for (size_t i = 0; i < links; ++i) {
+        base[i] = totalsOf(counters.links[i]);
+        rtts[i].clear();
+        paces[i].clear();
+      }
     }
-    if (!inWindow) continue;
+    // (Sampled from the start, so that a test interrupted during its ramp-up reports those.)
     for (size_t i = 0; i < links; ++i) {
       auto rtt = static_cast<uint32_t>(counters.links[i].lastRttUs.read());
       if (rtt > 0) rtts[i].push_back(rtt);
@@ -161,6 +165,11 @@ Result<LinkTestReport> runLinkTest(EdgeSessionOptions session, const LinkTestOpt
     }
   }
   report.windowEndNs = dp::monotonicNs();
+  if (nowNs < endNs) {
+    spdlog::warn("link test interrupted after {:.1f} s{}",
+                 static_cast<double>(report.windowEndNs - report.establishedNs) / 1e9,
+                 inWindow ? "" : ": the figures include the ramp-up");
+  }
   double seconds = static_cast<double>(report.windowEndNs - report.windowStartNs) / 1e9;
   for (size_t i = 0; i < links; ++i) {
     const EdgeLinkCounters& c = counters.links[i];
