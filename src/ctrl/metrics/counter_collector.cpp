@@ -27,6 +27,11 @@ void CounterCollector::gaugeFn(std::string name, std::string help, std::function
                      std::move(labels), std::move(read)});
 }
 
+size_t CounterCollector::removeLabeled(const Labels& labels) {
+  std::lock_guard lock(mutex_);
+  return std::erase_if(series_, [&labels](const Series& s) { return s.labels == labels; });
+}
+
 std::vector<prometheus::MetricFamily> CounterCollector::Collect() const {
   std::lock_guard lock(mutex_);
   std::vector<prometheus::MetricFamily> families;

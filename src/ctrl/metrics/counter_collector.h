@@ -25,11 +25,15 @@ class CounterCollector : public prometheus::Collectable {
   void counter(std::string name, std::string help, const dp::OwnedCounter* source,
                Labels labels = {}, double scale = 1.0);
   // A value that goes up and down.
-  void gauge(std::string name, std::string help, const dp::OwnedCounter* source,
-             Labels labels = {}, double scale = 1.0);
+  void gauge(std::string name, std::string help, const dp::OwnedCounter* source, Labels labels = {},
+             double scale = 1.0);
   // A gauge computed at scrape time (must be cheap and thread-safe).
   void gaugeFn(std::string name, std::string help, std::function<double()> read,
                Labels labels = {});
+
+  // Removes every series whose labels are exactly `labels` (a link that went away); returns
+  // how many. Control thread.
+  size_t removeLabeled(const Labels& labels);
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 

@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "ctrl/metrics/counter_collector.h"
 #include "ctrl/metrics/gateway_collector.h"
 
 namespace braid::ctrl {
@@ -92,6 +93,27 @@ TEST(GatewayCollector, EveryFamilyHasHelpAndBraidPrefix) {
           << family.name;
     }
   }
+}
+
+// The edge registers a link's series when the link is added and removes them when a reload
+// removes it; the other links' series and the family stay.
+TEST(CounterCollector, RemovesTheSeriesOfOneLabelSet) {
+  dp::OwnedCounter a, b;
+  a.add(3);
+  b.add(5);
+  CounterCollector collector;
+  CounterCollector::Labels linkA = {{"link", "0"}, {"name", "a"}};
+  CounterCollector::Labels linkB = {{"link", "1"}, {"name", "b"}};
+  collector.counter("braid_edge_link_sent_bytes_total", "bytes", &a, linkA);
+  collector.gauge("braid_edge_link_state", "phase", &a, linkA);
+  collector.counter("braid_edge_link_sent_bytes_total", "bytes", &b, linkB);
+  EXPECT_EQ(collector.removeLabeled(linkA), 2u);
+  EXPECT_EQ(collector.removeLabeled(linkA), 0u);
+  auto families = collector.Collect();
+  ASSERT_EQ(families.size(), 1u);
+  ASSERT_EQ(families[0].metric.size(), 1u);
+  EXPECT_EQ(families[0].metric[0].label[1].value, "b");
+  EXPECT_EQ(families[0].metric[0].counter.value, 5.0);
 }
 
 }  // namespace
