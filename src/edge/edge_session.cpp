@@ -69,22 +69,11 @@ Result<std::unique_ptr<EdgeSession>> EdgeSession::create(const EdgeSessionOption
   }
   std::unique_ptr<EdgeSession> session(new EdgeSession(options, input));
   for (size_t i = 0; i < options.links.size(); ++i) {
-    EdgeLinkOptions link = options.links[i];
-    if (link.gateway.isUnspecified()) link.gateway = options.gateway;
-    dp::SocketAddress bind = link.bindAddress;
-    if (bind.isUnspecified()) {
-      auto any = dp::parseSocketAddress(link.gateway.family() == AF_INET6 ? "[::]:0" : "0.0.0.0:0");
-      if (!any) return tl::unexpected(any.error());
-      bind = *any;
-    }
-    dp::UdpSocketOptions socketOptions;
-    socketOptions.bindDevice = link.bindDevice;
-    auto socket = dp::UdpSocket::bind(bind, socketOptions);
-    if (!socket) {
-      return fail(socket.error().code, "link " + link.name + ": " + socket.error().context);
-    }
+    auto socket = openLinkSocket(options.links[i], options.gateway);
+    if (!socket) return tl::unexpected(socket.error());
     Link& l = session->links_.emplace_back();
-    l.options = link;
+    l.options = options.links[i];
+    l.options.gateway = linkGateway(options.links[i], options.gateway);
     l.id = static_cast<uint8_t>(i);
     l.socket = std::move(*socket);
   }

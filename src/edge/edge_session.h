@@ -16,18 +16,11 @@
 #include "dataplane/reliability/retransmit_buffer.h"
 #include "dataplane/ring/spsc_ring.h"
 #include "edge/link_controller.h"
+#include "edge/link_options.h"
 #include "edge/media_chunk.h"
 #include "edge/wire_clock.h"
 
 namespace braid::edge {
-
-// One network path to the gateway: its own UDP socket, bound to a device or source address.
-struct EdgeLinkOptions {
-  std::string name = "link0";
-  dp::SocketAddress gateway = {};      // where this link sends (unspecified: the session's gateway)
-  dp::SocketAddress bindAddress = {};  // local address (unspecified: any, ephemeral port)
-  std::string bindDevice = {};         // SO_BINDTODEVICE, empty: none
-};
 
 // How media is spread over the live links.
 enum class Scheduling : uint8_t {

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <string>
+
+#include "dataplane/io/socket_address.h"
+#include "dataplane/io/udp_socket.h"
+#include "dataplane/proto/result.h"
+
+namespace braid::edge {
+
+// One network path to the gateway: its own UDP socket, bound to a device or source address.
+struct EdgeLinkOptions {
+  std::string name = "link0";
+  dp::SocketAddress gateway = {};      // where this link sends (unspecified: the session's gateway)
+  dp::SocketAddress bindAddress = {};  // local address (unspecified: any, ephemeral port)
+  std::string bindDevice = {};         // SO_BINDTODEVICE, empty: none
+
+  bool operator==(const EdgeLinkOptions&) const = default;
+};
+
+// The address `link` sends to: its own gateway, or `sessionGateway` when it has none. Any thread.
+dp::SocketAddress linkGateway(const EdgeLinkOptions& link, const dp::SocketAddress& sessionGateway);
+
+// Creates the link's UDP socket, bound to its device and source address (any address of the
+// gateway's family and an ephemeral port when it has none). Any thread (a control-plane
+// operation: the SIGHUP handler opens added links' sockets before the sender takes them).
+// Returns the socket, or an error naming the link.
+[[nodiscard]] Result<dp::UdpSocket> openLinkSocket(const EdgeLinkOptions& link,
+                                                   const dp::SocketAddress& sessionGateway);
+
+}  // namespace braid::edge
