@@ -7,7 +7,9 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -59,11 +61,15 @@ struct Options {
   // From the config file's [[links]]; when it has none (or no file), one link made of
   // --link-name, --device and --bind.
   std::vector<ctrl::LinkConfig> links;
+  // Re-applies the explicit command-line options (they win over the file, also on SIGHUP).
+  std::function<void(Options&)> cliOverrides;
 };
 
+// One stats line, and one per link while there are several (the links configured now: a link
+// removed by a reload is no longer shown, one added shows from the next line on).
 void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
-                const edge::EdgeSession& session, uint64_t startNs, uint64_t& lastNs,
-                uint64_t& lastBytes, bool final) {
+                const edge::LinkSet& links, uint64_t startNs, uint64_t& lastNs, uint64_t& lastBytes,
+                bool final) {
   uint64_t nowNs = dp::monotonicNs();
   uint64_t bytes = c.udpBytesSent.read();
   double seconds = static_cast<double>(nowNs - lastNs) / 1e9;
@@ -91,15 +97,17 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
       (unsigned long long)c.sendErrors.read(), (unsigned long long)c.nacksReceived.read(),
       (unsigned long long)c.retransmits.read(), (unsigned long long)c.retransmitBytes.read(),
       (unsigned long long)c.retransmitsRefused.read());
-  if (session.linkCount() > 1) {
-    for (size_t i = 0; i < session.linkCount(); ++i) {
+  if (links.size() > 1) {
+    for (uint8_t i = 0; i < proto::kMaxLinks; ++i) {
+      const edge::EdgeLinkOptions* link = links.find(i);
+      if (link == nullptr) continue;
       const edge::EdgeLinkCounters& l = c.links[i];
       std::printf(
-          "%s-link t=%.1f link=%zu name=%s state=%s pace_mbps=%.2f delivery_mbps=%.2f "
+          "%s-link t=%.1f link=%u name=%s state=%s pace_mbps=%.2f delivery_mbps=%.2f "
           "srtt_ms=%.1f min_rtt_ms=%.1f owd_ms=%.1f queue_ms=%.1f jitter_p95_ms=%.1f "
           "loss=%.3f inflight_bytes=%llu score_ms=%.1f data_packets=%llu retransmits=%llu "
           "udp_bytes=%llu downs=%llu\n",
-          kind, t, i, session.linkName(i).c_str(),
+          kind, t, unsigned{i}, link->name.c_str(),
           edge::linkPhaseName(static_cast<edge::LinkPhase>(l.phase.read())),
           static_cast<double>(l.paceBps.read()) / 1e6,
           static_cast<double>(l.deliveryBps.read()) / 1e6,
@@ -153,7 +161,174 @@ ctrl::EdgeConfig toConfig(const Options& o, const std::vector<ctrl::LinkConfig>&
   return c;
 }
 
-int runEdge(const Options& options) {
+// The [[links]] as the session takes them (addresses parsed). Any thread.
+Result<std::vector<edge::EdgeLinkOptions>> toLinkOptions(const std::vector<ctrl::LinkConfig>& in) {
+  std::vector<edge::EdgeLinkOptions> links;
+  for (const ctrl::LinkConfig& l : in) {
+    edge::EdgeLinkOptions link{.name = l.name, .bindDevice = l.device.value_or("")};
+    for (auto [text, out, what] : {std::tuple{l.bind, &link.bindAddress, "bind"},
+                                   std::tuple{l.gateway, &link.gateway, "gateway"}}) {
+      if (!text) continue;
+      auto parsed = dp::parseSocketAddress(*text);
+      if (!parsed) {
+        return fail(parsed.error().code,
+                    "link " + l.name + ": " + what + ": " + parsed.error().describe());
+      }
+      *out = *parsed;
+    }
+    links.push_back(std::move(link));
+  }
+  return links;
+}
+
+#if BRAID_HAVE_METRICS
+ctrl::CounterCollector::Labels linkLabels(uint8_t id, const std::string& name) {
+  return {{"link", std::to_string(id)}, {"name", name}};
+}
+
+// Registers the per-link series of link `id`. Control thread.
+void addLinkMetrics(ctrl::CounterCollector& collector, const edge::EdgeLinkCounters& l, uint8_t id,
+                    const std::string& name) {
+  ctrl::CounterCollector::Labels link = linkLabels(id, name);
+  collector.counter("braid_edge_link_sent_bytes_total",
+                    "UDP payload bytes sent (media, headers, tags, control)", &l.udpBytesSent,
+                    link);
+  collector.counter("braid_edge_link_sent_packets_total", "UDP datagrams sent", &l.packetsSent,
+                    link);
+  collector.counter("braid_edge_link_data_packets_total", "DATA packets sent", &l.dataPackets,
+                    link);
+  collector.counter("braid_edge_link_retransmits_total", "DATA copies resent on the link",
+                    &l.retransmits, link);
+  collector.counter("braid_edge_link_send_errors_total", "datagrams the kernel refused",
+                    &l.sendErrors, link);
+  collector.counter("braid_edge_link_demotions_total",
+                    "times the link was demoted (stall, delay, loss burst, collapse)", &l.downs,
+                    link);
+  collector.gauge("braid_edge_link_state",
+                  "link phase: 0 init, 1 probe, 2 warm, 3 live, 4 degrade, 5 cooldown, 6 reset "
+                  "(2 and 3 carry media)",
+                  &l.phase, link);
+  collector.gauge("braid_edge_link_one_way_delay_seconds",
+                  "forward one-way delay estimate (base + queue the gateway saw)",
+                  &l.forwardDelayUs, link, 1e-6);
+  collector.gauge("braid_edge_link_queue_delay_seconds",
+                  "queueing delay the gateway saw on the link (one way)", &l.queueDelayUs, link,
+                  1e-6);
+  collector.gauge("braid_edge_link_jitter_p95_seconds",
+                  "95th percentile of the queueing delay over the last 64 reports", &l.jitterP95Us,
+                  link, 1e-6);
+  collector.gauge("braid_edge_link_inflight_bytes", "bytes sent and not yet reported",
+                  &l.inflightBytes, link);
+  collector.gauge("braid_edge_link_train_rate_bytes_per_second",
+                  "capacity estimate of the last packet train", &l.trainBps, link, 0.125);
+  collector.gauge("braid_edge_link_score_seconds",
+                  "scheduler score: expected delivery delay of a full packet sent now",
+                  &l.scoreUs, link, 1e-6);
+  collector.gauge("braid_edge_link_rtt_seconds", "smoothed round-trip time", &l.srttUs, link, 1e-6);
+  collector.gauge("braid_edge_link_min_rtt_seconds", "lowest round-trip time (10-20 s)",
+                  &l.minRttUs, link, 1e-6);
+  collector.gauge("braid_edge_link_pacing_rate_bytes_per_second",
+                  "rate the link's pacer and congestion control allow", &l.paceBps, link, 0.125);
+  collector.gauge("braid_edge_link_delivery_rate_bytes_per_second",
+                  "rate the gateway reports receiving on the link", &l.deliveryBps, link, 0.125);
+  collector.gauge("braid_edge_link_loss_ratio", "smoothed loss ratio from receive reports",
+                  &l.lossPerMille, link, 1e-3);
+}
+#endif
+
+// What a reload touches besides the options: the link set and whoever shows it.
+struct ReloadTargets {
+  edge::LinkSet& links;
+  edge::EdgeSession& session;
+  const dp::SocketAddress& gateway;
+  std::function<void(std::span<const edge::LinkChange>)> onLinksChanged;
+};
+
+// Makes `desired` the session's link set: plans the changes by link name, opens the added
+// links' sockets here, and posts everything to the sender thread at once. Any failure
+// changes nothing. Control thread. Returns false if the links were not changed.
+bool reloadLinks(const std::vector<ctrl::LinkConfig>& desired, ReloadTargets& t) {
+  auto wanted = toLinkOptions(desired);
+  if (!wanted) {
+    spdlog::error("SIGHUP: links not changed: {}", wanted.error().describe());
+    return false;
+  }
+  auto plan = t.links.plan(*wanted);
+  if (!plan) {
+    spdlog::error("SIGHUP: links not changed: {}", plan.error().context);
+    return false;
+  }
+  if (plan->empty()) return true;
+  std::vector<edge::LinkCommand> commands;
+  for (const edge::LinkChange& change : *plan) {
+    edge::LinkCommand& command =
+        commands.emplace_back(edge::LinkCommand{.change = change, .socket = {}});
+    if (change.kind != edge::LinkChange::Kind::kAdd) continue;
+    auto socket = edge::openLinkSocket(change.options, t.gateway);
+    if (!socket) {
+      spdlog::error("SIGHUP: links not changed: {}", socket.error().describe());
+      return false;
+    }
+    command.socket = std::move(*socket);
+  }
+  if (!t.session.postLinkChanges(std::move(commands))) {
+    spdlog::error("SIGHUP: links not changed: the sender has not yet taken the last reload");
+    return false;
+  }
+  for (const edge::LinkChange& change : *plan) {
+    bool add = change.kind == edge::LinkChange::Kind::kAdd;
+    spdlog::info("SIGHUP: link {} {} link ID {} ({})", change.options.name,
+                 add ? "added as" : "removed, was", change.id, change.why);
+  }
+  t.links.apply(*plan);
+  if (t.onLinksChanged) t.onLinksChanged(*plan);
+  spdlog::info("SIGHUP: {} links now", t.links.size());
+  return true;
+}
+
+// SIGHUP: reads the config file again and applies what can change while streaming (log
+// level, stats interval, the [[links]]); reports keys that need a restart. A bad file
+// changes nothing. Control thread.
+void reload(Options& options, ReloadTargets& targets) {
+  if (options.configPath.empty()) {
+    spdlog::info("SIGHUP: no --config file, nothing to reload");
+    return;
+  }
+  auto loaded = ctrl::loadEdgeConfig(options.configPath);
+  if (!loaded) {
+    spdlog::error("SIGHUP: {} is not valid, nothing changed:\n{}", options.configPath,
+                  loaded.error().context);
+    return;
+  }
+  Options reloaded;
+  applyConfig(*loaded, reloaded);
+  if (options.cliOverrides) options.cliOverrides(reloaded);
+  ctrl::EdgeConfig before = toConfig(options, options.links);
+  ctrl::EdgeConfig after = toConfig(reloaded, loaded->links);
+  for (const ctrl::ConfigChange& change : ctrl::diffConfig(before, after)) {
+    if (change.key.rfind("links", 0) == 0) continue;  // reported link by link below
+    if (change.reload == ctrl::Reload::kRestart) {
+      spdlog::warn("SIGHUP: {} changed ({} -> {}): needs a restart, still using {}", change.key,
+                   change.before, change.after, change.before);
+    } else {
+      spdlog::info("SIGHUP: {} changed ({} -> {}): applied", change.key, change.before,
+                   change.after);
+    }
+  }
+  if (after.logLevel != options.logLevel) {
+    if (auto level = ctrl::parseLogLevel(after.logLevel)) spdlog::set_level(*level);
+    options.logLevel = after.logLevel;
+  }
+  options.statsInterval = after.statsIntervalSeconds;
+  if (after.links != before.links && reloadLinks(after.links, targets)) {
+    options.links = after.links;
+    options.linkName = reloaded.linkName;
+    options.device = reloaded.device;
+    options.bind = reloaded.bind;
+  }
+}
+
+int runEdge(Options& options) {
   if (auto logging = ctrl::setupLogging(options.logLevel, "braid-edge"); !logging) {
     std::fprintf(stderr, "braid-edge: %s\n", logging.error().describe().c_str());
     return kExitConfig;
@@ -172,20 +347,10 @@ int runEdge(const Options& options) {
     spdlog::error("--gateway: {}", gateway.error().describe());
     return kExitConfig;
   }
-  std::vector<edge::EdgeLinkOptions> links;
-  for (const ctrl::LinkConfig& l : options.links) {
-    edge::EdgeLinkOptions link{.name = l.name, .bindDevice = l.device.value_or("")};
-    for (auto [text, out, what] : {std::tuple{l.bind, &link.bindAddress, "bind"},
-                                   std::tuple{l.gateway, &link.gateway, "gateway"}}) {
-      if (!text) continue;
-      auto parsed = dp::parseSocketAddress(*text);
-      if (!parsed) {
-        spdlog::error("link {}: {}: {}", l.name, what, parsed.error().describe());
-        return kExitConfig;
-      }
-      *out = *parsed;
-    }
-    links.push_back(std::move(link));
+  auto links = toLinkOptions(options.links);
+  if (!links) {
+    spdlog::error("{}", links.error().context);
+    return kExitConfig;
   }
   auto key = ctrl::loadEdgeKeyFile(options.keyPath);
   if (!key) {
@@ -229,7 +394,7 @@ int runEdge(const Options& options) {
   auto session = edge::EdgeSession::create(
       edge::EdgeSessionOptions{
           .gateway = *gateway,
-          .links = links,
+          .links = *links,
           .keyId = key->id,
           .psk = key->key,
           .latencyMs = static_cast<uint16_t>(options.latencyMs),
@@ -266,56 +431,8 @@ int runEdge(const Options& options) {
     metrics = std::move(*server);
     collector = std::make_shared<ctrl::CounterCollector>();
     const edge::EdgeCounters& c = (*session)->counters();
-    for (size_t i = 0; i < (*session)->linkCount(); ++i) {
-      const edge::EdgeLinkCounters& l = c.links[i];
-      ctrl::CounterCollector::Labels link = {{"link", std::to_string(i)},
-                                             {"name", (*session)->linkName(i)}};
-      collector->counter("braid_edge_link_sent_bytes_total",
-                         "UDP payload bytes sent (media, headers, tags, control)", &l.udpBytesSent,
-                         link);
-      collector->counter("braid_edge_link_sent_packets_total", "UDP datagrams sent", &l.packetsSent,
-                         link);
-      collector->counter("braid_edge_link_data_packets_total", "DATA packets sent", &l.dataPackets,
-                         link);
-      collector->counter("braid_edge_link_retransmits_total", "DATA copies resent on the link",
-                         &l.retransmits, link);
-      collector->counter("braid_edge_link_send_errors_total", "datagrams the kernel refused",
-                         &l.sendErrors, link);
-      collector->counter("braid_edge_link_demotions_total",
-                         "times the link was demoted (stall, delay, loss burst, collapse)",
-                         &l.downs, link);
-      collector->gauge("braid_edge_link_state",
-                       "link phase: 0 init, 1 probe, 2 warm, 3 live, 4 degrade, 5 cooldown, "
-                       "6 reset (2 and 3 carry media)",
-                       &l.phase, link);
-      collector->gauge("braid_edge_link_one_way_delay_seconds",
-                       "forward one-way delay estimate (base + queue the gateway saw)",
-                       &l.forwardDelayUs, link, 1e-6);
-      collector->gauge("braid_edge_link_queue_delay_seconds",
-                       "queueing delay the gateway saw on the link (one way)", &l.queueDelayUs,
-                       link, 1e-6);
-      collector->gauge("braid_edge_link_jitter_p95_seconds",
-                       "95th percentile of the queueing delay over the last 64 reports",
-                       &l.jitterP95Us, link, 1e-6);
-      collector->gauge("braid_edge_link_inflight_bytes", "bytes sent and not yet reported",
-                       &l.inflightBytes, link);
-      collector->gauge("braid_edge_link_train_rate_bytes_per_second",
-                       "capacity estimate of the last packet train", &l.trainBps, link, 0.125);
-      collector->gauge("braid_edge_link_score_seconds",
-                       "scheduler score: expected delivery delay of a full packet sent now",
-                       &l.scoreUs, link, 1e-6);
-      collector->gauge("braid_edge_link_rtt_seconds", "smoothed round-trip time", &l.srttUs, link,
-                       1e-6);
-      collector->gauge("braid_edge_link_min_rtt_seconds", "lowest round-trip time (10-20 s)",
-                       &l.minRttUs, link, 1e-6);
-      collector->gauge("braid_edge_link_pacing_rate_bytes_per_second",
-                       "rate the link's pacer and congestion control allow", &l.paceBps, link,
-                       0.125);
-      collector->gauge("braid_edge_link_delivery_rate_bytes_per_second",
-                       "rate the gateway reports receiving on the link", &l.deliveryBps, link,
-                       0.125);
-      collector->gauge("braid_edge_link_loss_ratio", "smoothed loss ratio from receive reports",
-                       &l.lossPerMille, link, 1e-3);
+    for (size_t i = 0; i < links->size(); ++i) {
+      addLinkMetrics(*collector, c.links[i], static_cast<uint8_t>(i), (*links)[i].name);
     }
     collector->counter("braid_edge_sent_bytes_total", "UDP payload bytes sent on all links",
                        &c.udpBytesSent);
@@ -378,9 +495,31 @@ int runEdge(const Options& options) {
     senderDone.store(true);
   });
 
+  edge::LinkSet linkSet(*links);
+  ReloadTargets reloadTargets{
+      .links = linkSet,
+      .session = **session,
+      .gateway = *gateway,
+      .onLinksChanged = [&](std::span<const edge::LinkChange> changes) {
+#if BRAID_HAVE_METRICS
+        if (!collector) return;
+        for (const edge::LinkChange& change : changes) {
+          if (change.kind == edge::LinkChange::Kind::kRemove) {
+            collector->removeLabeled(linkLabels(change.id, change.options.name));
+          } else {
+            addLinkMetrics(*collector, (*session)->counters().links[change.id], change.id,
+                           change.options.name);
+          }
+        }
+#else
+        (void)changes;
+#endif
+      }};
   std::optional<edge::StatsTable> table;
   if (!options.statsTable.empty()) {
-    auto opened = edge::StatsTable::open(options.statsTable, (*session)->linkCount());
+    // Room for the links at start and two more added by a reload.
+    auto opened = edge::StatsTable::open(options.statsTable,
+                                         std::min<size_t>(linkSet.size() + 2, proto::kMaxLinks));
     if (opened) {
       table.emplace(std::move(*opened));
     } else {
@@ -390,8 +529,8 @@ int runEdge(const Options& options) {
   constexpr uint64_t kTableIntervalNs = 50'000'000;  // 20 Hz
   uint64_t nextTableNs = startNs;
   uint64_t lastNs = startNs, lastBytes = 0;
-  auto intervalMs = static_cast<long>(options.statsInterval * 1000);
-  uint64_t nextStatsNs = startNs + static_cast<uint64_t>(intervalMs) * 1'000'000;
+  auto intervalNs = [&options] { return static_cast<uint64_t>(options.statsInterval * 1e9); };
+  uint64_t nextStatsNs = startNs + intervalNs();
   while (!senderDone.load()) {
     auto signal = signals->wait(std::chrono::milliseconds(table ? 10 : 20));
     if (signal && (*signal == SIGINT || *signal == SIGTERM)) {
@@ -399,33 +538,25 @@ int runEdge(const Options& options) {
       break;
     }
     if (signal && *signal == SIGHUP) {
-      // Only the log level changes live on the edge today; adding and removing links live
-      // comes with the rest of the bonded transport (a restart applies them).
-      if (options.configPath.empty()) {
-        spdlog::info("SIGHUP: no --config file, nothing to reload");
-      } else if (auto reloaded = ctrl::loadEdgeConfig(options.configPath); !reloaded) {
-        spdlog::error("SIGHUP: {} is not valid, nothing changed:\n{}", options.configPath,
-                      reloaded.error().context);
-      } else if (auto level = ctrl::parseLogLevel(reloaded->logLevel)) {
-        spdlog::set_level(*level);
-        spdlog::info("SIGHUP: log level {}; other changes need a restart", reloaded->logLevel);
-      }
+      uint64_t interval = intervalNs();
+      reload(options, reloadTargets);
+      if (intervalNs() != interval) nextStatsNs = dp::monotonicNs() + intervalNs();
     }
     if (table && dp::monotonicNs() >= nextTableNs) {
-      table->draw((*session)->counters(), **session,
+      table->draw((*session)->counters(), linkSet,
                   static_cast<double>(dp::monotonicNs() - startNs) / 1e9);
       nextTableNs = dp::monotonicNs() + kTableIntervalNs;
     }
-    if (intervalMs > 0 && dp::monotonicNs() >= nextStatsNs) {
-      printStats((*session)->counters(), pump.counters(), **session, startNs, lastNs, lastBytes,
+    if (intervalNs() > 0 && dp::monotonicNs() >= nextStatsNs) {
+      printStats((*session)->counters(), pump.counters(), linkSet, startNs, lastNs, lastBytes,
                  false);
-      nextStatsNs += static_cast<uint64_t>(intervalMs) * 1'000'000;
+      nextStatsNs += intervalNs();
     }
   }
   stop.store(true);
   inputThread.join();
   senderThread.join();
-  printStats((*session)->counters(), pump.counters(), **session, startNs, lastNs, lastBytes, true);
+  printStats((*session)->counters(), pump.counters(), linkSet, startNs, lastNs, lastBytes, true);
   if (inputFailed.load()) return 1;
   return 0;
 }
@@ -588,24 +719,29 @@ int main(int argc, char** argv) {
     applyConfig(*config, effective);
     fileLinks = config->links;
   }
+  std::vector<std::string> given;
   for (const char* name :
        {"--gateway", "--key", "--input", "--latency-ms", "--bind", "--device", "--link-name",
         "--wire-size", "--aead", "--rekey-after-packets", "--stats-interval", "--log-level"}) {
-    if (app.get_option(name)->count() == 0) continue;
-    std::string n = name;
-    if (n == "--gateway") effective.gateway = options.gateway;
-    if (n == "--key") effective.keyPath = options.keyPath;
-    if (n == "--input") effective.input = options.input;
-    if (n == "--latency-ms") effective.latencyMs = options.latencyMs;
-    if (n == "--bind") effective.bind = options.bind;
-    if (n == "--device") effective.device = options.device;
-    if (n == "--link-name") effective.linkName = options.linkName;
-    if (n == "--wire-size") effective.wireSize = options.wireSize;
-    if (n == "--aead") effective.aead = options.aead;
-    if (n == "--rekey-after-packets") effective.rekeyAfterPackets = options.rekeyAfterPackets;
-    if (n == "--stats-interval") effective.statsInterval = options.statsInterval;
-    if (n == "--log-level") effective.logLevel = options.logLevel;
+    if (app.get_option(name)->count() > 0) given.push_back(name);
   }
+  effective.cliOverrides = [cli = options, given](Options& o) {
+    for (const std::string& n : given) {
+      if (n == "--gateway") o.gateway = cli.gateway;
+      if (n == "--key") o.keyPath = cli.keyPath;
+      if (n == "--input") o.input = cli.input;
+      if (n == "--latency-ms") o.latencyMs = cli.latencyMs;
+      if (n == "--bind") o.bind = cli.bind;
+      if (n == "--device") o.device = cli.device;
+      if (n == "--link-name") o.linkName = cli.linkName;
+      if (n == "--wire-size") o.wireSize = cli.wireSize;
+      if (n == "--aead") o.aead = cli.aead;
+      if (n == "--rekey-after-packets") o.rekeyAfterPackets = cli.rekeyAfterPackets;
+      if (n == "--stats-interval") o.statsInterval = cli.statsInterval;
+      if (n == "--log-level") o.logLevel = cli.logLevel;
+    }
+  };
+  effective.cliOverrides(effective);
   effective.noPace = options.noPace;
   effective.metricsListen = options.metricsListen;
   effective.statsTable = options.statsTable;

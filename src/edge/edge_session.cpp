@@ -44,6 +44,11 @@ constexpr uint64_t kBackloggedAfterNs = 20 * kNsPerMs;
 // Packets in a capacity-probing train (PROBE): enough for the dispersion to average over a
 // few of a cellular scheduler's grants, short enough not to matter to a 1 s queue.
 constexpr uint64_t kTrainPackets = 8;
+// A removed link's socket stays open this long: feedback the gateway sent on it before it
+// saw the link go quiet still arrives (it then picks the links it hears from).
+constexpr uint64_t kRetireGraceNs = 1'000 * kNsPerMs;
+// Link changes the mailbox holds: two reloads that remove and add every link.
+constexpr size_t kLinkCommandSlots = 4 * proto::kMaxLinks;
 
 }  // namespace
 
@@ -71,11 +76,12 @@ Result<std::unique_ptr<EdgeSession>> EdgeSession::create(const EdgeSessionOption
   for (size_t i = 0; i < options.links.size(); ++i) {
     auto socket = openLinkSocket(options.links[i], options.gateway);
     if (!socket) return tl::unexpected(socket.error());
-    Link& l = session->links_.emplace_back();
+    Link& l = session->slots_[i];
     l.options = options.links[i];
     l.options.gateway = linkGateway(options.links[i], options.gateway);
     l.id = static_cast<uint8_t>(i);
     l.socket = std::move(*socket);
+    l.state = SlotState::kActive;
   }
   auto retransmit = dp::RetransmitBuffer::create(dp::RetransmitConfig{
       .capacity = kRetransmitPackets,
@@ -87,9 +93,7 @@ Result<std::unique_ptr<EdgeSession>> EdgeSession::create(const EdgeSessionOption
 }
 
 EdgeSession::EdgeSession(const EdgeSessionOptions& options, dp::SpscRing<MediaChunk>& input)
-    : options_(options), input_(input) {
-  links_.reserve(options.links.size());
-}
+    : options_(options), input_(input), linkCommands_(kLinkCommandSlots) {}
 
 void EdgeSession::setState(EdgeState state) {
   state_ = state;
@@ -426,7 +430,7 @@ void EdgeSession::onAck(const proto::Ack& ack, uint64_t nowNs) {
   std::array<bool, proto::kMaxLinks> reported{};
   for (const proto::LinkReport& report : ack.linkReports()) {
     if (report.linkId < reported.size()) reported[report.linkId] = true;
-    if (report.linkId >= links_.size()) continue;
+    if (report.linkId >= proto::kMaxLinks || !links_[report.linkId].active()) continue;
     LinkController& c = links_[report.linkId].controller;
     // A report that came back through another link mixes that link's return delay into this
     // link's round trip. Taking only same-link reports was tried: the links that do not carry
@@ -655,9 +659,114 @@ void EdgeSession::publishLinkGauges(uint64_t nowNs) {
 
 void EdgeSession::waitForInput(uint64_t timeoutNs) {
   std::array<pollfd, proto::kMaxLinks> fds{};
-  for (size_t i = 0; i < links_.size(); ++i) fds[i] = {links_[i].socket.fd(), POLLIN, 0};
+  size_t n = 0;
+  for (const Link& link : slots_) {
+    if (link.state != SlotState::kFree) fds[n++] = {link.socket.fd(), POLLIN, 0};
+  }
   timespec ts{0, static_cast<long>(std::min(timeoutNs, kMaxWaitNs))};
-  ::ppoll(fds.data(), links_.size(), &ts, nullptr);
+  ::ppoll(fds.data(), n, &ts, nullptr);
+}
+
+bool EdgeSession::postLinkChanges(std::vector<LinkCommand>&& commands) {
+  if (commands.empty()) return true;
+  if (linkCommands_.writable(commands.size()) < commands.size()) return false;
+  for (size_t i = 0; i < commands.size(); ++i) linkCommands_.writeSlot(i) = std::move(commands[i]);
+  // One publish: the sender sees a reload whole, never half of it.
+  linkCommands_.publish(commands.size());
+  return true;
+}
+
+void EdgeSession::applyLinkCommands(uint64_t nowNs) {
+  size_t n = linkCommands_.readable();
+  if (n == 0) return;
+  std::array<uint8_t, proto::kMaxLinks> removed{};
+  size_t removedCount = 0;
+  for (size_t i = 0; i < n; ++i) {
+    // Moved out: a socket not taken by a link closes here, not in the ring's slot.
+    LinkCommand command = std::move(linkCommands_.readSlot(i));
+    const LinkChange& change = command.change;
+    if (change.id >= proto::kMaxLinks) continue;
+    if (change.kind == LinkChange::Kind::kRemove) {
+      Link& link = links_[change.id];
+      if (!link.active()) continue;
+      removeLink(link, change.why, nowNs);
+      if (removedCount < removed.size()) removed[removedCount++] = change.id;
+    } else {
+      addLink(command, nowNs);
+    }
+  }
+  linkCommands_.consume(n);
+  // The handshake link is the fallback of resend() and the first to try for a handshake.
+  if (!links_[handshakeLink_].active()) handshakeLink_ = nextActiveLink(handshakeLink_);
+  // What a removed link took and the gateway has not acknowledged goes again on the others
+  // now (after the additions: a link replaced by a new one may be the only other).
+  for (size_t i = 0; i < removedCount; ++i) {
+    Link& link = links_[removed[i]];
+    if (link.state == SlotState::kRetiring && channel_) rescue(link, nowNs);
+  }
+  publishLinkGauges(nowNs);
+}
+
+void EdgeSession::addLink(LinkCommand& command, uint64_t nowNs) {
+  const LinkChange& change = command.change;
+  Link& link = links_[change.id];
+  if (link.state == SlotState::kRetiring) {
+    // Every other ID is in use: the ID is taken back before its grace ends (the protocol
+    // allows it, docs/protocol.md §3.3: the channel continues the ID's per-link sequence).
+    if (channel_) rescue(link, nowNs);
+    closeSlot(link);
+  } else if (link.active()) {
+    spdlog::error("link {}: ID already in use by {}; {} not added", change.id, link.options.name,
+                  change.options.name);
+    return;
+  }
+  link.options = change.options;
+  link.options.gateway = linkGateway(change.options, options_.gateway);
+  link.id = change.id;
+  link.socket = std::move(command.socket);
+  link.controller.reset(nowNs);
+  link.controller.setLatencyTarget(uint64_t{latencyMs_} * kNsPerMs);
+  if (channel_) link.controller.startProbing(nowNs);
+  link.joined = false;
+  link.lastSentNs = 0;
+  link.lastProbeNs = 0;
+  link.reportedPhase = LinkPhase::kInit;
+  link.state = SlotState::kActive;
+  // maintainLinks sends its JOIN (once a session is up) and probes it until it is proven.
+  spdlog::info("link {} ({}) added ({}): probing to {}", link.id, link.options.name, change.why,
+               dp::toString(link.options.gateway));
+}
+
+void EdgeSession::removeLink(Link& link, const std::string& why, uint64_t nowNs) {
+  // The protocol has no per-link close (CLOSE ends the session): the link just stops sending,
+  // and the gateway stops using it once it has not heard from it (feedback goes on the links
+  // heard from most recently).
+  link.state = SlotState::kRetiring;
+  link.retireAtNs = nowNs + kRetireGraceNs;
+  spdlog::info("link {} ({}) removed ({}): no new media on it; socket closes in {} ms", link.id,
+               link.options.name, why, kRetireGraceNs / kNsPerMs);
+}
+
+void EdgeSession::retireLinks(uint64_t nowNs) {
+  for (Link& link : slots_) {
+    if (link.state == SlotState::kRetiring && nowNs >= link.retireAtNs) {
+      spdlog::debug("link {} ({}): socket closed", link.id, link.options.name);
+      closeSlot(link);
+    }
+  }
+}
+
+void EdgeSession::closeSlot(Link& link) {
+  link.socket = dp::UdpSocket();
+  link.state = SlotState::kFree;
+}
+
+size_t EdgeSession::nextActiveLink(size_t id) const {
+  for (size_t step = 1; step <= proto::kMaxLinks; ++step) {
+    size_t next = (id + step) % proto::kMaxLinks;
+    if (links_[next].active()) return next;
+  }
+  return id;
 }
 
 void EdgeSession::run(const std::atomic<bool>& stop, const std::atomic<bool>& inputDone) {
@@ -665,7 +774,9 @@ void EdgeSession::run(const std::atomic<bool>& stop, const std::atomic<bool>& in
   uint64_t nextGaugesNs = 0;
   while (!stop.load(std::memory_order_relaxed)) {
     uint64_t nowNs = dp::monotonicNs();
-    for (Link& link : links_) {
+    applyLinkCommands(nowNs);
+    for (Link& link : slots_) {
+      if (link.state == SlotState::kFree) continue;  // retiring links are still read
       int n = link.socket.receiveBatch(rx_);
       for (int i = 0; i < n; ++i) onDatagram(link, rx_.datagram(i), nowNs);
     }
@@ -674,7 +785,7 @@ void EdgeSession::run(const std::atomic<bool>& stop, const std::atomic<bool>& in
       // No answer: a fresh attempt (a resend with the same nonce would hit the gateway's
       // replay cache if only our accept was lost), on the next link if this one is silent.
       handshakeBackoffNs_ = std::min(handshakeBackoffNs_ * 2, kMaxRetryNs);
-      if (!initiatorIsRekey_) handshakeLink_ = (handshakeLink_ + 1) % links_.size();
+      if (!initiatorIsRekey_) handshakeLink_ = nextActiveLink(handshakeLink_);
       startHandshake(nowNs, initiatorIsRekey_);
     }
     uint64_t waitNs = kMaxWaitNs;
@@ -713,6 +824,7 @@ void EdgeSession::run(const std::atomic<bool>& stop, const std::atomic<bool>& in
       }
     }
     if (nowNs >= nextGaugesNs) {
+      retireLinks(nowNs);
       publishLinkGauges(nowNs);
       nextGaugesNs = nowNs + kGaugeIntervalNs;
     }

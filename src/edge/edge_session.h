@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include "dataplane/ring/spsc_ring.h"
 #include "edge/link_controller.h"
 #include "edge/link_options.h"
+#include "edge/link_set.h"
 #include "edge/media_chunk.h"
 #include "edge/wire_clock.h"
 
@@ -30,7 +32,7 @@ enum class Scheduling : uint8_t {
 
 struct EdgeSessionOptions {
   dp::SocketAddress gateway;
-  std::vector<EdgeLinkOptions> links;  // 1..16; link IDs are their indexes
+  std::vector<EdgeLinkOptions> links;  // 1..16 at start; link IDs are their indexes
   uint32_t keyId = 0;
   proto::PskBytes psk{};
   uint16_t latencyMs = 500;
@@ -102,6 +104,12 @@ struct EdgeCounters {
   std::atomic<uint8_t> state{0};
 };
 
+// One link-set change handed from the control thread to the sender (a SIGHUP reload).
+struct LinkCommand {
+  LinkChange change;
+  dp::UdpSocket socket;  // kAdd: the new link's socket, opened by the control thread
+};
+
 // The edge's sender: handshakes, schedules media from the input ring over its links (each
 // packet on the live link with the earliest expected delivery, under that link's pacer),
 // keeps links alive and measured, handles feedback, NACKs, resets and rekeys. run() is its
@@ -115,12 +123,16 @@ class EdgeSession {
   // (or could no longer be). Sender thread.
   void run(const std::atomic<bool>& stop, const std::atomic<bool>& inputDone);
 
+  // Hands one reload's link changes (removals first) to the sender thread, which applies them
+  // all together between two loop passes. Control thread (the mailbox's only producer).
+  // Returns false, posting nothing, when the mailbox has no room for all of them.
+  bool postLinkChanges(std::vector<LinkCommand>&& commands);
+
   const EdgeCounters& counters() const { return counters_; }
   bool everEstablished() const { return everEstablished_.load(std::memory_order_acquire); }
-  size_t linkCount() const { return links_.size(); }
-  const std::string& linkName(size_t link) const { return links_[link].options.name; }
 
  private:
+  enum class SlotState : uint8_t { kFree, kActive, kRetiring };
   struct Link {
     EdgeLinkOptions options;
     uint8_t id = 0;
@@ -131,6 +143,44 @@ class EdgeSession {
     uint64_t lastProbeNs = 0;
     LinkPhase reportedPhase = LinkPhase::kInit;
     proto::LinkReport lastReport{};
+    // Active: carries media or probes. Retiring: removed by a reload; no longer sent on, its
+    // socket still read (late feedback) until retireAtNs.
+    SlotState state = SlotState::kFree;
+    uint64_t retireAtNs = 0;
+
+    bool active() const { return state == SlotState::kActive; }
+  };
+  // The active links in link-ID order, over fixed slots: adding or removing a link never moves
+  // another, so a Link& stays valid. links_[id] is the slot of link ID `id`, active or not.
+  class ActiveLinks {
+   public:
+    using Slots = std::array<Link, proto::kMaxLinks>;
+    struct Iterator {
+      Link* at;
+      Link* end;
+      Link& operator*() const { return *at; }
+      Iterator& operator++() {
+        do ++at;
+        while (at != end && !at->active());
+        return *this;
+      }
+      bool operator==(const Iterator&) const = default;
+    };
+    explicit ActiveLinks(Slots& slots) : slots_(slots) {}
+    Iterator begin() const {
+      Iterator it{slots_.data(), slots_.data() + slots_.size()};
+      while (it.at != it.end && !it.at->active()) ++it.at;
+      return it;
+    }
+    Iterator end() const { return {slots_.data() + slots_.size(), slots_.data() + slots_.size()}; }
+    Link& operator[](size_t id) const { return slots_[id]; }
+    size_t size() const {
+      return static_cast<size_t>(
+          std::count_if(slots_.begin(), slots_.end(), [](const Link& l) { return l.active(); }));
+    }
+
+   private:
+    Slots& slots_;
   };
 
   EdgeSession(const EdgeSessionOptions& options, dp::SpscRing<MediaChunk>& input);
@@ -180,10 +230,23 @@ class EdgeSession {
   uint32_t sendTimestampUs(uint64_t nowNs) const {
     return options_.wireClock.sendTimestampUs(nowNs);
   }
+  // Link-set changes (SIGHUP), sender thread: takes what the control thread posted; starts an
+  // added link in probe; stops media on a removed one at once, resends what it took and the
+  // gateway has not acknowledged on the others, and lets it retire.
+  void applyLinkCommands(uint64_t nowNs);
+  void addLink(LinkCommand& command, uint64_t nowNs);
+  void removeLink(Link& link, const std::string& why, uint64_t nowNs);
+  // Closes the sockets of removed links whose grace has passed.
+  void retireLinks(uint64_t nowNs);
+  void closeSlot(Link& link);
+  // The next active link ID after `id` (wrapping), `id` itself if it is the only one.
+  size_t nextActiveLink(size_t id) const;
 
   EdgeSessionOptions options_;
   dp::SpscRing<MediaChunk>& input_;
-  std::vector<Link> links_;
+  ActiveLinks::Slots slots_;
+  ActiveLinks links_{slots_};
+  dp::SpscRing<LinkCommand> linkCommands_;
   EdgeCounters counters_;
   std::atomic<bool> everEstablished_{false};
   EdgeState state_ = EdgeState::kHandshaking;

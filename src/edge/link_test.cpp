@@ -103,7 +103,7 @@ Result<LinkTestReport> runLinkTest(EdgeSessionOptions session, const LinkTestOpt
   if (!created) return tl::unexpected(created.error());
   EdgeSession& s = **created;
   const EdgeCounters& counters = s.counters();
-  size_t links = s.linkCount();
+  size_t links = session.links.size();  // no reloads here: link IDs are their indexes
 
   std::atomic<bool> stop{false};
   std::atomic<bool> inputDone{false};
@@ -175,7 +175,7 @@ Result<LinkTestReport> runLinkTest(EdgeSessionOptions session, const LinkTestOpt
     const EdgeLinkCounters& c = counters.links[i];
     Totals end = totalsOf(c);
     LinkTestLinkResult r;
-    r.name = s.linkName(i);
+    r.name = session.links[i].name;
     r.packetsDelivered = end.packets - base[i].packets;
     r.packetsLost = end.lost - base[i].lost;
     auto delivered = static_cast<double>(end.bytes - base[i].bytes);

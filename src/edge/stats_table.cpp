@@ -64,7 +64,7 @@ std::string StatsTable::row(const EdgeLinkCounters& l, const std::string& name) 
       static_cast<double>(l.inflightBytes.read()) / 1000, ms(l.scoreUs.read()), l.downs.read());
 }
 
-void StatsTable::draw(const EdgeCounters& c, const EdgeSession& session, double seconds) {
+void StatsTable::draw(const EdgeCounters& c, const LinkSet& links, double seconds) {
   if (out_ == nullptr) return;
   std::string text = "\0337\033[H";  // save the cursor, go to the top
   text += fmt::format(
@@ -73,10 +73,15 @@ void StatsTable::draw(const EdgeCounters& c, const EdgeSession& session, double 
       seconds, c.sessionId.load(), edgeStateName(static_cast<EdgeState>(c.state.load())),
       c.liveLinks.read());
   text += "\033[2K" + header() + "\n";
-  for (size_t i = 0; i < links_ && i < session.linkCount(); ++i) {
-    text += "\033[2K" + row(c.links[i], session.linkName(i)) + "\n";
+  size_t rows = 0;
+  for (uint8_t id = 0; id < proto::kMaxLinks && rows < links_; ++id) {
+    if (const EdgeLinkOptions* link = links.find(id)) {
+      text += "\033[2K" + row(c.links[id], link->name) + "\n";
+      ++rows;
+    }
   }
   text += "\033[2K" + std::string(header().size(), '-') + "\n";
+  for (; rows < links_; ++rows) text += "\033[2K\n";  // rows of removed links
   text += "\0338";  // back to where the log lines go
   std::fputs(text.c_str(), out_);
   std::fflush(out_);

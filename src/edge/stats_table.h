@@ -11,20 +11,22 @@
 
 #include "dataplane/proto/result.h"
 #include "edge/edge_session.h"
+#include "edge/link_set.h"
 
 namespace braid::edge {
 
 class StatsTable {
  public:
-  // Opens `path` (a terminal, e.g. /dev/tty) for the table. Control thread.
+  // Opens `path` (a terminal, e.g. /dev/tty) for a table of up to `links` rows. Control thread.
   static Result<StatsTable> open(const std::string& path, size_t links);
   StatsTable(StatsTable&& other) noexcept;
   StatsTable& operator=(StatsTable&&) = delete;
   StatsTable(const StatsTable&) = delete;
   ~StatsTable();
 
-  // Draws the table from the counters the sender thread publishes. Control thread.
-  void draw(const EdgeCounters& counters, const EdgeSession& session, double seconds);
+  // Draws the table from the counters the sender thread publishes, one row per link of
+  // `links` (the control thread's current set; rows come and go with reloads). Control thread.
+  void draw(const EdgeCounters& counters, const LinkSet& links, double seconds);
 
   // One table row as text (also what tests check).
   static std::string row(const EdgeLinkCounters& link, const std::string& name);
