@@ -17,7 +17,8 @@ constexpr KeyType kPath = KeyType::kPath;
 constexpr KeyType kAddr = KeyType::kSocketAddress;
 
 Schema<E> makeSchema() {
-  // Links are restart-only until the bonded transport adds and removes them live.
+  // Links are reloadable: on SIGHUP the edge adds and removes links by name while streaming
+  // (a link whose device, bind or gateway changed is removed and added again).
   // One entry per key; adding a key is adding a line here, a member to the struct and a row
   // to docs/config.md (the docs test names any row that is missing).
   return {
@@ -47,25 +48,30 @@ Schema<E> makeSchema() {
                                           .live()),
       tableArray(&E::links, key("links", KeyType::kTableArray, "the network paths to the gateway")
                                 .range(1, static_cast<double>(kMaxConfigLinks))
-                                .mandatory()),
+                                .mandatory()
+                                .live()),
       field(&E::links, &L::name,
             key("links[].name", KeyType::kString, "link name shown at the gateway and in metrics")
                 .checkedBy(checkLinkName)
-                .mandatory()),
+                .mandatory()
+                .live()),
       field(&E::links, &L::device,
             key("links[].device", KeyType::kString,
                 "network interface to send on (not set: the routing table decides)")
-                .checkedBy(checkInterfaceName)),
-      field(
-          &E::links, &L::bind,
-          key("links[].bind", kAddr, "local address to send from (not set: any, ephemeral port)")),
+                .checkedBy(checkInterfaceName)
+                .live()),
+      field(&E::links, &L::bind,
+            key("links[].bind", kAddr, "local address to send from (not set: any, ephemeral port)")
+                .live()),
       field(&E::links, &L::gateway,
             key("links[].gateway", kAddr,
-                "gateway address this link sends to (not set: edge.gateway)")),
+                "gateway address this link sends to (not set: edge.gateway)")
+                .live()),
       field(
           &E::links, &L::priority,
           key("links[].priority", kEnum, "backup links carry media only when the others fall short")
-              .oneOf({"primary", "normal", "backup"})),
+              .oneOf({"primary", "normal", "backup"})
+              .live()),
   };
 }
 

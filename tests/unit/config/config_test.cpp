@@ -163,8 +163,8 @@ TEST(GatewayConfig, DiffClassifiesReloadableAndRestartOnly) {
   EXPECT_TRUE(diffConfig(*before, *before).empty());
 }
 
-// Links are restart-only until the bonded transport adds and removes them while streaming.
-TEST(EdgeConfig, DiffOfLinksNeedsARestart) {
+// Links are reloadable: the edge adds and removes them while streaming (edge/link_set.h).
+TEST(EdgeConfig, DiffOfLinksIsReloadable) {
   auto before = loadEdgeConfig(sourceRoot() + "/docs/examples/edge.toml");
   ASSERT_TRUE(before) << before.error().describe();
   EdgeConfig after = *before;
@@ -175,10 +175,11 @@ TEST(EdgeConfig, DiffOfLinksNeedsARestart) {
   for (const auto& c : changes) keys.push_back(c.key + " " + c.before + " -> " + c.after);
   EXPECT_THAT(keys,
               ElementsAre("links 3 tables -> 4 tables", "links[1].device \"wwan1\" -> \"wwan2\""));
-  EXPECT_TRUE(needsRestart(changes));
+  for (const auto& c : changes) EXPECT_EQ(c.reload, Reload::kLive) << c.key;
+  EXPECT_FALSE(needsRestart(changes));
   after = *before;
-  after.logLevel = "debug";
-  EXPECT_FALSE(needsRestart(diffConfig(*before, after)));
+  after.wireSize = 1000;
+  EXPECT_TRUE(needsRestart(diffConfig(*before, after)));
 }
 
 }  // namespace
