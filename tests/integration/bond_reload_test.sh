@@ -25,8 +25,13 @@ start_gateway "$WORK/gateway.log" --keys "$WORK/edge.key" --output "file:$WORK/o
 start_linkem "$WORK/scenario.toml"
 write_bond_config 500 a b
 
-start_edge "$WORK/edge.log" --config "$WORK/edge.toml"
+# The per-link metrics series follow the links too (when the build has Prometheus support).
+metrics=()
+grep -q 'BRAID_HAVE_METRICS 1' "$BUILD/braid_config.h" && metrics=(--metrics-listen 127.0.0.1:0)
+scrape() { curl -sf --max-time 5 "$EDGE_URL"; }
+start_edge "$WORK/edge.log" --config "$WORK/edge.toml" "${metrics[@]}"
 wait_for_line "$WORK/edge.log" 'session [0-9a-f]+ established' 10
+EDGE_URL=$(grep -oE 'http://[0-9.]+:[0-9]+/metrics' "$WORK/edge.log" | head -n1 || true)
 sleep 5
 write_bond_config 500 a b c
 added_ns=$(monotonic_ns)
@@ -39,6 +44,13 @@ removed_ns=$(monotonic_ns)
 kill -HUP "$EDGE_PID"
 log "SIGHUP: a, b, c -> b, c"
 wait_for_line "$WORK/edge.log" 'link 0 \(a\) removed' 5
+if [[ -n $EDGE_URL ]]; then
+  scrape >"$WORK/metrics.txt" || die "could not scrape $EDGE_URL"
+  names=$(grep -oE '^braid_edge_link_sent_bytes_total\{link="[0-9]+",name="[a-z]+"\}' \
+    "$WORK/metrics.txt" | grep -oE 'name="[a-z]+"' | sort | tr -d '\n')
+  [[ $names == 'name="b"name="c"' ]] || die "per-link metrics series after the reloads: $names"
+  log "per-link metrics series after the reloads: $names"
+fi
 # Reloads that cannot be carried out change nothing: a link whose socket cannot be bound (no
 # such device), and a file without links.
 sleep 1
