@@ -14,5 +14,5 @@ build=$(cd "${1:-$repo/build/release}" && pwd)
   echo "build first: ninja -C $build" >&2
   exit 2
 }
-BRAID_BUILD_ROOT=$build BRAID_SOURCE_ROOT=$repo LINK_TEST_SECONDS=${2:-60} \
+BRAID_BUILD_ROOT=$build BRAID_SOURCE_ROOT=$repo LINK_TEST_SECONDS=${2:-60} LINK_TEST_STRICT=1 \
   exec "$repo/tests/integration/link_test_test.sh"

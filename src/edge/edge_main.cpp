@@ -222,8 +222,8 @@ void addLinkMetrics(ctrl::CounterCollector& collector, const edge::EdgeLinkCount
   collector.gauge("braid_edge_link_train_rate_bytes_per_second",
                   "capacity estimate of the last packet train", &l.trainBps, link, 0.125);
   collector.gauge("braid_edge_link_score_seconds",
-                  "scheduler score: expected delivery delay of a full packet sent now",
-                  &l.scoreUs, link, 1e-6);
+                  "scheduler score: expected delivery delay of a full packet sent now", &l.scoreUs,
+                  link, 1e-6);
   collector.gauge("braid_edge_link_rtt_seconds", "smoothed round-trip time", &l.srttUs, link, 1e-6);
   collector.gauge("braid_edge_link_min_rtt_seconds", "lowest round-trip time (10-20 s)",
                   &l.minRttUs, link, 1e-6);

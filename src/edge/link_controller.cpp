@@ -7,14 +7,26 @@ namespace braid::edge {
 namespace {
 
 constexpr uint64_t kRttWindowNs = 10'000'000'000;
-constexpr uint64_t kBurstNs = 5'000'000;  // the pacer lets this much of its rate out at once
-constexpr double kMinBurstBytes = 2 * 1500;
+constexpr uint64_t kBurstNs = 1'000'000;  // the pacer lets this much of its rate out at once
+constexpr double kMinBurstBytes = 1500;
 constexpr uint64_t kDeliveryWindowNs = 1'000'000'000;
 constexpr uint64_t kMinRateSampleNs = 100'000'000;
 // A cooled-down link goes back to warm only if it answered this recently.
 constexpr uint64_t kFreshAnswerNs = 500'000'000;
 // Queue growth (µs of queueing delay per second) that stops the pacer from probing up.
 constexpr double kRisingQueueUsPerS = 100'000;
+// While the queue is short and media waits, the pacing rate grows this much per report.
+constexpr double kProbeUpGain = 1.05;
+constexpr double kMaxPaceOverDelivery = 1.5;
+// Startup (from warm until the queue first builds): the rate may double in a few reports, as
+// in BBR's startup, so that a stream does not back up behind a link that is finding its rate.
+constexpr double kStartupProbeUpGain = 1.25;
+constexpr double kStartupMaxPaceOverDelivery = 2.0;
+constexpr uint64_t kDrainEveryNs = 4'000'000'000;  // under the gateway's 5 s minimum bucket
+constexpr uint64_t kMinDrainNs = 100'000'000;
+constexpr double kDrainGain = 0.5;
+// In-flight bytes not yet covered by a report: up to one feedback interval (50 ms by default).
+constexpr uint64_t kCapReportAllowanceNs = 50'000'000;
 
 }  // namespace
 
@@ -64,6 +76,8 @@ void LinkController::setPhase(LinkPhase phase, uint64_t nowNs) noexcept {
   delayHighSinceNs_ = 0;
   switch (phase) {
     case LinkPhase::kWarm:
+      startup_ = true;
+      lastDrainNs_ = nowNs;
       // Pre-warm: a new or returning link starts low (half what its train showed, or the
       // initial rate) and earns its rate through delivery.
       paceBps_ = trainBps_ > 0 ? std::clamp(trainBps_ / 2, config_.minBps, config_.maxBps)
@@ -271,30 +285,46 @@ void LinkController::onReport(uint64_t nowNs, const proto::LinkReport& report) n
 }
 
 void LinkController::updatePacing(uint64_t nowNs) noexcept {
-  (void)nowNs;
-  // Pace a little above what the link has shown it delivers, so that a link we fill keeps
-  // finding its capacity (each saturated report raises it by the gain); when the queue the
-  // gateway sees on it is above target, a little below, so the queue drains; while the
-  // queue is growing fast, hold. The queue delay is measured one way at the gateway, so the
-  // return path of the ACK that carried it does not blur it. The in-flight cap bounds what a
-  // wrong estimate can cost.
+  // A delay-based rate controller on the queue the gateway measures one way on this link (so
+  // the return path of the ACK that carried it does not blur it), around the delivered rate:
+  // - queue above target: pace below what the link delivers, so the queue drains;
+  // - queue between half the target and the target: pace at the delivered rate, hold;
+  // - queue short: a little above the recent peak delivery, and, while media waits at the
+  //   sender, 5 % more per report from the current rate (the link delivered all it was given
+  //   and may have more), never past twice the recent peak (an unanswered probe runs away).
+  // The in-flight cap (waitNs) bounds what a wrong estimate can cost when the link stalls.
   double queueNs = queueSampleCount_ > 0 ? queueDelayUs_ * 1000 : (srttUs_ - minRttUs_) * 1000;
   auto target = static_cast<double>(config_.queueDelayTargetNs);
-  double gain = config_.pacingGain;
-  if (queueNs > target) {
-    gain = config_.drainFactor;
-  } else if (queueNs > target / 2 && queueTrendUsPerS_ > kRisingQueueUsPerS) {
-    gain = 1.0;
+  double delivered = std::max(deliveryBps_, config_.minBps);
+  double paced;
+  // Every few seconds a saturated link drains for a round trip (BBR's ProbeRTT): a queue that
+  // never empties would otherwise be learnt as base delay, by the gateway's minimum transit
+  // and our minimum RTT alike, and grow unseen.
+  if (queueNs > target / 2) startup_ = false;
+  if (backlogged_ && !startup_ && nowNs - lastDrainNs_ > kDrainEveryNs) {
+    lastDrainNs_ = nowNs;
+    drainUntilNs_ = nowNs + std::max<uint64_t>(kMinDrainNs, static_cast<uint64_t>(srttUs_ * 1000));
   }
-  double paced = std::max(maxDeliveryBps_ * gain, config_.minBps);
-  if (phase_ == LinkPhase::kWarm) paced = std::max(paced, paceBps_);  // warm only ramps up
-  // While media waits at the sender, a link whose queue is short has not shown its capacity
-  // yet (it delivered what it was given): probe up from the current rate, but never past
-  // twice what it has delivered lately (an unanswered probe-up would run away).
-  if (backlogged_ && queueNs < target / 2) {
-    paced = std::max(paced,
-                     std::min(paceBps_ * 1.1, 2 * std::max(maxDeliveryBps_, config_.initialBps)));
+  if (nowNs < drainUntilNs_) {
+    paced = delivered * kDrainGain;
+  } else if (queueNs > target) {
+    paced = delivered * config_.drainFactor;
+  } else if (queueNs > target / 2 || queueTrendUsPerS_ > kRisingQueueUsPerS) {
+    paced = std::min(paceBps_, delivered);
+  } else {
+    paced = std::max(maxDeliveryBps_ * config_.pacingGain, config_.initialBps);
+    if (phase_ == LinkPhase::kWarm) paced = std::max(paced, paceBps_);  // warm only ramps up
+    if (backlogged_ && startup_) {
+      paced = std::max(paced, paceBps_ * kStartupProbeUpGain);
+    } else if (backlogged_) {
+      paced = std::max(paced, std::min(paceBps_ * kProbeUpGain,
+                                       2 * std::max(maxDeliveryBps_, config_.initialBps)));
+    }
   }
+  // Never far above the smoothed delivery (twice it in startup): a cellular link's short peaks
+  // are not a rate it holds, and pacing at them sends bursts its queue has to absorb.
+  paced = std::min(paced, (startup_ ? kStartupMaxPaceOverDelivery : kMaxPaceOverDelivery) *
+                              std::max(deliveryBps_, config_.initialBps));
   paceBps_ = std::clamp(paced, config_.minBps, config_.maxBps);
 }
 
@@ -411,9 +441,12 @@ uint64_t LinkController::waitNs(uint64_t nowNs, uint64_t bytes) noexcept {
     // The smoothed rate, not the peak: on a bursty link the peak would let a stall strand
     // far more than the link then delivers in time.
     double deliveryRate = std::max(deliveryBps_, config_.initialBps);
+    // Allowed: the path (min RTT), a report interval of packets not yet reported, and the
+    // queue the pacer aims at (the cap bounds what a stall or a wrong rate can strand).
     double capBytes = std::max(
         8 * 1500.0, deliveryRate / 8 *
-                        (minRttUs_ / 1e6 + static_cast<double>(config_.queueDelayTargetNs) / 1e9));
+                        (minRttUs_ / 1e6 + static_cast<double>(kCapReportAllowanceNs) / 1e9 +
+                         static_cast<double>(config_.queueDelayTargetNs) / 1e9));
     // Capped: the time until enough of what is in flight has drained.
     double excess = inflightBytes() + need - capBytes;
     if (excess > 0) return static_cast<uint64_t>(excess * 8 / deliveryRate * 1e9) + 1;

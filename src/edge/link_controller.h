@@ -38,8 +38,8 @@ struct LinkControllerConfig {
   double initialBps = 1'000'000;  // pacing rate of a warming link without a train estimate
   double minBps = 200'000;
   double maxBps = 500'000'000;
-  uint64_t queueDelayTargetNs = 80'000'000;  // standing queue the controller allows
-  double pacingGain = 1.25;                  // pacing rate over the delivered rate
+  uint64_t queueDelayTargetNs = 25'000'000;  // standing queue the controller allows
+  double pacingGain = 1.15;                  // pacing rate over the delivered rate
   double drainFactor = 0.9;                  // rate = delivery × this when the queue grows
   uint32_t answersToWarm = 2;                // in-band answers before a probing link warms
   uint64_t trainWaitNs = 500'000'000;        // how long a probing link waits for its train
@@ -205,6 +205,9 @@ class LinkController {
   // Pacing
   double paceBps_ = 0;
   double tokens_ = 0;  // bytes; may go negative (retransmissions borrow)
+  bool startup_ = false;  // warm and the queue has not built yet: the rate ramps fast
+  uint64_t lastDrainNs_ = 0;
+  uint64_t drainUntilNs_ = 0;
   uint64_t lastRefillNs_ = 0;
 };
 

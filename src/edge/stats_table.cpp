@@ -82,7 +82,7 @@ void StatsTable::draw(const EdgeCounters& c, const LinkSet& links, double second
   }
   text += "\033[2K" + std::string(header().size(), '-') + "\n";
   for (; rows < links_; ++rows) text += "\033[2K\n";  // rows of removed links
-  text += "\0338";  // back to where the log lines go
+  text += "\0338";                                    // back to where the log lines go
   std::fputs(text.c_str(), out_);
   std::fflush(out_);
 }

@@ -65,12 +65,13 @@ finish_transfer 40
 
 grep -E '^final ' "$WORK/gateway.log"
 grep -E '^final' "$WORK/edge.log"
-grep -E 'SIGHUP|added|removed|unacknowledged|(probe|live|down) -> |links\[' "$WORK/edge.log" || true
+grep -E 'SIGHUP|added|removed|unacknowledged|(init|probe|warm|live|degrade) -> |links\[' "$WORK/edge.log" || true
 grep -q 'SIGHUP: link c added as link ID 2 (new)' "$WORK/edge.log" ||
   die "the log does not say that c was added"
 grep -q 'SIGHUP: link a removed, was link ID 0 (no longer configured)' "$WORK/edge.log" ||
   die "the log does not say that a was removed"
-grep -q 'link 2 (c): probe -> live' "$WORK/edge.log" || die "link c never went live"
+grep -q 'link 2 (c): probe -> warm' "$WORK/edge.log" || die "link c was never proven (warm)"
+grep -q 'link 2 (c): warm -> live' "$WORK/edge.log" || die "link c never went live"
 
 epoch=$(sed -n '1s/.*epoch_ns=\([0-9]*\).*/\1/p' "$WORK/record.csv")
 [[ -n $epoch ]] || die "record.csv has no epoch_ns header"
