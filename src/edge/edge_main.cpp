@@ -166,6 +166,12 @@ Result<std::vector<edge::EdgeLinkOptions>> toLinkOptions(const std::vector<ctrl:
   std::vector<edge::EdgeLinkOptions> links;
   for (const ctrl::LinkConfig& l : in) {
     edge::EdgeLinkOptions link{.name = l.name, .bindDevice = l.device.value_or("")};
+    auto priority = edge::parseLinkPriority(l.priority);
+    if (!priority) {
+      return fail(ErrorCode::kInvalidArgument, "link " + l.name + ": priority: '" + l.priority +
+                                                   "' is not primary, normal or backup");
+    }
+    link.priority = *priority;
     for (auto [text, out, what] : {std::tuple{l.bind, &link.bindAddress, "bind"},
                                    std::tuple{l.gateway, &link.gateway, "gateway"}}) {
       if (!text) continue;
@@ -276,9 +282,11 @@ bool reloadLinks(const std::vector<ctrl::LinkConfig>& desired, ReloadTargets& t)
     return false;
   }
   for (const edge::LinkChange& change : *plan) {
-    bool add = change.kind == edge::LinkChange::Kind::kAdd;
-    spdlog::info("SIGHUP: link {} {} link ID {} ({})", change.options.name,
-                 add ? "added as" : "removed, was", change.id, change.why);
+    const char* what = change.kind == edge::LinkChange::Kind::kAdd      ? "added as"
+                       : change.kind == edge::LinkChange::Kind::kRemove ? "removed, was"
+                                                                        : "kept as";
+    spdlog::info("SIGHUP: link {} {} link ID {} ({})", change.options.name, what, change.id,
+                 change.why);
   }
   t.links.apply(*plan);
   if (t.onLinksChanged) t.onLinksChanged(*plan);
@@ -328,6 +336,48 @@ void reload(Options& options, ReloadTargets& targets) {
   }
 }
 
+// The session options both streaming and the link test start from: the gateway, links, key,
+// AEAD and sizes of `options`, checked. Logs what is wrong and returns nullopt (exit 2).
+std::optional<edge::EdgeSessionOptions> sessionOptionsFrom(const Options& options) {
+  auto gateway = dp::parseSocketAddress(options.gateway);
+  if (!gateway) {
+    spdlog::error("--gateway: {}", gateway.error().describe());
+    return std::nullopt;
+  }
+  auto links = toLinkOptions(options.links);
+  if (!links) {
+    spdlog::error("{}", links.error().context);
+    return std::nullopt;
+  }
+  auto key = ctrl::loadEdgeKeyFile(options.keyPath);
+  if (!key) {
+    spdlog::error("{}", key.error().describe());
+    return std::nullopt;
+  }
+  auto backend = proto::parseAeadBackend(options.aead);
+  if (!backend || !proto::aeadBackendAvailable(*backend)) {
+    spdlog::error("--aead {}: unknown, or not available in this build or on this CPU",
+                  options.aead);
+    return std::nullopt;
+  }
+  if (options.latencyMs < 20 || options.latencyMs > 60000) {
+    spdlog::error("--latency-ms must be 20..60000");
+    return std::nullopt;
+  }
+  if (options.wireSize < 400 || options.wireSize > proto::kMaxPacketSize) {
+    spdlog::error("--wire-size must be 400..{}", proto::kMaxPacketSize);
+    return std::nullopt;
+  }
+  return edge::EdgeSessionOptions{
+      .gateway = *gateway,
+      .links = *links,
+      .keyId = key->id,
+      .psk = key->key,
+      .latencyMs = static_cast<uint16_t>(options.latencyMs),
+      .wirePacketSize = options.wireSize,
+      .channel = {.backend = *backend, .rekeySequenceThreshold = options.rekeyAfterPackets}};
+}
+
 int runEdge(Options& options) {
   if (auto logging = ctrl::setupLogging(options.logLevel, "braid-edge"); !logging) {
     std::fprintf(stderr, "braid-edge: %s\n", logging.error().describe().c_str());
@@ -342,35 +392,8 @@ int runEdge(Options& options) {
     }
     skew = *parsed;
   }
-  auto gateway = dp::parseSocketAddress(options.gateway);
-  if (!gateway) {
-    spdlog::error("--gateway: {}", gateway.error().describe());
-    return kExitConfig;
-  }
-  auto links = toLinkOptions(options.links);
-  if (!links) {
-    spdlog::error("{}", links.error().context);
-    return kExitConfig;
-  }
-  auto key = ctrl::loadEdgeKeyFile(options.keyPath);
-  if (!key) {
-    spdlog::error("{}", key.error().describe());
-    return kExitConfig;
-  }
-  auto backend = proto::parseAeadBackend(options.aead);
-  if (!backend || !proto::aeadBackendAvailable(*backend)) {
-    spdlog::error("--aead {}: unknown, or not available in this build or on this CPU",
-                  options.aead);
-    return kExitConfig;
-  }
-  if (options.latencyMs < 20 || options.latencyMs > 60000) {
-    spdlog::error("--latency-ms must be 20..60000");
-    return kExitConfig;
-  }
-  if (options.wireSize < 400 || options.wireSize > proto::kMaxPacketSize) {
-    spdlog::error("--wire-size must be 400..{}", proto::kMaxPacketSize);
-    return kExitConfig;
-  }
+  auto prepared = sessionOptionsFrom(options);
+  if (!prepared) return kExitConfig;
   auto source = edge::openTsSource(options.input,
                                    edge::TsInputOptions{.pace = !options.noPace, .clock = nullptr});
   if (!source) {
@@ -391,25 +414,16 @@ int runEdge(Options& options) {
 
   dp::SpscRing<edge::MediaChunk> ring(kRingChunks);
   uint64_t startNs = dp::monotonicNs();
-  auto session = edge::EdgeSession::create(
-      edge::EdgeSessionOptions{
-          .gateway = *gateway,
-          .links = *links,
-          .keyId = key->id,
-          .psk = key->key,
-          .latencyMs = static_cast<uint16_t>(options.latencyMs),
-          .wirePacketSize = options.wireSize,
-          .channel = {.backend = *backend, .rekeySequenceThreshold = options.rekeyAfterPackets},
-          .epochNs = startNs,
-          .wireClock = edge::WireClock(skew, startNs)},
-      ring);
+  prepared->epochNs = startNs;
+  prepared->wireClock = edge::WireClock(skew, startNs);
+  auto session = edge::EdgeSession::create(*prepared, ring);
   if (!session) {
     spdlog::error("{}", session.error().describe());
     return 1;
   }
   spdlog::info("braid-edge {} sending {} to {} (key {}, latency {} ms, AEAD {})", BRAID_VERSION,
-               options.input, options.gateway, key->id, options.latencyMs,
-               proto::aeadBackendName(*backend));
+               options.input, options.gateway, prepared->keyId, options.latencyMs,
+               proto::aeadBackendName(prepared->channel.backend));
   if (!options.clockSkew.empty()) {
     spdlog::warn(
         "--clock-skew: wire timestamps from a clock {} ms off that drifts {} ppm (a test aid)",
@@ -431,8 +445,8 @@ int runEdge(Options& options) {
     metrics = std::move(*server);
     collector = std::make_shared<ctrl::CounterCollector>();
     const edge::EdgeCounters& c = (*session)->counters();
-    for (size_t i = 0; i < links->size(); ++i) {
-      addLinkMetrics(*collector, c.links[i], static_cast<uint8_t>(i), (*links)[i].name);
+    for (size_t i = 0; i < prepared->links.size(); ++i) {
+      addLinkMetrics(*collector, c.links[i], static_cast<uint8_t>(i), prepared->links[i].name);
     }
     collector->counter("braid_edge_sent_bytes_total", "UDP payload bytes sent on all links",
                        &c.udpBytesSent);
@@ -495,18 +509,18 @@ int runEdge(Options& options) {
     senderDone.store(true);
   });
 
-  edge::LinkSet linkSet(*links);
+  edge::LinkSet linkSet(prepared->links);
   ReloadTargets reloadTargets{
       .links = linkSet,
       .session = **session,
-      .gateway = *gateway,
+      .gateway = prepared->gateway,
       .onLinksChanged = [&](std::span<const edge::LinkChange> changes) {
 #if BRAID_HAVE_METRICS
         if (!collector) return;
         for (const edge::LinkChange& change : changes) {
           if (change.kind == edge::LinkChange::Kind::kRemove) {
             collector->removeLabeled(linkLabels(change.id, change.options.name));
-          } else {
+          } else if (change.kind == edge::LinkChange::Kind::kAdd) {
             addLinkMetrics(*collector, (*session)->counters().links[change.id], change.id,
                            change.options.name);
           }
@@ -569,59 +583,19 @@ int runLinkTestCommand(const Options& options, double seconds, bool json) {
     std::fprintf(stderr, "braid-edge: %s\n", logging.error().describe().c_str());
     return kExitConfig;
   }
-  auto gateway = dp::parseSocketAddress(options.gateway);
-  if (!gateway) {
-    spdlog::error("--gateway: {}", gateway.error().describe());
-    return kExitConfig;
-  }
-  std::vector<edge::EdgeLinkOptions> links;
-  for (const ctrl::LinkConfig& l : options.links) {
-    edge::EdgeLinkOptions link{.name = l.name, .bindDevice = l.device.value_or("")};
-    for (auto [text, out, what] : {std::tuple{l.bind, &link.bindAddress, "bind"},
-                                   std::tuple{l.gateway, &link.gateway, "gateway"}}) {
-      if (!text) continue;
-      auto parsed = dp::parseSocketAddress(*text);
-      if (!parsed) {
-        spdlog::error("link {}: {}: {}", l.name, what, parsed.error().describe());
-        return kExitConfig;
-      }
-      *out = *parsed;
-    }
-    links.push_back(std::move(link));
-  }
-  auto key = ctrl::loadEdgeKeyFile(options.keyPath);
-  if (!key) {
-    spdlog::error("{}", key.error().describe());
-    return kExitConfig;
-  }
-  auto backend = proto::parseAeadBackend(options.aead);
-  if (!backend || !proto::aeadBackendAvailable(*backend)) {
-    spdlog::error("--aead {}: unknown, or not available in this build or on this CPU",
-                  options.aead);
-    return kExitConfig;
-  }
-  if (options.wireSize < 400 || options.wireSize > proto::kMaxPacketSize) {
-    spdlog::error("--wire-size must be 400..{}", proto::kMaxPacketSize);
-    return kExitConfig;
-  }
+  auto prepared = sessionOptionsFrom(options);
+  if (!prepared) return kExitConfig;
   auto signals = ctrl::SignalWatcher::create();
   if (!signals) {
     spdlog::error("{}", signals.error().describe());
     return 1;
   }
   spdlog::info("braid-edge {} link test of {} link(s) to {} for {:.1f} s (key {})", BRAID_VERSION,
-               links.size(), options.gateway, seconds, key->id);
+               prepared->links.size(), options.gateway, seconds, prepared->keyId);
+  prepared->epochNs = dp::monotonicNs();
   auto report = edge::runLinkTest(
-      edge::EdgeSessionOptions{
-          .gateway = *gateway,
-          .links = links,
-          .keyId = key->id,
-          .psk = key->key,
-          .latencyMs = static_cast<uint16_t>(options.latencyMs),
-          .wirePacketSize = options.wireSize,
-          .channel = {.backend = *backend, .rekeySequenceThreshold = options.rekeyAfterPackets},
-          .epochNs = dp::monotonicNs()},
-      edge::LinkTestOptions{.durationNs = static_cast<uint64_t>(seconds * 1e9)}, [&signals] {
+      *prepared, edge::LinkTestOptions{.durationNs = static_cast<uint64_t>(seconds * 1e9)},
+      [&signals] {
         auto signal = signals->wait(std::chrono::milliseconds(0));
         return signal && (*signal == SIGINT || *signal == SIGTERM);
       });

@@ -241,8 +241,16 @@ EdgeSession::Link* EdgeSession::bestLink(uint64_t nowNs, uint64_t bytes, int avo
   Link* best = nullptr;
   Link* bestAvoided = nullptr;
   uint64_t bestAt = UINT64_MAX, avoidedAt = UINT64_MAX;
+  // Backup links are chosen here only when no other link carries media (readyLinkBefore
+  // takes them when the input backs up behind the others).
+  bool othersCarry = false;
+  for (const Link& link : links_) {
+    othersCarry |=
+        link.options.priority != LinkPriority::kBackup && carriesMedia(link.controller.phase());
+  }
   for (Link& link : links_) {
     if (!carriesMedia(link.controller.phase())) continue;
+    if (othersCarry && link.options.priority == LinkPriority::kBackup) continue;
     uint64_t at = link.controller.expectedDeliveryNs(nowNs, bytes);
     if (link.id == avoid) {
       if (at < avoidedAt) avoidedAt = at, bestAvoided = &link;
@@ -691,6 +699,11 @@ void EdgeSession::applyLinkCommands(uint64_t nowNs) {
       if (!link.active()) continue;
       removeLink(link, change.why, nowNs);
       if (removedCount < removed.size()) removed[removedCount++] = change.id;
+    } else if (change.kind == LinkChange::Kind::kUpdate) {
+      Link& link = links_[change.id];
+      if (!link.active()) continue;
+      link.options.priority = change.options.priority;
+      spdlog::info("link {} ({}): {}", link.id, link.options.name, change.why);
     } else {
       addLink(command, nowNs);
     }
@@ -770,6 +783,15 @@ size_t EdgeSession::nextActiveLink(size_t id) const {
 }
 
 void EdgeSession::run(const std::atomic<bool>& stop, const std::atomic<bool>& inputDone) {
+  // The first handshake goes on the first primary link, else the first that is not a backup.
+  int firstNormal = -1, firstPrimary = -1;
+  for (const Link& link : links_) {
+    if (link.options.priority == LinkPriority::kPrimary && firstPrimary < 0) firstPrimary = link.id;
+    if (link.options.priority == LinkPriority::kNormal && firstNormal < 0) firstNormal = link.id;
+  }
+  if (firstPrimary >= 0 || firstNormal >= 0) {
+    handshakeLink_ = static_cast<size_t>(firstPrimary >= 0 ? firstPrimary : firstNormal);
+  }
   startHandshake(dp::monotonicNs(), false);
   uint64_t nextGaugesNs = 0;
   while (!stop.load(std::memory_order_relaxed)) {

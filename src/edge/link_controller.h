@@ -204,7 +204,7 @@ class LinkController {
   std::array<uint64_t, 256> sendNsBySeq_{};  // send time of link sequence s at [s % 256]
   // Pacing
   double paceBps_ = 0;
-  double tokens_ = 0;  // bytes; may go negative (retransmissions borrow)
+  double tokens_ = 0;     // bytes; may go negative (retransmissions borrow)
   bool startup_ = false;  // warm and the queue has not built yet: the rate ramps fast
   uint64_t lastDrainNs_ = 0;
   uint64_t drainUntilNs_ = 0;

@@ -4,6 +4,25 @@
 
 namespace braid::edge {
 
+const char* linkPriorityName(LinkPriority priority) {
+  switch (priority) {
+    case LinkPriority::kPrimary:
+      return "primary";
+    case LinkPriority::kNormal:
+      return "normal";
+    case LinkPriority::kBackup:
+      return "backup";
+  }
+  return "unknown";
+}
+
+std::optional<LinkPriority> parseLinkPriority(const std::string& text) {
+  if (text == "primary") return LinkPriority::kPrimary;
+  if (text == "normal") return LinkPriority::kNormal;
+  if (text == "backup") return LinkPriority::kBackup;
+  return std::nullopt;
+}
+
 dp::SocketAddress linkGateway(const EdgeLinkOptions& link,
                               const dp::SocketAddress& sessionGateway) {
   return link.gateway.isUnspecified() ? sessionGateway : link.gateway;

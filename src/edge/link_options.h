@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "dataplane/io/socket_address.h"
@@ -8,12 +9,22 @@
 
 namespace braid::edge {
 
+// What a link is for. Primary and normal links share the media by expected delivery (a
+// primary link is tried first for the handshake); a backup link (e.g. metered satellite)
+// carries media only when the others fall short: when none of them carries media, or when
+// the input backs up behind them.
+enum class LinkPriority : uint8_t { kPrimary, kNormal, kBackup };
+const char* linkPriorityName(LinkPriority priority);
+// "primary", "normal" or "backup" (the config's values); nullopt otherwise.
+std::optional<LinkPriority> parseLinkPriority(const std::string& text);
+
 // One network path to the gateway: its own UDP socket, bound to a device or source address.
 struct EdgeLinkOptions {
   std::string name = "link0";
   dp::SocketAddress gateway = {};      // where this link sends (unspecified: the session's gateway)
   dp::SocketAddress bindAddress = {};  // local address (unspecified: any, ephemeral port)
   std::string bindDevice = {};         // SO_BINDTODEVICE, empty: none
+  LinkPriority priority = LinkPriority::kNormal;
 
   bool operator==(const EdgeLinkOptions&) const = default;
 };

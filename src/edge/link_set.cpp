@@ -51,7 +51,7 @@ Result<std::vector<LinkChange>> LinkSet::plan(std::span<const EdgeLinkOptions> d
     }
   }
 
-  std::vector<LinkChange> removals, additions;
+  std::vector<LinkChange> removals, additions, updates;
   std::array<bool, proto::kMaxLinks> taken{};
   // Per link ID, when it was released (0: never used): free IDs are taken in this order.
   std::array<uint64_t, proto::kMaxLinks> released = released_;
@@ -65,6 +65,15 @@ Result<std::vector<LinkChange>> LinkSet::plan(std::span<const EdgeLinkOptions> d
                                               : socketChange(current, *wanted);
     if (why.empty()) {
       taken[id] = true;
+      if (wanted->priority != current.priority) {
+        // Only what the scheduler makes of the link changes: no new socket, same link ID.
+        updates.push_back(LinkChange{.kind = LinkChange::Kind::kUpdate,
+                                     .id = static_cast<uint8_t>(id),
+                                     .options = *wanted,
+                                     .why = std::string("priority ") +
+                                            linkPriorityName(current.priority) + " -> " +
+                                            linkPriorityName(wanted->priority)});
+      }
       continue;
     }
     removals.push_back(LinkChange{.kind = LinkChange::Kind::kRemove,
@@ -93,6 +102,7 @@ Result<std::vector<LinkChange>> LinkSet::plan(std::span<const EdgeLinkOptions> d
         .why = replaced == removals.end() ? std::string("new") : "re-added: " + replaced->why});
   }
   removals.insert(removals.end(), additions.begin(), additions.end());
+  removals.insert(removals.end(), updates.begin(), updates.end());
   return removals;
 }
 

@@ -22,7 +22,7 @@ namespace braid::edge {
 
 // One step of a link-set change.
 struct LinkChange {
-  enum class Kind : uint8_t { kRemove, kAdd };
+  enum class Kind : uint8_t { kRemove, kAdd, kUpdate };  // kUpdate: the priority only
   Kind kind = Kind::kAdd;
   uint8_t id = 0;           // link ID: of the link removed, or given to the link added
   EdgeLinkOptions options;  // the link removed or added

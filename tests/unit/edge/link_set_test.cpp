@@ -21,7 +21,10 @@ EdgeLinkOptions link(const std::string& name, const std::string& gateway = "") {
 std::vector<std::string> describe(const std::vector<LinkChange>& changes) {
   std::vector<std::string> out;
   for (const LinkChange& c : changes) {
-    out.push_back((c.kind == LinkChange::Kind::kAdd ? "+" : "-") + c.options.name + "@" +
+    const char* sign = c.kind == LinkChange::Kind::kAdd      ? "+"
+                       : c.kind == LinkChange::Kind::kRemove ? "-"
+                                                             : "~";
+    out.push_back(sign + c.options.name + "@" +
                   std::to_string(c.id) + " (" + c.why + ")");
   }
   return out;
@@ -46,6 +49,30 @@ TEST(LinkSet, SameLinksInAnotherOrderChangeNothing) {
   std::vector<EdgeLinkOptions> start = {link("a"), link("b", "127.0.0.1:9")};
   LinkSet set(start);
   EXPECT_TRUE(planOf(set, {link("b", "127.0.0.1:9"), link("a")}).empty());
+}
+
+// A priority is what the scheduler makes of a link: changing it keeps the link, its socket
+// and its ID, and is applied as an update.
+TEST(LinkSet, APriorityChangeUpdatesTheLinkInPlace) {
+  std::vector<EdgeLinkOptions> start = {link("a"), link("b")};
+  LinkSet set(start);
+  EdgeLinkOptions backup = link("b");
+  backup.priority = LinkPriority::kBackup;
+  auto plan = set.plan(std::vector{link("a"), backup});
+  ASSERT_TRUE(plan);
+  EXPECT_THAT(describe(*plan), ElementsAre("~b@1 (priority normal -> backup)"));
+  set.apply(*plan);
+  ASSERT_NE(set.find(1), nullptr);
+  EXPECT_EQ(set.find(1)->priority, LinkPriority::kBackup);
+  EXPECT_TRUE(planOf(set, {link("a"), backup}).empty());
+}
+
+TEST(LinkSet, PrioritiesParseFromTheConfigsWords) {
+  EXPECT_EQ(parseLinkPriority("primary"), LinkPriority::kPrimary);
+  EXPECT_EQ(parseLinkPriority("normal"), LinkPriority::kNormal);
+  EXPECT_EQ(parseLinkPriority("backup"), LinkPriority::kBackup);
+  EXPECT_EQ(parseLinkPriority("Backup"), std::nullopt);
+  EXPECT_STREQ(linkPriorityName(LinkPriority::kBackup), "backup");
 }
 
 // The system test's sequence: a, b -> a, b, c -> b, c.

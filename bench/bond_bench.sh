@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The bonded-transport scenarios of tests/integration/bond_*_test.sh, for longer (default 120 s
+# each): edge -> braid-linkem -> gateway on loopback, a constant-bit-rate test pattern. Prints
+# one line per scenario: packets fed, skipped and late at the gateway, overhead (all UDP
+# payload bytes the edge sent / TS bytes fed in) split by kind (DATA headers and tags,
+# retransmissions, control: keepalives, JOIN, probe trains, CLOSE), and demotions per link.
+#
+# usage: bench/bond_bench.sh [--seconds N] [SCENARIO...]   (build first: scripts/build release)
+# scenarios: lte (ATT/T-Mobile/Verizon uplink traces, 30/40/50 ms, 6 Mbit/s at 500 ms),
+#            death (3 x 3 Mbit/s, one dies at 5 s and returns at 12 s, 4 Mbit/s at 500 ms),
+#            asymmetric (3 x 2 Mbit/s at 30/80/250 ms, 4 Mbit/s at 1000 ms),
+#            marginal (2 x 2.5 Mbit/s + 6 Mbit/s swinging 100 <-> 1200 ms over 30 s, 4 Mbit/s
+#            at 1000 ms). Default: all four.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+seconds=120
+scenarios=()
+while (($#)); do
+  case "$1" in
+    --seconds) seconds=$2; shift 2 ;;
+    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    lte | death | asymmetric | marginal) scenarios+=("$1"); shift ;;
+    *) echo "bond_bench: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+done
+((${#scenarios[@]})) || scenarios=(lte death asymmetric marginal)
+[[ "$seconds" =~ ^[0-9]+$ ]] && ((seconds >= 20)) || { echo "bond_bench: --seconds must be >= 20" >&2; exit 2; }
+export BRAID_BUILD_ROOT=${BRAID_BUILD_ROOT:-$repo/build/release} BRAID_SOURCE_ROOT=$repo
+[[ -x $BRAID_BUILD_ROOT/src/edge/braid-edge ]] || { echo "build first: scripts/build release" >&2; exit 2; }
+
+run_scenario() (
+  source "$repo/tests/integration/lib.sh"
+  local name=$1 kbps latency links=()
+  case "$name" in
+    lte) kbps=6000 latency=500 ;;
+    death) kbps=4000 latency=500 ;;
+    asymmetric) kbps=4000 latency=1000 ;;
+    marginal) kbps=4000 latency=1000 ;;
+  esac
+  make_cbr_ts "$WORK/in.ts" "$seconds" "$kbps"
+  keygen 1 "$WORK/edge.key"
+  start_gateway "$WORK/gateway.log" --keys "$WORK/edge.key" --output "file:$WORK/out.ts"
+  local traces=$SRC/tests/data/traces
+  {
+    printf '[scenario]\nseed = 1\ngateway = "%s"\n' "$GATEWAY_ADDR"
+    case "$name" in
+      lte)
+        for l in att:ATT-LTE-driving-2016:30 tmobile:TMobile-LTE-short:40 verizon:Verizon-LTE-short:50; do
+          IFS=: read -r n t d <<<"$l"
+          printf '[[links]]\nname = "%s"\nlisten = "127.0.0.1:0"\n' "$n"
+          printf 'up.trace = "%s/%s.up"\nup.delay_ms = %s\n' "$traces" "$t" "$d"
+          printf 'down.trace = "%s/%s.down"\ndown.delay_ms = %s\n' "$traces" "$t" "$d"
+        done ;;
+      death)
+        for n in a b c; do
+          printf '[[links]]\nname = "%s"\nlisten = "127.0.0.1:0"\nup.rate_kbps = 3000\n' "$n"
+          printf 'up.delay_ms = 40\ndown.delay_ms = 40\n'
+        done
+        printf '[[events]]\nlink = "b"\nkind = "death"\nat_s = 5\nduration_s = 7\n' ;;
+      asymmetric)
+        for l in a:30 b:80 c:250; do
+          printf '[[links]]\nname = "%s"\nlisten = "127.0.0.1:0"\nup.rate_kbps = 2000\n' "${l%%:*}"
+          printf 'up.delay_ms = %s\ndown.delay_ms = %s\n' "${l##*:}" "${l##*:}"
+        done ;;
+      marginal)
+        for l in a:2500 b:2500 m:6000; do
+          printf '[[links]]\nname = "%s"\nlisten = "127.0.0.1:0"\nup.rate_kbps = %s\n' "${l%%:*}" "${l##*:}"
+          printf 'up.delay_ms = 40\ndown.delay_ms = 40\n'
+        done
+        printf '[[events]]\nlink = "m"\nkind = "delay_swing"\nat_s = 0\ndirection = "up"\n'
+        printf 'delay_ms = 100\ndelay_max_ms = 1200\nperiod_s = 30\nduration_s = 0\n' ;;
+    esac
+  } >"$WORK/scenario.toml"
+  start_linkem "$WORK/scenario.toml"
+  case "$name" in
+    lte) links=(att tmobile verizon) ;;
+    marginal) links=(a b m) ;;
+    *) links=(a b c) ;;
+  esac
+  write_bond_config "$latency" "${links[@]}"
+  start_edge "$WORK/edge.log" --config "$WORK/edge.toml"
+  finish_transfer $((seconds + 60))
+  local gw edge
+  gw=$(grep -E '^final ' "$WORK/gateway.log" | tail -n1)
+  edge=$(grep -E '^final ' "$WORK/edge.log" | tail -n1)
+  val() { grep -oE "(^| )$1=[0-9.]+" <<<"$2" | head -n1 | cut -d= -f2; }
+  local input media udp data retx played skipped late
+  input=$(val input_bytes "$edge"); udp=$(val udp_bytes "$edge"); data=$(val data_packets "$edge")
+  media=$(val media_bytes "$edge")
+  retx=$(val retransmit_bytes "$edge")
+  played=$(val played "$gw"); skipped=$(val skipped "$gw"); late=$(val late "$gw")
+  local demotions
+  demotions=$(grep -E '^final-link ' "$WORK/edge.log" | awk '{n=""; d=""; for (i = 1; i <= NF; i++) {
+    if ($i ~ /^name=/) n = substr($i, 6); if ($i ~ /^downs=/) d = substr($i, 7) } printf "%s:%s ", n, d}')
+  awk -v name="$name" -v s="$seconds" -v input="$input" -v media="$media" -v udp="$udp" -v data="$data" \
+    -v retx="$retx" -v played="$played" -v skipped="$skipped" -v late="$late" -v dem="$demotions" \
+    'BEGIN {
+      # (media: the TS bytes sent; input - media were dropped at the edge, past their deadline)
+      fed = input / 188; headers = data * 46; control = udp - media - headers - retx
+      printf "scenario=%s seconds=%d ts_packets=%d datagrams_played=%d skipped=%d (%.2f %%) late=%d " \
+        "overhead=%.3f [headers %.3f, retransmissions %.3f, control %.3f] demotions=%s\n",
+        name, s, fed, played, skipped, 100 * skipped / (played + skipped), late, udp / input,
+        headers / input, retx / input, control / input, dem
+    }'
+)
+
+echo "bond_bench: $(date -u +%Y-%m-%dT%H:%M:%SZ), ${seconds} s per scenario, build $BRAID_BUILD_ROOT"
+for scenario in "${scenarios[@]}"; do run_scenario "$scenario"; done
