@@ -4,15 +4,9 @@
 # 500 ms. While a and b carry the stream c takes (almost) nothing; when a dies at 6 s, a and b
 # alone cannot (3 Mbit/s), and c carries what b cannot. Nothing may be missing.
 source "$(dirname "$0")/lib.sh"
-make_cbr_ts "$WORK/in.ts" 16 4000
-keygen 1 "$WORK/edge.key"
-start_gateway "$WORK/gateway.log" --keys "$WORK/edge.key" --output "file:$WORK/out.ts"
+bond_setup 4000 16
 {
-  printf '[scenario]\nseed = 1\ngateway = "%s"\n' "$GATEWAY_ADDR"
-  for name in a b c; do
-    printf '[[links]]\nname = "%s"\nlisten = "127.0.0.1:0"\nup.rate_kbps = 3000\n' "$name"
-    printf 'up.delay_ms = 40\ndown.delay_ms = 40\n'
-  done
+  constant_links 3000 a b c
   printf '[[events]]\nlink = "a"\nkind = "death"\nat_s = 6\nduration_s = 60\n'
 } >"$WORK/scenario.toml"
 start_linkem "$WORK/scenario.toml"

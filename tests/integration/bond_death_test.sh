@@ -5,15 +5,9 @@
 # 5 s of silence and takes it back through probe -> warm -> live when it returns, and puts
 # media on it again.
 source "$(dirname "$0")/lib.sh"
-make_cbr_ts "$WORK/in.ts" 16 4000
-keygen 1 "$WORK/edge.key"
-start_gateway "$WORK/gateway.log" --keys "$WORK/edge.key" --output "file:$WORK/out.ts"
+bond_setup 4000 16
 {
-  printf '[scenario]\nseed = 1\ngateway = "%s"\n' "$GATEWAY_ADDR"
-  for name in a b c; do
-    printf '[[links]]\nname = "%s"\nlisten = "127.0.0.1:0"\nup.rate_kbps = 3000\n' "$name"
-    printf 'up.delay_ms = 40\ndown.delay_ms = 40\n'
-  done
+  constant_links 3000 a b c
   printf '[[events]]\nlink = "b"\nkind = "death"\nat_s = 5\nduration_s = 7\n'
 } >"$WORK/scenario.toml"
 start_linkem "$WORK/scenario.toml"

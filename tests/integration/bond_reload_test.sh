@@ -12,15 +12,9 @@ monotonic_ns() {
   perl -MTime::HiRes=clock_gettime,CLOCK_MONOTONIC -e 'printf "%.0f\n", clock_gettime(CLOCK_MONOTONIC) * 1e9'
 }
 
-make_cbr_ts "$WORK/in.ts" 16 4000
-keygen 1 "$WORK/edge.key"
-start_gateway "$WORK/gateway.log" --keys "$WORK/edge.key" --output "file:$WORK/out.ts"
+bond_setup 4000 16
 {
-  printf '[scenario]\nseed = 1\ngateway = "%s"\n' "$GATEWAY_ADDR"
-  for name in a b c; do
-    printf '[[links]]\nname = "%s"\nlisten = "127.0.0.1:0"\nup.rate_kbps = 3000\n' "$name"
-    printf 'up.delay_ms = 40\ndown.delay_ms = 40\n'
-  done
+  constant_links 3000 a b c
 } >"$WORK/scenario.toml"
 start_linkem "$WORK/scenario.toml"
 write_bond_config 500 a b

@@ -123,6 +123,27 @@ make_cbr_ts() {
     -f mpegts -muxrate "${3}k" -y "$1"
 }
 
+# bond_setup KBPS SECONDS: the common start of a bonding scenario: a KBPS constant-bit-rate
+# stream of SECONDS in $WORK/in.ts, the edge key $WORK/edge.key, and a gateway writing
+# $WORK/out.ts.
+bond_setup() {
+  make_cbr_ts "$WORK/in.ts" "$2" "$1"
+  keygen 1 "$WORK/edge.key"
+  start_gateway "$WORK/gateway.log" --keys "$WORK/edge.key" --output "file:$WORK/out.ts"
+}
+
+# constant_links RATE_KBPS NAME...: prints a linkem [scenario] (seed 1) with one [[links]] table
+# per NAME: a constant RATE_KBPS uplink, 40 ms each way. [[events]] may follow.
+constant_links() {
+  local rate=$1 name
+  shift
+  printf '[scenario]\nseed = 1\ngateway = "%s"\n' "$GATEWAY_ADDR"
+  for name in "$@"; do
+    printf '[[links]]\nname = "%s"\nlisten = "127.0.0.1:0"\nup.rate_kbps = %s\n' "$name" "$rate"
+    printf 'up.delay_ms = 40\ndown.delay_ms = 40\n'
+  done
+}
+
 # write_bond_config LATENCY_MS NAME...: $WORK/edge.toml for the edge key $WORK/edge.key and
 # input $WORK/in.ts, one [[links]] per NAME sending to linkem's port for that link.
 write_bond_config() {
