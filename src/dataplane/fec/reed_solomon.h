@@ -70,16 +70,17 @@ class ReedSolomonCodec {
 
  private:
   explicit ReedSolomonCodec(const ReedSolomonConfig& config);
-  // Inverts the submatrix of the rows in `rows` (k of them) and writes the decode tables for the
-  // `missing` sources into `tables`. False if the submatrix is singular (cannot happen with a
-  // Cauchy generator; checked anyway).
+  // Writes the decode tables for the `missing` sources, given the k received rows in `rows`
+  // (received sources first, then the repairs used), into `tables`, inverting only the e × e
+  // block of the repairs over the missing sources. False if it is singular (cannot happen with
+  // a Cauchy generator; checked anyway).
   bool buildDecodeTables(const uint8_t* rows, const uint8_t* missing, uint32_t missingCount,
                          uint8_t* tables) noexcept;
 
   ReedSolomonConfig config_;
   std::unique_ptr<uint8_t[]> generator_;     // (k + m) × k, identity on top
   std::unique_ptr<uint8_t[]> encodeTables_;  // 32 × k × m
-  std::unique_ptr<uint8_t[]> scratch_;       // two k × k matrices and the e × k decode rows
+  std::unique_ptr<uint8_t[]> scratch_;       // two e × e matrices (room for k × k), e × k rows
   DecodeTableCache cache_;
   ReedSolomonCounters counters_;
 };
