@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "dataplane/clock.h"
 #include "dataplane/proto/wire/control_messages.h"
@@ -238,28 +239,22 @@ void EdgeSession::sendControl(Link& link, PacketType type, std::span<const uint8
 }
 
 EdgeSession::Link* EdgeSession::bestLink(uint64_t nowNs, uint64_t bytes, int avoid) {
+  // One pass, ranked by (backup, avoided, expected delivery): a backup link only when no
+  // other link carries media (readyLinkBefore takes it when the input backs up behind the
+  // others), and `avoid` only when no other link of its rank is there.
   Link* best = nullptr;
-  Link* bestAvoided = nullptr;
-  uint64_t bestAt = UINT64_MAX, avoidedAt = UINT64_MAX;
-  // Backup links are chosen here only when no other link carries media (readyLinkBefore
-  // takes them when the input backs up behind the others).
-  bool othersCarry = false;
-  for (const Link& link : links_) {
-    othersCarry |=
-        link.options.priority != LinkPriority::kBackup && carriesMedia(link.controller.phase());
-  }
+  std::tuple<bool, bool, uint64_t> bestRank{true, true, UINT64_MAX};
   for (Link& link : links_) {
     if (!carriesMedia(link.controller.phase())) continue;
-    if (othersCarry && link.options.priority == LinkPriority::kBackup) continue;
-    uint64_t at = link.controller.expectedDeliveryNs(nowNs, bytes);
-    if (link.id == avoid) {
-      if (at < avoidedAt) avoidedAt = at, bestAvoided = &link;
-    } else if (at < bestAt) {
-      bestAt = at;
+    std::tuple<bool, bool, uint64_t> rank{link.options.priority == LinkPriority::kBackup,
+                                          link.id == avoid,
+                                          link.controller.expectedDeliveryNs(nowNs, bytes)};
+    if (best == nullptr || rank < bestRank) {
       best = &link;
+      bestRank = rank;
     }
   }
-  return best ? best : bestAvoided;
+  return best;
 }
 
 EdgeSession::Link* EdgeSession::readyLinkBefore(uint64_t nowNs, uint64_t bytes,
@@ -594,7 +589,7 @@ void EdgeSession::maintainLinks(uint64_t nowNs) {
       phase = c.phase();
     }
     if (!link.joined) sendJoin(link, nowNs);
-    if (c.wantsTrain(nowNs)) sendTrain(link, nowNs);
+    if (c.wantsTrain()) sendTrain(link, nowNs);
     // Idle, probing and demoted links get a keepalive: it holds the NAT mapping, measures the
     // link while it carries nothing, and its answers prove a link before media goes on it.
     uint64_t interval = carriesMedia(phase) ? kProbeIntervalNs : kFastProbeIntervalNs;

@@ -204,10 +204,8 @@ void LinkController::onReport(uint64_t nowNs, const proto::LinkReport& report) n
   }
   if (report.probeTrainId != 0 && report.probeTrainId == trainId_ && trainBps_ == 0) {
     trainBps_ = static_cast<double>(report.probeRateKbps) * 1000;
-    trainMeasuredNs_ = nowNs;
   }
   if (delivered) {
-    lastDeliveryNs_ = nowNs;
     lastAnswerNs_ = nowNs;
     // What is still unreported was sent from the packet after the highest one delivered on
     // (if it was sent at all): silence is timed from then, not from this report.
@@ -222,9 +220,9 @@ void LinkController::onReport(uint64_t nowNs, const proto::LinkReport& report) n
       queueTrendUsPerS_ = 0.8 * queueTrendUsPerS_ + 0.2 * slope;
     }
     queueDelayUs_ = queue;
-    queueDelayMaxUs_ = static_cast<double>(std::max(report.queueDelayMaxUs, report.queueDelayUs));
-    smoothedQueueUs_ = queueSampleCount_ == 0 ? queueDelayMaxUs_
-                                              : 0.75 * smoothedQueueUs_ + 0.25 * queueDelayMaxUs_;
+    auto intervalMaxUs = static_cast<double>(std::max(report.queueDelayMaxUs, report.queueDelayUs));
+    smoothedQueueUs_ =
+        queueSampleCount_ == 0 ? intervalMaxUs : 0.75 * smoothedQueueUs_ + 0.25 * intervalMaxUs;
     queueSamples_[queueSampleCount_++ % queueSamples_.size()] =
         static_cast<uint32_t>(std::min<uint64_t>(report.queueDelayMaxUs, UINT32_MAX));
   }
@@ -254,7 +252,7 @@ void LinkController::onReport(uint64_t nowNs, const proto::LinkReport& report) n
     // delivers in scheduler grants, and a 20 ms interval that caught two of them shows a rate
     // the link does not have.
     rateSampleBytes_ += static_cast<double>(report.bytesReceived);
-    if (rateSampleSinceNs_ == 0) rateSampleSinceNs_ = lastReportNs_ - intervalNs;
+    if (rateSampleSinceNs_ == 0) rateSampleSinceNs_ = nowNs - intervalNs;
     auto sampleSpanNs =
         std::max<uint64_t>(kMinRateSampleNs, static_cast<uint64_t>(minRttUs_ * 1000));
     if (nowNs - rateSampleSinceNs_ >= sampleSpanNs) {
@@ -348,8 +346,7 @@ void LinkController::checkStalled(uint64_t nowNs) noexcept {
   }
 }
 
-bool LinkController::wantsTrain(uint64_t nowNs) const noexcept {
-  (void)nowNs;
+bool LinkController::wantsTrain() const noexcept {
   return phase_ == LinkPhase::kProbe && answers_ >= 1 && trainId_ == 0;
 }
 

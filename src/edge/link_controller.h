@@ -102,7 +102,7 @@ class LinkController {
   void setSoleCarrier(bool sole) noexcept { soleCarrier_ = sole; }
 
   // Whether the session should send a packet train now, and that it did (train `id`).
-  bool wantsTrain(uint64_t nowNs) const noexcept;
+  bool wantsTrain() const noexcept;
   void onTrainSent(uint64_t nowNs, uint64_t trainId) noexcept;
 
   // How long until `bytes` may be sent under the pacing rate and in-flight cap (0: now).
@@ -126,7 +126,6 @@ class LinkController {
   double deliveryBps() const { return deliveryBps_; }
   double lossRate() const { return lossRate_; }
   double trainBps() const { return trainBps_; }
-  uint64_t lastDeliveryNs() const { return lastDeliveryNs_; }
   // The forward (edge → gateway) one-way delay estimate: base (min RTT / 2) plus the queue
   // the gateway saw on the link, or SRTT less the return half, whichever is larger.
   double forwardDelayUs() const noexcept;
@@ -164,7 +163,6 @@ class LinkController {
   uint64_t trainId_ = 0;
   uint64_t trainSentNs_ = 0;
   double trainBps_ = 0;
-  uint64_t trainMeasuredNs_ = 0;
   // RTT
   double srttUs_ = 0;
   double rttvarUs_ = 0;
@@ -174,7 +172,6 @@ class LinkController {
   uint64_t windowStartNs_ = 0;
   // Forward queueing delay, from the gateway
   double queueDelayUs_ = 0;
-  double queueDelayMaxUs_ = 0;  // of the last report's interval
   double smoothedQueueUs_ = 0;  // EWMA (1/4 per report) of the reports' largest queue delays
   double queueTrendUsPerS_ = 0;
   std::array<uint32_t, 64> queueSamples_{};
@@ -185,7 +182,6 @@ class LinkController {
   bool soleCarrier_ = false;
   uint64_t highestSeq_ = 0;
   uint64_t lastReportNs_ = 0;
-  uint64_t lastDeliveryNs_ = 0;  // a report last showed new packets delivered
   double deliveryBps_ = 0;
   double maxDeliveryBps_ = 0;
   double windowMaxBps_ = 0;

@@ -1,5 +1,5 @@
 // Replaces the global allocation functions of the test binary it is linked into with counting
-// ones (see counting_allocator.h).
+// ones (see counting_allocator.h), and checks in that binary that they count.
 #include "counting_allocator.h"
 
 #include <atomic>
@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <new>
+
+#include <gtest/gtest.h>
 
 namespace {
 
@@ -89,4 +91,21 @@ uint64_t stopCountingAllocations() noexcept {
   return gAllocations.load();
 }
 
+}  // namespace braid::test
+
+namespace braid::test {
+namespace {
+
+// Linked into every no-allocation test binary: the counter is live there (a zero in its tests
+// would otherwise prove nothing).
+TEST(CountingAllocator, SeesAnAllocation) {
+  static int* volatile sink = nullptr;  // (a new/delete pair the compiler may not elide)
+  startCountingAllocations();
+  sink = new int(7);
+  uint64_t allocations = stopCountingAllocations();
+  delete sink;
+  EXPECT_GE(allocations, 1u);
+}
+
+}  // namespace
 }  // namespace braid::test

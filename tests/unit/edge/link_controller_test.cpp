@@ -55,12 +55,12 @@ TEST(LinkController, ProbesWithATrainThenWarmsThenGoesLive) {
   EXPECT_EQ(c.phase(), LinkPhase::kInit);
   c.startProbing(now);
   EXPECT_EQ(c.phase(), LinkPhase::kProbe);
-  EXPECT_FALSE(c.wantsTrain(now));  // not before the link answered once
+  EXPECT_FALSE(c.wantsTrain());  // not before the link answered once
   c.onProbeAnswer(now);
   c.onRttSample(now, 80'000);
-  EXPECT_TRUE(c.wantsTrain(now));
+  EXPECT_TRUE(c.wantsTrain());
   c.onTrainSent(now, 7);
-  EXPECT_FALSE(c.wantsTrain(now));
+  EXPECT_FALSE(c.wantsTrain());
   c.onProbeAnswer(now += 50 * kMs);
   c.tick(now);
   EXPECT_EQ(c.phase(), LinkPhase::kProbe);  // waits for the train's result

@@ -24,8 +24,7 @@ std::vector<std::string> describe(const std::vector<LinkChange>& changes) {
     const char* sign = c.kind == LinkChange::Kind::kAdd      ? "+"
                        : c.kind == LinkChange::Kind::kRemove ? "-"
                                                              : "~";
-    out.push_back(sign + c.options.name + "@" +
-                  std::to_string(c.id) + " (" + c.why + ")");
+    out.push_back(sign + c.options.name + "@" + std::to_string(c.id) + " (" + c.why + ")");
   }
   return out;
 }
