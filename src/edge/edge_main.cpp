@@ -58,6 +58,10 @@ struct Options {
   uint64_t rekeyAfterPackets = proto::kRekeySequenceThreshold;
   std::string metricsListen;
   std::string clockSkew;  // --clock-skew (tests): empty for the real clock
+  bool fecEnabled = true;
+  uint32_t fecMaxBlock = 32;
+  double fecMinRepairRatio = 0.05;
+  double fecMaxRepairRatio = 0.5;
   // From the config file's [[links]]; when it has none (or no file), one link made of
   // --link-name, --device and --bind.
   std::vector<ctrl::LinkConfig> links;
@@ -84,7 +88,8 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
       "udp_bytes=%llu overhead=%.3f data_packets=%llu next_seq=%llu acked_seq=%llu srtt_ms=%.1f "
       "live_links=%llu handshakes=%llu rekeys=%llu resets=%llu stale_dropped=%llu ring_full=%llu "
       "send_errors=%llu nacks=%llu retransmits=%llu retransmit_bytes=%llu "
-      "retransmits_refused=%llu\n",
+      "retransmits_refused=%llu fec_blocks=%llu repairs=%llu repair_bytes=%llu "
+      "repairs_dropped=%llu repair_ratio=%.3f fec_loss=%.3f fec_burst=%.2f\n",
       kind, t, edge::edgeStateName(static_cast<edge::EdgeState>(c.state.load())),
       (unsigned long long)c.sessionId.load(), mbps, (unsigned long long)in.bytes.read(),
       (unsigned long long)media, (unsigned long long)bytes,
@@ -96,7 +101,12 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
       (unsigned long long)c.staleDiscarded.read(), (unsigned long long)in.ringFull.read(),
       (unsigned long long)c.sendErrors.read(), (unsigned long long)c.nacksReceived.read(),
       (unsigned long long)c.retransmits.read(), (unsigned long long)c.retransmitBytes.read(),
-      (unsigned long long)c.retransmitsRefused.read());
+      (unsigned long long)c.retransmitsRefused.read(), (unsigned long long)c.fecBlocks.read(),
+      (unsigned long long)c.repairPackets.read(), (unsigned long long)c.repairBytes.read(),
+      (unsigned long long)c.repairsDropped.read(),
+      static_cast<double>(c.repairPermille.read()) / 1000,
+      static_cast<double>(c.lossPermille.read()) / 1000,
+      static_cast<double>(c.burstCenti.read()) / 100);
   if (links.size() > 1) {
     for (uint8_t i = 0; i < proto::kMaxLinks; ++i) {
       const edge::EdgeLinkOptions* link = links.find(i);
@@ -106,7 +116,7 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
           "%s-link t=%.1f link=%u name=%s state=%s pace_mbps=%.2f delivery_mbps=%.2f "
           "srtt_ms=%.1f min_rtt_ms=%.1f owd_ms=%.1f queue_ms=%.1f jitter_p95_ms=%.1f "
           "loss=%.3f inflight_bytes=%llu score_ms=%.1f data_packets=%llu retransmits=%llu "
-          "udp_bytes=%llu downs=%llu\n",
+          "repairs=%llu udp_bytes=%llu downs=%llu\n",
           kind, t, unsigned{i}, link->name.c_str(),
           edge::linkPhaseName(static_cast<edge::LinkPhase>(l.phase.read())),
           static_cast<double>(l.paceBps.read()) / 1e6,
@@ -119,7 +129,8 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
           static_cast<double>(l.lossPerMille.read()) / 1000,
           (unsigned long long)l.inflightBytes.read(), static_cast<double>(l.scoreUs.read()) / 1000,
           (unsigned long long)l.dataPackets.read(), (unsigned long long)l.retransmits.read(),
-          (unsigned long long)l.udpBytesSent.read(), (unsigned long long)l.downs.read());
+          (unsigned long long)l.repairs.read(), (unsigned long long)l.udpBytesSent.read(),
+          (unsigned long long)l.downs.read());
     }
   }
   std::fflush(stdout);
@@ -135,6 +146,10 @@ void applyConfig(const ctrl::EdgeConfig& c, Options& o) {
   o.rekeyAfterPackets = c.rekeyAfterPackets;
   o.logLevel = c.logLevel;
   o.statsInterval = c.statsIntervalSeconds;
+  o.fecEnabled = c.fecEnabled;
+  o.fecMaxBlock = c.fecMaxBlock;
+  o.fecMinRepairRatio = c.fecMinRepairRatio;
+  o.fecMaxRepairRatio = c.fecMaxRepairRatio;
   if (!c.links.empty()) {
     o.linkName = c.links.front().name;
     o.device = c.links.front().device.value_or("");
@@ -153,6 +168,10 @@ ctrl::EdgeConfig toConfig(const Options& o, const std::vector<ctrl::LinkConfig>&
   c.rekeyAfterPackets = o.rekeyAfterPackets;
   c.logLevel = o.logLevel;
   c.statsIntervalSeconds = o.statsInterval;
+  c.fecEnabled = o.fecEnabled;
+  c.fecMaxBlock = o.fecMaxBlock;
+  c.fecMinRepairRatio = o.fecMinRepairRatio;
+  c.fecMaxRepairRatio = o.fecMaxRepairRatio;
   c.links = fileLinks;
   if (c.links.empty()) c.links.push_back(ctrl::LinkConfig{.name = o.linkName});
   c.links.front().name = o.linkName;
@@ -375,7 +394,11 @@ std::optional<edge::EdgeSessionOptions> sessionOptionsFrom(const Options& option
       .psk = key->key,
       .latencyMs = static_cast<uint16_t>(options.latencyMs),
       .wirePacketSize = options.wireSize,
-      .channel = {.backend = *backend, .rekeySequenceThreshold = options.rekeyAfterPackets}};
+      .channel = {.backend = *backend, .rekeySequenceThreshold = options.rekeyAfterPackets},
+      .fec = {.enabled = options.fecEnabled,
+              .maxBlock = options.fecMaxBlock,
+              .policy = {.floorRatio = options.fecMinRepairRatio,
+                         .ceilingRatio = options.fecMaxRepairRatio}}};
 }
 
 int runEdge(Options& options) {
@@ -401,7 +424,8 @@ int runEdge(Options& options) {
     return kExitConfig;
   }
   auto packetizer = edge::Packetizer::create(
-      edge::PacketizerOptions{.maxPayload = options.wireSize - edge::kDataOverhead});
+      edge::PacketizerOptions{.maxPayload = options.wireSize - edge::kDataOverhead -
+                                            (options.fecEnabled ? edge::kRepairReserve : 0)});
   if (!packetizer) {
     spdlog::error("{}", packetizer.error().describe());
     return kExitConfig;
@@ -453,6 +477,20 @@ int runEdge(Options& options) {
     collector->counter("braid_edge_retransmits_total", "DATA copies resent for NACKs",
                        &c.retransmits);
     collector->counter("braid_edge_media_bytes_total", "TS bytes sent as media", &c.mediaBytesSent);
+    collector->counter("braid_edge_repair_packets_total", "FEC repair packets sent",
+                       &c.repairPackets);
+    collector->counter("braid_edge_repair_bytes_total", "UDP payload bytes of FEC repair packets",
+                       &c.repairBytes);
+    collector->counter("braid_edge_fec_blocks_total", "FEC blocks closed", &c.fecBlocks);
+    collector->counter("braid_edge_repairs_dropped_total",
+                       "repair packets not sent because their block was past its deadline",
+                       &c.repairsDropped);
+    collector->gaugeFn("braid_edge_repair_ratio",
+                       "repair packets per media packet of the last FEC block",
+                       [&c] { return static_cast<double>(c.repairPermille.read()) / 1000; });
+    collector->gaugeFn("braid_edge_fec_loss_ratio",
+                       "packet loss across the bond that the FEC rate follows",
+                       [&c] { return static_cast<double>(c.lossPermille.read()) / 1000; });
     collector->counter("braid_edge_data_packets_total", "DATA packets sent", &c.dataPackets);
     collector->gauge("braid_edge_next_media_sequence", "next media sequence to send", &c.nextSeq);
     collector->gauge("braid_edge_acked_media_sequence",
@@ -640,6 +678,9 @@ int main(int argc, char** argv) {
   app.add_option("--aead", options.aead, "AES-256-GCM implementation: auto, ipsec-mb, openssl")
       ->capture_default_str();
   app.add_flag("--no-pace", options.noPace, "send a file as fast as possible (tests)");
+  bool noFec = false;
+  app.add_flag("--no-fec", noFec,
+               "send no FEC repair packets (ARQ only; same as fec.enabled = false)");
   app.add_option("--rekey-after-packets", options.rekeyAfterPackets,
                  "handshake new keys once any link has sent this many packets under the "
                  "current keys (default: near the 2^48 sequence limit)")
@@ -694,9 +735,9 @@ int main(int argc, char** argv) {
     fileLinks = config->links;
   }
   std::vector<std::string> given;
-  for (const char* name :
-       {"--gateway", "--key", "--input", "--latency-ms", "--bind", "--device", "--link-name",
-        "--wire-size", "--aead", "--rekey-after-packets", "--stats-interval", "--log-level"}) {
+  for (const char* name : {"--gateway", "--key", "--input", "--latency-ms", "--bind", "--device",
+                           "--link-name", "--wire-size", "--aead", "--rekey-after-packets",
+                           "--stats-interval", "--log-level", "--no-fec"}) {
     if (app.get_option(name)->count() > 0) given.push_back(name);
   }
   effective.cliOverrides = [cli = options, given](Options& o) {
@@ -713,6 +754,7 @@ int main(int argc, char** argv) {
       if (n == "--rekey-after-packets") o.rekeyAfterPackets = cli.rekeyAfterPackets;
       if (n == "--stats-interval") o.statsInterval = cli.statsInterval;
       if (n == "--log-level") o.logLevel = cli.logLevel;
+      if (n == "--no-fec") o.fecEnabled = false;
     }
   };
   effective.cliOverrides(effective);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <tuple>
 
 #include "dataplane/clock.h"
@@ -90,11 +91,23 @@ Result<std::unique_ptr<EdgeSession>> EdgeSession::create(const EdgeSessionOption
   });
   if (!retransmit) return tl::unexpected(retransmit.error());
   session->retransmit_ = std::move(*retransmit);
+  // The link test's synthetic media is worth nothing twice, let alone protected.
+  if (options.fec.enabled && options.scheduling == Scheduling::kEarliestDelivery) {
+    auto fec = dp::FecBlockEncoder::create(dp::FecEncoderConfig{
+        .maxSources = options.fec.maxBlock,
+        .maxPayload = std::min(MediaChunk::kCapacity, options.wirePacketSize - kDataOverheadBytes),
+    });
+    if (!fec) return tl::unexpected(fec.error());
+    session->fec_ = std::move(*fec);
+  }
   return session;
 }
 
 EdgeSession::EdgeSession(const EdgeSessionOptions& options, dp::SpscRing<MediaChunk>& input)
-    : options_(options), input_(input), linkCommands_(kLinkCommandSlots) {}
+    : options_(options),
+      input_(input),
+      linkCommands_(kLinkCommandSlots),
+      fecPolicy_(options.fec.policy) {}
 
 void EdgeSession::setState(EdgeState state) {
   state_ = state;
@@ -259,7 +272,8 @@ EdgeSession::Link* EdgeSession::bestLink(uint64_t nowNs, uint64_t bytes, int avo
 
 EdgeSession::Link* EdgeSession::readyLinkBefore(uint64_t nowNs, uint64_t bytes,
                                                 uint64_t deadlineNs) {
-  uint64_t margin = std::max<uint64_t>(100 * kNsPerMs, uint64_t{latencyMs_} * kNsPerMs / 4);
+  // A quarter of the budget stays for a retransmission or a late repair (30 ms at least).
+  uint64_t margin = std::max<uint64_t>(30 * kNsPerMs, uint64_t{latencyMs_} * kNsPerMs / 4);
   Link* best = nullptr;
   uint64_t bestAt = UINT64_MAX;
   for (Link& link : links_) {
@@ -276,6 +290,10 @@ EdgeSession::Link* EdgeSession::readyLinkBefore(uint64_t nowNs, uint64_t bytes,
 
 uint64_t EdgeSession::sendMedia(uint64_t nowNs) {
   uint64_t latencyNs = uint64_t{latencyMs_} * kNsPerMs;
+  // A block's repairs go before newer media: they protect older packets.
+  if (fec_) {
+    if (uint64_t wait = serviceFec(nowNs, false); wait > 0) return wait;
+  }
   while (input_.readable() > 0) {
     const MediaChunk& chunk = input_.readSlot(0);
     if (chunk.entryNs + latencyNs <= nowNs) {
@@ -300,6 +318,9 @@ uint64_t EdgeSession::sendMedia(uint64_t nowNs) {
       if (link == nullptr) return wait;
     }
     sendChunk(*link, chunk, nowNs);
+    if (pendingRepairs_.active()) {
+      if (uint64_t wait = sendRepairs(nowNs); wait > 0) return wait;
+    }
   }
   counters_.nextSeq.set(nextMediaSeq_);
   return 0;
@@ -331,13 +352,14 @@ uint64_t EdgeSession::sendMediaPerLink(uint64_t nowNs) {
 
 void EdgeSession::sendChunk(Link& link, const MediaChunk& chunk, uint64_t nowNs) {
   std::array<uint8_t, dp::kDatagramCapacity> packet{};
+  const auto flags = static_cast<uint8_t>(chunk.flags | (fec_ ? proto::flag::kFec : 0));
   proto::PacketPrefix prefix{
-      .type = PacketType::kData, .sessionId = sessionId_, .linkId = link.id, .flags = chunk.flags};
+      .type = PacketType::kData, .sessionId = sessionId_, .linkId = link.id, .flags = flags};
   proto::MediaFields media{
       .mediaSeq = nextMediaSeq_,
       .mediaTsUs = options_.wireClock.mediaTsUs(chunk.entryNs, options_.epochNs)};
-  size_t size = channel_->seal(prefix, sendTimestampUs(nowNs), &media,
-                               std::span<const uint8_t>(chunk.bytes.data(), chunk.size), packet);
+  const std::span<const uint8_t> payload(chunk.bytes.data(), chunk.size);
+  size_t size = channel_->seal(prefix, sendTimestampUs(nowNs), &media, payload, packet);
   if (size > 0 && sendDatagram(link, std::span<const uint8_t>(packet.data(), size), nowNs)) {
     retransmit_->store(nextMediaSeq_, media.mediaTsUs, chunk.flags,
                        std::span<const uint8_t>(chunk.bytes.data(), chunk.size),
@@ -348,10 +370,125 @@ void EdgeSession::sendChunk(Link& link, const MediaChunk& chunk, uint64_t nowNs)
   } else if (size == 0) {
     counters_.sendErrors.add();
   }
-  // A packet the kernel refused is gone like one lost on the link: ARQ repairs it.
+  // A packet the kernel refused is gone like one lost on the link: FEC and ARQ repair it.
+  if (fec_) protect(link, nextMediaSeq_, media.mediaTsUs, chunk.entryNs, payload, nowNs);
   ++nextMediaSeq_;
   counters_.nextSeq.set(nextMediaSeq_);
   input_.consume(1);
+}
+
+void EdgeSession::protect(const Link& link, uint64_t seq, uint64_t mediaTsUs, uint64_t entryNs,
+                          std::span<const uint8_t> payload, uint64_t nowNs) {
+  if (!fec_->empty() && seq != fec_->nextSeq()) closeFecBlock(nowNs);
+  if (fec_->empty()) {
+    blockEntryNs_ = entryNs;
+    blockLinkPackets_ = {};
+  }
+  if (!fec_->add(seq, mediaTsUs, payload, nowNs)) return;
+  ++blockLinkPackets_[link.id];
+  if (fec_->full()) closeFecBlock(nowNs);
+}
+
+void EdgeSession::closeFecBlock(uint64_t nowNs) {
+  if (fec_->empty()) return;
+  if (pendingRepairs_.active()) {
+    // The last block's repairs are still waiting (no link could take them): they are older
+    // and the buffer they live in is about to be reused.
+    counters_.repairsDropped.add(pendingRepairs_.block.m - pendingRepairs_.next);
+  }
+  const uint32_t k = fec_->sources();
+  auto block = fec_->close(fecPolicy_.repairsFor(k, nowNs));
+  if (!block) {
+    spdlog::error("fec: {}", block.error().describe());
+    pendingRepairs_ = {};
+    return;
+  }
+  pendingRepairs_ = PendingRepairs{
+      .block = *block, .next = 0, .entryNs = blockEntryNs_, .sourcesOnLink = blockLinkPackets_};
+  counters_.fecBlocks.add();
+  counters_.repairPermille.set(block->m * 1000 / block->k);
+}
+
+uint64_t EdgeSession::serviceFec(uint64_t nowNs, bool flush) {
+  // A block closes early when its first packet has waited this long: its repairs then still
+  // land well inside the playout budget, which counts from the links' fastest transit.
+  const uint64_t budgetNs = uint64_t{latencyMs_} * kNsPerMs * 2 / 5;
+  if (!pendingRepairs_.active() && !fec_->empty() &&
+      (flush || nowNs - fec_->openedNs() >= budgetNs)) {
+    closeFecBlock(nowNs);
+  }
+  return sendRepairs(nowNs);
+}
+
+uint64_t EdgeSession::sendRepairs(uint64_t nowNs) {
+  PendingRepairs& pending = pendingRepairs_;
+  if (!pending.active()) return 0;
+  const dp::FecRepairBlock& block = pending.block;
+  if (pending.entryNs + uint64_t{latencyMs_} * kNsPerMs <= nowNs) {
+    counters_.repairsDropped.add(block.m - pending.next);
+    pending.next = block.m;
+    return 0;
+  }
+  while (pending.active()) {
+    std::array<uint8_t, dp::kDatagramCapacity> body{};
+    proto::RepairHeader header{.blockId = block.blockId,
+                               .k = static_cast<uint8_t>(block.k),
+                               .m = static_cast<uint8_t>(block.m),
+                               .index = static_cast<uint8_t>(pending.next),
+                               .firstSeq = block.firstSeq};
+    size_t used = header.encode(body);
+    std::span<const uint8_t> symbol = block.repair(pending.next);
+    if (used == 0 || used + symbol.size() > body.size()) {
+      pending.next = block.m;
+      return 0;
+    }
+    std::memcpy(body.data() + used, symbol.data(), symbol.size());
+    used += symbol.size();
+    const uint64_t bytes = used + kDataOverheadBytes;
+    // Spread the block: not on the link that carries most of its sources (its outage would
+    // take the repairs along), then round robin over the others by expected delivery, so one
+    // link's outage costs the block as few symbols as the links allow.
+    uint8_t heaviest = 0;
+    for (uint8_t id = 0; id < proto::kMaxLinks; ++id) {
+      if (pending.sourcesOnLink[id] > pending.sourcesOnLink[heaviest]) heaviest = id;
+    }
+    Link* best = nullptr;
+    std::tuple<bool, bool, uint16_t, uint64_t> bestRank{true, true, UINT16_MAX, UINT64_MAX};
+    for (Link& link : links_) {
+      if (!carriesMedia(link.controller.phase())) continue;
+      std::tuple<bool, bool, uint16_t, uint64_t> rank{
+          link.options.priority == LinkPriority::kBackup, link.id == heaviest,
+          pending.repairsOnLink[link.id], link.controller.expectedDeliveryNs(nowNs, bytes)};
+      if (best == nullptr || rank < bestRank) {
+        best = &link;
+        bestRank = rank;
+      }
+    }
+    if (best == nullptr) return kMaxWaitNs;
+    // Repairs borrow from their link's pacer (as resends do) rather than wait for it: waiting
+    // would hold every newer packet, on every link, behind the one link chosen for the repair.
+    // The debt delays that link's next packets, so its rate over a block stays paced.
+    std::array<uint8_t, dp::kDatagramCapacity> packet{};
+    proto::PacketPrefix prefix{.type = PacketType::kRepair,
+                               .sessionId = sessionId_,
+                               .linkId = best->id,
+                               .flags = proto::flag::kFec};
+    proto::MediaFields media{.mediaSeq = block.firstSeq, .mediaTsUs = block.blockTsUs};
+    size_t size = channel_->seal(prefix, sendTimestampUs(nowNs), &media,
+                                 std::span<const uint8_t>(body.data(), used), packet);
+    ++pending.repairsOnLink[best->id];
+    ++pending.next;
+    if (size == 0) {
+      counters_.sendErrors.add();
+      continue;
+    }
+    if (sendDatagram(*best, std::span<const uint8_t>(packet.data(), size), nowNs)) {
+      counters_.repairPackets.add();
+      counters_.repairBytes.add(size);
+      counters_.links[best->id].repairs.add();
+    }
+  }
+  return 0;
 }
 
 void EdgeSession::onNack(const proto::Nack& nack, uint64_t nowNs) {
@@ -414,9 +551,10 @@ void EdgeSession::rescue(Link& dead, uint64_t nowNs) {
   }
 }
 
-void EdgeSession::countReport(Link& link, const proto::LinkReport& report) {
+void EdgeSession::countReport(Link& link, const proto::LinkReport& report, uint64_t nowNs) {
   if (report == link.lastReport) return;
   link.lastReport = report;
+  fecPolicy_.onReport(nowNs, report.packetsReceived, report.packetsLost);
   EdgeLinkCounters& c = counters_.links[link.id];
   c.reportedPackets.add(report.packetsReceived);
   c.reportedLost.add(report.packetsLost);
@@ -445,7 +583,7 @@ void EdgeSession::onAck(const proto::Ack& ack, uint64_t nowNs) {
       c.onRttSample(nowNs, rtt);
       counters_.links[report.linkId].lastRttUs.set(rtt);
     }
-    countReport(links_[report.linkId], report);
+    countReport(links_[report.linkId], report, nowNs);
     c.onReport(nowNs, report);
   }
   for (Link& link : links_) {
@@ -630,6 +768,8 @@ void EdgeSession::logRetransmitSummary() {
 }
 
 void EdgeSession::publishLinkGauges(uint64_t nowNs) {
+  counters_.lossPermille.set(static_cast<uint64_t>(fecPolicy_.lossRate(nowNs) * 1000));
+  counters_.burstCenti.set(static_cast<uint64_t>(fecPolicy_.burstLength(nowNs) * 100));
   uint64_t live = 0;
   double bestSrtt = 0;
   for (Link& link : links_) {
@@ -811,6 +951,8 @@ void EdgeSession::run(const std::atomic<bool>& stop, const std::atomic<bool>& in
       if (state_ == EdgeState::kEstablished) {
         waitNs = options_.scheduling == Scheduling::kPerLink ? sendMediaPerLink(nowNs)
                                                              : sendMedia(nowNs);
+      } else if (state_ == EdgeState::kDraining && fec_) {
+        waitNs = serviceFec(nowNs, /*flush=*/true);  // the last, partial block
       }
       if (nowNs - lastHeardNs_ > peerTimeoutNs_) {
         lose("nothing heard from the gateway", nowNs);

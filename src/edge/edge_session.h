@@ -10,12 +10,14 @@
 #include <vector>
 
 #include "dataplane/counter.h"
+#include "dataplane/fec/fec_encoder.h"
 #include "dataplane/io/udp_socket.h"
 #include "dataplane/proto/handshake/initiator.h"
 #include "dataplane/proto/handshake/sealed_channel.h"
 #include "dataplane/proto/wire/control_messages.h"
 #include "dataplane/reliability/retransmit_buffer.h"
 #include "dataplane/ring/spsc_ring.h"
+#include "edge/fec_policy.h"
 #include "edge/link_controller.h"
 #include "edge/link_options.h"
 #include "edge/link_set.h"
@@ -30,6 +32,18 @@ enum class Scheduling : uint8_t {
   kPerLink,           // every link sends whenever its own pacer allows (the link test)
 };
 
+// Forward error correction of the media (docs/transport.md, FEC).
+struct EdgeFecOptions {
+  bool enabled = true;
+  uint32_t maxBlock = 32;  // sources per block at most, 1..64
+  FecPolicyConfig policy;
+};
+
+// Room a REPAIR packet needs beyond the DATA packet of its largest source: the source symbol's
+// 6-byte header and the repair header (block ID, k, m, index, first sequence; 8-byte varints
+// at worst, 19 bytes). The packetizer leaves it free when FEC is on.
+inline constexpr size_t kRepairReserve = 6 + 19;
+
 struct EdgeSessionOptions {
   dp::SocketAddress gateway;
   std::vector<EdgeLinkOptions> links;  // 1..16 at start; link IDs are their indexes
@@ -43,6 +57,7 @@ struct EdgeSessionOptions {
   WireClock wireClock = {};
   Scheduling scheduling = Scheduling::kEarliestDelivery;
   bool retransmit = true;  // false: NACKs and down links send no copies (synthetic media)
+  EdgeFecOptions fec;
 };
 
 enum class EdgeState : uint8_t { kHandshaking, kEstablished, kDraining, kClosed };
@@ -74,6 +89,7 @@ struct EdgeLinkCounters {
   dp::OwnedCounter reportedLost;
   dp::OwnedCounter reportedBytes;
   dp::OwnedCounter lastRttUs;  // gauge
+  dp::OwnedCounter repairs;    // FEC repair packets sent on the link
 };
 
 // Counters of the sender thread, read by the stats printer.
@@ -99,6 +115,13 @@ struct EdgeCounters {
   dp::OwnedCounter retransmitBytes;     // their UDP payload bytes
   dp::OwnedCounter retransmitsRefused;  // NACKed sequences not resent (late, budget, acked)
   dp::OwnedCounter liveLinks;           // gauge
+  dp::OwnedCounter fecBlocks;           // FEC blocks closed
+  dp::OwnedCounter repairPackets;       // REPAIR packets sent
+  dp::OwnedCounter repairBytes;         // their UDP payload bytes (also in udpBytesSent)
+  dp::OwnedCounter repairsDropped;      // repairs not sent: their block was past its deadline
+  dp::OwnedCounter repairPermille;      // gauge: repairs per 1000 sources of the last block
+  dp::OwnedCounter lossPermille;        // gauge: the bond's loss rate the FEC policy sees
+  dp::OwnedCounter burstCenti;          // gauge: its mean loss burst length × 100
   std::array<EdgeLinkCounters, proto::kMaxLinks> links;
   std::atomic<uint64_t> sessionId{0};
   std::atomic<uint8_t> state{0};
@@ -206,7 +229,18 @@ class EdgeSession {
   void sendChunk(Link& link, const MediaChunk& chunk, uint64_t nowNs);
   // Adds one receive report to the link's totals unless it repeats the last one (the gateway
   // sends each ACK on two links).
-  void countReport(Link& link, const proto::LinkReport& report);
+  void countReport(Link& link, const proto::LinkReport& report, uint64_t nowNs);
+  // FEC: adds a sent DATA packet to the open block (closing it when full).
+  void protect(const Link& link, uint64_t seq, uint64_t mediaTsUs, uint64_t entryNs,
+               std::span<const uint8_t> payload, uint64_t nowNs);
+  // Closes the open block (full, or its time budget ran out) and queues its repairs.
+  void closeFecBlock(uint64_t nowNs);
+  // Sends the queued repairs, spread over the links other than the one that carried most of
+  // the block; returns like sendMedia (0: none left).
+  uint64_t sendRepairs(uint64_t nowNs);
+  // Ready to take media: the open block closed if its budget ran out, no repair waiting.
+  // Returns how long media must wait (0: go).
+  uint64_t serviceFec(uint64_t nowNs, bool flush);
   void maintainLinks(uint64_t nowNs);
   void sendJoin(Link& link, uint64_t nowNs);
   void sendControl(Link& link, proto::PacketType type, std::span<const uint8_t> body,
@@ -271,6 +305,20 @@ class EdgeSession {
   uint64_t drainStartedNs_ = 0;
   uint64_t lastTrainId_ = 0;
   std::unique_ptr<dp::RetransmitBuffer> retransmit_;
+  // FEC: the block being filled, the repairs of the last one still to send.
+  std::unique_ptr<dp::FecBlockEncoder> fec_;
+  FecRatePolicy fecPolicy_;
+  uint64_t fecBudgetNs_ = 0;
+  uint64_t blockEntryNs_ = 0;  // media entry time of the open block's first source
+  std::array<uint16_t, proto::kMaxLinks> blockLinkPackets_{};
+  struct PendingRepairs {
+    dp::FecRepairBlock block;
+    uint32_t next = 0;  // repairs sent so far
+    uint64_t entryNs = 0;
+    std::array<uint16_t, proto::kMaxLinks> sourcesOnLink{};
+    std::array<uint16_t, proto::kMaxLinks> repairsOnLink{};
+    bool active() const { return next < block.m; }
+  } pendingRepairs_;
   dp::RxBatch rx_;
 };
 

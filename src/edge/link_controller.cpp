@@ -437,7 +437,10 @@ uint64_t LinkController::waitNs(uint64_t nowNs, uint64_t bytes) noexcept {
   if (carriesMedia(phase_) && minRttUs_ > 0) {
     // The smoothed rate, not the peak: on a bursty link the peak would let a stall strand
     // far more than the link then delivers in time.
-    double deliveryRate = std::max(deliveryBps_, config_.initialBps);
+    // But not below most of the pace: a link that carries only its share of the stream
+    // delivers only that, and a cap on it alone would leave each link ~15 % above its share,
+    // too little for the bond to absorb a burst or a loss on another link.
+    double deliveryRate = std::max({deliveryBps_, 0.8 * paceBps_, config_.initialBps});
     // Allowed: the path (min RTT), a report interval of packets not yet reported, and the
     // queue the pacer aims at (the cap bounds what a stall or a wrong rate can strand).
     double capBytes = std::max(
@@ -457,7 +460,13 @@ uint64_t LinkController::expectedDeliveryNs(uint64_t nowNs, uint64_t bytes) noex
   // A link we barely use has delivered little: floor its rate at the pre-warm rate so that
   // it is not judged unable to carry one packet.
   double rate = std::max(deliveryBps_, config_.initialBps);
-  double drainNs = rate > 0 ? (inflightBytes() + static_cast<double>(bytes)) * 8 / rate * 1e9 : 0;
+  // What is in flight is mostly on the path, not queued ahead of this packet: a path's worth
+  // (rate × min RTT) of it has left the bottleneck or is on its way back as a report. Only the
+  // rest waits in the queue. (Counting all of it had each link's expected delivery a whole RTT
+  // late, so at 200 ms latency no second link ever looked early enough to take a packet.)
+  double pathBytes = rate / 8 * minRttUs_ / 1e6;
+  double queuedBytes = std::max(0.0, inflightBytes() - pathBytes);
+  double drainNs = rate > 0 ? (queuedBytes + static_cast<double>(bytes)) * 8 / rate * 1e9 : 0;
   return nowNs + waitNs(nowNs, bytes) + static_cast<uint64_t>(baseOneWayNs + drainNs);
 }
 

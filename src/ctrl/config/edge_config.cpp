@@ -46,6 +46,21 @@ Schema<E> makeSchema() {
                                           "seconds between stats lines on stdout (0: at exit)")
                                           .range(0, 3600)
                                           .live()),
+      field(&E::fecEnabled, key("fec.enabled", KeyType::kBool,
+                                "protect media with Reed-Solomon repair packets (adaptive rate)")),
+      field(&E::fecMaxBlock, key("fec.max_block", kInt,
+                                 "media packets per FEC block at most (a block also closes after "
+                                 "0.4 x latency)")
+                                 .range(1, 64)),
+      field(&E::fecMinRepairRatio,
+            key("fec.min_repair_ratio", KeyType::kFloat,
+                "repair packets per media packet on clean links (at least one per block)")
+                .range(0.01, 1)),
+      field(&E::fecMaxRepairRatio,
+            key("fec.max_repair_ratio", KeyType::kFloat,
+                "repair packets per media packet at most, however lossy the links (16 per block "
+                "at most)")
+                .range(0.01, 1)),
       tableArray(&E::links, key("links", KeyType::kTableArray, "the network paths to the gateway")
                                 .range(1, static_cast<double>(kMaxConfigLinks))
                                 .mandatory()
@@ -85,6 +100,11 @@ void crossCheck(const EdgeConfig& c, ReadResult& read) {
       read.fail(key, renderValue(c.links[i].name) + " is already the name of links[" +
                          std::to_string(it->second) + "]");
     }
+  }
+  if (c.fecMinRepairRatio > c.fecMaxRepairRatio &&
+      !read.anyBad({"fec.min_repair_ratio", "fec.max_repair_ratio"})) {
+    read.fail("fec.min_repair_ratio",
+              "is above fec.max_repair_ratio (" + renderValue(c.fecMaxRepairRatio) + ")");
   }
   bool allBackup = !c.links.empty() && std::all_of(c.links.begin(), c.links.end(), [](const L& l) {
     return l.priority == "backup";

@@ -25,7 +25,7 @@ struct LinkConfig {
   std::optional<std::string> device =
       std::nullopt;  // SO_BINDTODEVICE interface; unset: routing decides
   std::optional<std::string> bind =
-      std::nullopt;                 // local HOST:PORT; unset: any address, ephemeral port
+      std::nullopt;  // local HOST:PORT; unset: any address, ephemeral port
   std::optional<std::string> gateway = std::nullopt;  // this link's remote; unset: edge.gateway
   std::string priority = "normal";  // primary, normal or backup (carries media only as needed)
 
@@ -46,6 +46,10 @@ struct EdgeConfig {
   std::string logLevel = "info";
   double statsIntervalSeconds = 1.0;
   std::vector<LinkConfig> links = {};
+  bool fecEnabled = true;
+  uint32_t fecMaxBlock = 32;
+  double fecMinRepairRatio = 0.05;
+  double fecMaxRepairRatio = 0.5;
 
   bool operator==(const EdgeConfig&) const = default;
 };

@@ -94,6 +94,14 @@ std::vector<prometheus::MetricFamily> GatewayCollector::Collect() const {
   for (size_t w = 0; w < workers_.size(); ++w) {
     recovered.add({{"worker", std::to_string(w)}, {"mechanism", "arq"}},
                   static_cast<double>(workers_[w]->arqRecovered.read()));
+    recovered.add({{"worker", std::to_string(w)}, {"mechanism", "fec"}},
+                  static_cast<double>(workers_[w]->fecRecovered.read()));
+  }
+  auto repairs = counterFamily(families, "braid_gateway_repair_packets_total",
+                               "FEC repair packets received (authenticated)");
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    repairs.add({{"worker", std::to_string(w)}},
+                static_cast<double>(workers_[w]->repairsReceived.read()));
   }
   auto sessions = gaugeFamily(families, "braid_gateway_sessions", "live sessions");
   auto replay = gaugeFamily(families, "braid_gateway_handshake_state_entries",
@@ -155,6 +163,10 @@ void GatewayCollector::collectSessions(std::vector<prometheus::MetricFamily>& fa
        &dp::SessionStats::nackedSequences, false, 1},
       {"braid_session_arq_recovered_packets_total", "holes filled in time by a retransmitted copy",
        &dp::SessionStats::arqRecovered, false, 1},
+      {"braid_session_fec_recovered_packets_total", "holes filled in time by FEC",
+       &dp::SessionStats::fecRecovered, false, 1},
+      {"braid_session_repair_packets_total", "FEC repair packets received",
+       &dp::SessionStats::repairPackets, false, 1},
       {"braid_session_output_bytes_total", "bytes handed to the session's outputs",
        &dp::SessionStats::outputBytes, false, 1},
       {"braid_session_jitter_buffer_packets", "packets held in the jitter buffer",

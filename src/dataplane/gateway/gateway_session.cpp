@@ -47,6 +47,9 @@ Result<std::unique_ptr<GatewaySession>> GatewaySession::create(
   });
   if (!nacks) return tl::unexpected(nacks.error());
   session->nacks_ = std::move(*nacks);
+  auto fec = FecBlockDecoder::create();
+  if (!fec) return tl::unexpected(fec.error());
+  session->fec_ = std::move(*fec);
   session->stats_ = std::make_shared<SessionStats>();
   session->stats_->id = params.id;
   session->stats_->keyId = params.keyId;
@@ -152,6 +155,7 @@ std::optional<DropReason> GatewaySession::onAuthenticated(const proto::SealedHea
             counters_.arqRecovered.add();
             stats_->arqRecovered.add();
           }
+          recoverByFec(nullptr, 0, {}, media.mediaSeq, nowNs);
           uint64_t deadline = jitter_->playoutTimeNs(media.mediaTsUs);
           if (deadline != JitterBuffer::kNever) {
             counters_.arrivalMargin.observeUs(deadline > nowNs ? (deadline - nowNs) / kNsPerUs : 0);
@@ -209,13 +213,46 @@ std::optional<DropReason> GatewaySession::onAuthenticated(const proto::SealedHea
       return std::nullopt;
     }
     case PacketType::kRepair: {
-      auto msg = proto::RepairHeader::parse(plaintext);
+      std::span<const uint8_t> symbol;
+      auto msg = proto::RepairHeader::parse(plaintext, &symbol);
       if (!msg) return msg.error();
-      return std::nullopt;  // FEC decoding is not in this build yet: the repair is ignored
+      lastDataNs_ = nowNs;
+      counters_.repairsReceived.add();
+      stats_->repairPackets.add();
+      recoverByFec(&*msg, media.mediaTsUs, symbol, 0, nowNs);
+      return std::nullopt;
     }
     default:
       return DropReason::kWrongDirection;
   }
+}
+
+void GatewaySession::recoverByFec(const proto::RepairHeader* repair, uint64_t repairTsUs,
+                                  std::span<const uint8_t> symbol, uint64_t seq,
+                                  uint64_t nowNs) noexcept {
+  if (!fec_) return;
+  auto find = [this](uint64_t source, SourceSymbol& out) {
+    return jitter_->find(source, out.payload, out.mediaTsUs);
+  };
+  auto give = [this, nowNs](uint64_t source, const SourceSymbol& rebuilt) {
+    // Marked like a retransmission: a rebuilt packet's arrival says nothing about the clock.
+    if (jitter_->insert(source, rebuilt.mediaTsUs, rebuilt.payload, nowNs, true) ==
+        InsertResult::kAccepted) {
+      counters_.fecRecovered.add();
+      stats_->fecRecovered.add();
+    }
+  };
+  if (repair == nullptr) {
+    fec_->onSource(seq, find, give);
+    return;
+  }
+  fec_->onRepair(FecRepairInfo{.blockId = repair->blockId,
+                               .k = repair->k,
+                               .m = repair->m,
+                               .index = repair->index,
+                               .firstSeq = repair->firstSeq,
+                               .blockTsUs = repairTsUs},
+                 symbol, find, give);
 }
 
 void GatewaySession::sendSealed(uint8_t linkId, PacketType type, std::span<const uint8_t> body,

@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "dataplane/fec/fec_decoder.h"
 #include "dataplane/gateway/session_stats.h"
 #include "dataplane/gateway/transmitter.h"
 #include "dataplane/gateway/worker_counters.h"
@@ -88,7 +89,7 @@ class GatewaySession {
     uint32_t lastSendTsUs = 0;
     uint64_t lastSendTsArrivalNs = 0;
     uint32_t lastTransitUs = 0;  // arrival − send timestamp of the last packet, wrapping
-    uint64_t jitterUs = 0;  // RFC 3550 interarrival jitter
+    uint64_t jitterUs = 0;       // RFC 3550 interarrival jitter
     // Smoothed (arrival − send timestamp) in µs, wrapping: only differences between links
     // mean anything (the two clocks are unrelated), and they are the links' delay spread.
     uint32_t transitUs = 0;
@@ -133,6 +134,10 @@ class GatewaySession {
   void playout(uint64_t nowNs) noexcept;
   void emit(std::span<const uint8_t> payload) noexcept;
   void noteJitterState() noexcept;
+  // Rebuilds what FEC can of the block of a REPAIR (`repair` set) or of DATA `seq`, into the
+  // jitter buffer.
+  void recoverByFec(const proto::RepairHeader* repair, uint64_t repairTsUs,
+                    std::span<const uint8_t> symbol, uint64_t seq, uint64_t nowNs) noexcept;
 
   GatewaySessionParams params_;
   proto::SealedChannel channel_;
@@ -142,6 +147,7 @@ class GatewaySession {
   WorkerCounters& counters_;
   std::unique_ptr<JitterBuffer> jitter_;
   std::unique_ptr<NackScheduler> nacks_;
+  std::unique_ptr<FecBlockDecoder> fec_;
   uint64_t nextNackNs_ = 0;
   std::shared_ptr<SessionStats> stats_;
   std::array<Link, proto::kMaxLinks> links_{};

@@ -32,7 +32,8 @@ void GatewayStatsPrinter::print(const WorkerCounters& c, bool final) {
       "out_mbps=%.2f skipped=%llu late=%llu duplicates=%llu handshakes=%llu cookies=%llu "
       "rekeys=%llu resets=%llu link_moves=%llu feedback=%llu output_drops=%llu "
       "handshake_state=%llu "
-      "nacks=%llu nacked=%llu retransmits=%llu arq_recovered=%llu%s\n",
+      "nacks=%llu nacked=%llu retransmits=%llu arq_recovered=%llu repairs=%llu "
+      "fec_recovered=%llu%s\n",
       final ? "final" : "stats", static_cast<double>(nowNs - startNs_) / 1e9,
       (unsigned long long)c.sessionsActive.read(), (unsigned long long)c.rxPackets.read(),
       (unsigned long long)c.dataPackets.read(), (unsigned long long)c.played.read(),
@@ -44,6 +45,7 @@ void GatewayStatsPrinter::print(const WorkerCounters& c, bool final) {
       (unsigned long long)c.outputDrops.read(), (unsigned long long)c.handshakeStateEntries.read(),
       (unsigned long long)c.nacksSent.read(), (unsigned long long)c.nackedSequences.read(),
       (unsigned long long)c.retransmitsReceived.read(), (unsigned long long)c.arqRecovered.read(),
+      (unsigned long long)c.repairsReceived.read(), (unsigned long long)c.fecRecovered.read(),
       drops.c_str());
   std::fflush(stdout);
 }

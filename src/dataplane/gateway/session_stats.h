@@ -33,6 +33,8 @@ struct SessionStats {
   OwnedCounter duplicates;
   OwnedCounter nackedSequences;
   OwnedCounter arqRecovered;
+  OwnedCounter fecRecovered;
+  OwnedCounter repairPackets;
   OwnedCounter outputBytes;
   OwnedCounter jitterDepth;       // gauge: packets held
   OwnedCounter playoutLatencyNs;  // gauge: of the last played packet

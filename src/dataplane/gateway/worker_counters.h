@@ -54,6 +54,8 @@ struct alignas(64) WorkerCounters {
   OwnedCounter nackedSequences;      // sequences asked for
   OwnedCounter retransmitsReceived;  // DATA packets flagged as retransmitted copies
   OwnedCounter arqRecovered;         // retransmitted copies that filled a hole in time
+  OwnedCounter repairsReceived;      // REPAIR packets authenticated
+  OwnedCounter fecRecovered;         // packets rebuilt by FEC that filled a hole in time
   OwnedCounter admissionRefused;
   OwnedCounter handshakeStateEntries;  // gauge: authenticated-handshake replay entries
   // How long before its playout deadline each accepted DATA packet arrived: the margin the

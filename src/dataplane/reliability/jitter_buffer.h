@@ -111,6 +111,17 @@ class JitterBuffer {
   template <typename F>
   void forEachGap(uint64_t maxRanges, F&& f) const noexcept;
 
+  // The held packet `seq` (payload borrowed until the next insert or poll), if it is held: what
+  // an FEC block is rebuilt from. Owner thread.
+  bool find(uint64_t seq, std::span<const uint8_t>& payload, uint64_t& mediaTsUs) const noexcept {
+    if (!initialized_ || seq < next_ || seq >= end_ || !isHeld(seq)) return false;
+    const Slot& slot = slots_[seq & mask_];
+    if (slot.seq != seq) return false;
+    payload = std::span<const uint8_t>(payloadOf(seq), slot.length);
+    mediaTsUs = slot.mediaTsUs;
+    return true;
+  }
+
   // Drops every held packet and forgets the session's sequence and clock (e.g. the edge restarted
   // its media epoch). Counters keep counting. Owner thread.
   void reset() noexcept;

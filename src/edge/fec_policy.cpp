@@ -1,0 +1,95 @@
+#include "edge/fec_policy.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace braid::edge {
+
+namespace {
+
+constexpr uint64_t kNsPerSecond = 1'000'000'000;
+constexpr uint32_t kMaxRepairs = 16;
+constexpr double kMaxBurst = 8;
+
+// P[X > limit] for X ~ Binomial(n, p).
+double binomialTailAbove(uint32_t n, double p, uint32_t limit) noexcept {
+  if (limit >= n) return 0;
+  if (p <= 0) return 0;
+  if (p >= 1) return 1;
+  // Sum the head P[X ≤ limit] term by term (n ≤ 80 here).
+  double term = std::pow(1 - p, n);
+  double head = term;
+  for (uint32_t x = 1; x <= limit; ++x) {
+    term *= static_cast<double>(n - x + 1) / x * p / (1 - p);
+    head += term;
+  }
+  return std::max(0.0, 1 - head);
+}
+
+}  // namespace
+
+void FecRatePolicy::onReport(uint64_t nowNs, uint64_t received, uint64_t lost) noexcept {
+  const uint64_t second = nowNs / kNsPerSecond;
+  Bucket& bucket = buckets_[second % kBuckets];
+  if (bucket.second != second) bucket = Bucket{.second = second};
+  bucket.packets += received + lost;
+  bucket.lost += lost;
+  bucket.lostSquares += lost * lost;
+}
+
+template <typename F>
+void FecRatePolicy::forBuckets(uint64_t nowNs, uint64_t count, F&& f) const noexcept {
+  const uint64_t second = nowNs / kNsPerSecond;
+  for (const Bucket& bucket : buckets_) {
+    if (bucket.second <= second && second - bucket.second < count) f(bucket);
+  }
+}
+
+double FecRatePolicy::lossRate(uint64_t nowNs) const noexcept {
+  // The worse of the last two seconds and the last five: quick to rise when loss starts, and
+  // a burst a few seconds ago still counts, but five clean seconds bring it to zero.
+  auto rate = [&](uint64_t count) {
+    uint64_t packets = 0, lost = 0;
+    forBuckets(nowNs, count, [&](const Bucket& b) {
+      packets += b.packets;
+      lost += b.lost;
+    });
+    return packets == 0 ? 0.0 : static_cast<double>(lost) / static_cast<double>(packets);
+  };
+  return std::max(rate(kRecentBuckets), rate(kBuckets));
+}
+
+double FecRatePolicy::burstLength(uint64_t nowNs) const noexcept {
+  uint64_t lost = 0, squares = 0;
+  forBuckets(nowNs, kBuckets, [&](const Bucket& b) {
+    lost += b.lost;
+    squares += b.lostSquares;
+  });
+  if (lost == 0) return 1;
+  // A report interval holds a handful of packets per link, so a burst shows as several losses
+  // in one report; independent losses mostly as one. ΣL²/ΣL is the loss-weighted mean of L.
+  return std::clamp(static_cast<double>(squares) / static_cast<double>(lost), 1.0, kMaxBurst);
+}
+
+uint32_t FecRatePolicy::repairsFor(uint32_t k, uint64_t nowNs) const noexcept {
+  if (k == 0) return 1;
+  const auto floor = static_cast<uint32_t>(
+      std::clamp(std::lround(config_.floorRatio * k), 1L, static_cast<long>(kMaxRepairs)));
+  const auto ceiling =
+      static_cast<uint32_t>(std::clamp(std::lround(std::ceil(config_.ceilingRatio * k)),
+                                       static_cast<long>(floor), static_cast<long>(kMaxRepairs)));
+  const double loss = lossRate(nowNs);
+  if (loss <= 0) return floor;
+  // Losses come in bursts of `burst` packets: loss events are rarer by that factor and each
+  // costs `burst` repairs.
+  const double burst = burstLength(nowNs);
+  const double eventRate = std::min(1.0, loss / burst);
+  for (uint32_t m = floor; m <= ceiling; ++m) {
+    auto eventsCovered = static_cast<uint32_t>(static_cast<double>(m) / burst);
+    const auto events = static_cast<uint32_t>(std::ceil(static_cast<double>(k + m) / burst));
+    if (binomialTailAbove(events, eventRate, eventsCovered) <= config_.residualTarget) return m;
+  }
+  return ceiling;
+}
+
+}  // namespace braid::edge

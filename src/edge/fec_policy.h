@@ -1,0 +1,56 @@
+#pragma once
+
+// How many repair symbols an FEC block gets. The gateway's receive reports give the loss the
+// bond's packets meet (every link's reports together: a block is spread over the links, so the
+// bond's loss is what a block sees) and how bursty it is. A block of k sources gets the fewest
+// repairs m for which losing more than m of its k + m packets is rarer than the residual target,
+// losses taken as bursts of the measured mean length; then clamped between the floor and the
+// ceiling ratio. With no loss for a few seconds the window empties and m falls to the floor.
+
+#include <array>
+#include <cstdint>
+
+namespace braid::edge {
+
+struct FecPolicyConfig {
+  double floorRatio = 0.05;      // repairs per source on clean links (at least one per block)
+  double ceilingRatio = 0.5;     // never more than this many repairs per source
+  double residualTarget = 1e-4;  // aimed-for probability that a block cannot be decoded
+};
+
+// Sender thread only.
+class FecRatePolicy {
+ public:
+  explicit FecRatePolicy(const FecPolicyConfig& config = {}) : config_(config) {}
+
+  // One link's receive report: packets received and lost in its interval.
+  void onReport(uint64_t nowNs, uint64_t received, uint64_t lost) noexcept;
+
+  // Repair symbols for a block of k sources closed at nowNs: 1..16.
+  uint32_t repairsFor(uint32_t k, uint64_t nowNs) const noexcept;
+
+  // The loss rate the policy works with (fraction) and the mean burst length (packets, ≥ 1).
+  double lossRate(uint64_t nowNs) const noexcept;
+  double burstLength(uint64_t nowNs) const noexcept;
+
+  const FecPolicyConfig& config() const noexcept { return config_; }
+
+ private:
+  // One second of reports: the estimate looks at the last kBuckets seconds.
+  struct Bucket {
+    uint64_t second = UINT64_MAX;
+    uint64_t packets = 0;  // received + lost
+    uint64_t lost = 0;
+    uint64_t lostSquares = 0;  // Σ lost² over the reports: ΣL²/ΣL is the mean burst seen
+  };
+  static constexpr uint64_t kBuckets = 5;
+  static constexpr uint64_t kRecentBuckets = 2;
+
+  template <typename F>
+  void forBuckets(uint64_t nowNs, uint64_t count, F&& f) const noexcept;
+
+  FecPolicyConfig config_;
+  std::array<Bucket, kBuckets> buckets_{};
+};
+
+}  // namespace braid::edge

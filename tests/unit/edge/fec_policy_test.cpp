@@ -1,0 +1,69 @@
+// The FEC repair-rate policy: the floor on clean links, more repairs for more (and burstier)
+// loss, the ceiling, and the fall back to the floor once the loss is five seconds old.
+
+#include "edge/fec_policy.h"
+
+#include <gtest/gtest.h>
+
+namespace braid::edge {
+namespace {
+
+constexpr uint64_t kSecond = 1'000'000'000;
+constexpr uint64_t kReport = 20'000'000;  // 50 reports a second
+
+// One second of reports from `start`: `packets` per report, `lost` of them lost every
+// `every`-th report.
+void feed(FecRatePolicy& policy, uint64_t start, uint64_t packets, uint64_t lost, int every) {
+  for (int i = 0; i < 50; ++i) {
+    policy.onReport(start + i * kReport, packets, i % every == 0 ? lost : 0);
+  }
+}
+
+TEST(FecPolicy, FloorOnCleanLinks) {
+  FecRatePolicy policy;
+  EXPECT_EQ(policy.repairsFor(32, 0), 2u);  // round(0.05 × 32)
+  EXPECT_EQ(policy.repairsFor(20, 0), 1u);
+  EXPECT_EQ(policy.repairsFor(3, 0), 1u);  // a partial block still gets one
+  feed(policy, 0, 10, 0, 1);
+  EXPECT_EQ(policy.lossRate(kSecond / 2), 0.0);
+  EXPECT_EQ(policy.repairsFor(20, kSecond / 2), 1u);
+}
+
+TEST(FecPolicy, MoreLossMoreRepairsUpToTheCeiling) {
+  FecRatePolicy low, high, bursty;
+  feed(low, 0, 10, 1, 10);     // 1 %
+  feed(high, 0, 10, 1, 2);     // 5 %
+  feed(bursty, 0, 10, 5, 10);  // 5 %, in bursts of 5
+  const uint64_t now = kSecond - 1;
+  EXPECT_NEAR(low.lossRate(now), 0.01, 0.002);
+  EXPECT_NEAR(high.lossRate(now), 0.05, 0.005);
+  EXPECT_NEAR(bursty.burstLength(now), 5.0, 0.01);
+  EXPECT_NEAR(high.burstLength(now), 1.0, 0.01);
+  uint32_t m1 = low.repairsFor(32, now), m5 = high.repairsFor(32, now),
+           mb = bursty.repairsFor(32, now);
+  EXPECT_GT(m1, 2u);
+  EXPECT_GT(m5, m1);
+  EXPECT_GT(mb, m5);
+  EXPECT_LE(mb, 16u);  // ceiling: 0.5 × 32
+  FecRatePolicy lossy;
+  feed(lossy, 0, 10, 5, 1);  // 50 %
+  EXPECT_EQ(lossy.repairsFor(32, now), 16u);
+  EXPECT_EQ(lossy.repairsFor(10, now), 5u);
+  FecRatePolicy capped({.floorRatio = 0.05, .ceilingRatio = 0.2});
+  feed(capped, 0, 10, 5, 1);
+  EXPECT_EQ(capped.repairsFor(20, now), 4u);
+}
+
+TEST(FecPolicy, BackToTheFloorFiveSecondsAfterTheLoss) {
+  FecRatePolicy policy;
+  feed(policy, 0, 10, 1, 2);
+  EXPECT_GT(policy.repairsFor(32, kSecond - 1), 2u);
+  for (uint64_t s = 1; s < 5; ++s) feed(policy, s * kSecond, 10, 0, 1);
+  EXPECT_GT(policy.lossRate(4 * kSecond + 1), 0.0);  // still inside the five-second window
+  feed(policy, 5 * kSecond, 10, 0, 1);
+  EXPECT_EQ(policy.lossRate(5 * kSecond + 1), 0.0);
+  EXPECT_EQ(policy.repairsFor(32, 5 * kSecond + 1), 2u);
+}
+
+}  // namespace
+}  // namespace braid::edge
