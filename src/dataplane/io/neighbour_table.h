@@ -62,13 +62,21 @@ class NeighbourTable {
     peer.toV6Bytes(key.data());
     return key;
   }
+  // MurmurHash3's finaliser: IPv4-mapped keys vary only in their last 4 bytes, and every
+  // bit of those must reach the low bits that pick the set.
+  static uint64_t mix(uint64_t x) noexcept {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+  }
   static uint64_t hash(const Key& key) noexcept {
     uint64_t a;
     uint64_t b;
     std::memcpy(&a, key.data(), 8);
     std::memcpy(&b, key.data() + 8, 8);
-    uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
-    return h ^ (h >> 29);
+    return mix(a ^ mix(b));
   }
 
   std::array<Set, kSets> sets_{};
