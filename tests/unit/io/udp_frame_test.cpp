@@ -24,7 +24,7 @@ std::vector<uint8_t> frame(const SocketAddress& from, const SocketAddress& to,
                            const std::vector<uint8_t>& payload) {
   size_t header = udpFrameHeaderSize(from, to);
   std::vector<uint8_t> out(header + payload.size());
-  std::memcpy(out.data() + header, payload.data(), payload.size());
+  if (!payload.empty()) std::memcpy(out.data() + header, payload.data(), payload.size());
   EXPECT_TRUE(writeUdpFrameHeaders({out.data(), header}, kMacA, kMacB, from, to, payload));
   return out;
 }

@@ -30,7 +30,7 @@ std::vector<uint8_t> udpFrame(const std::vector<uint8_t>& payload, const char* t
   SocketAddress t = addr(to);
   size_t header = udpFrameHeaderSize(f, t);
   std::vector<uint8_t> out(header + payload.size());
-  std::memcpy(out.data() + header, payload.data(), payload.size());
+  if (!payload.empty()) std::memcpy(out.data() + header, payload.data(), payload.size());
   EXPECT_TRUE(writeUdpFrameHeaders({out.data(), header}, kMac, kMac, f, t, payload));
   return out;
 }
