@@ -5,8 +5,10 @@
 //   xdp_rx_bench blast --target HOST:PORT --size N --seconds S [--rate PPS]
 //   xdp_rx_bench rx --backend udp|xdp --listen HOST:PORT [--interface IF] --seconds S
 //
-// The receiver takes bursts of 32 the way a worker does, sleeping in poll() while idle, and
-// touches each payload (sums its first bytes) so the data is really read. It reports
+// The receiver takes bursts of 32 the way a worker does, busy-polling while traffic flows and
+// sleeping in poll() after --spin-us without any, and touches each payload (sums its first
+// bytes) so the data is really read. busy_us_per_packet is the time inside receive calls that
+// returned packets, with their handling, per packet: the user-space rx path alone. It reports
 // `rx backend=... packets=... pps=... cpu_us_per_packet=... user_us=... sys_us=...
 // softirq_us_per_packet=...`; the blaster reports `blast packets=... pps=...`.
 
@@ -105,15 +107,22 @@ uint64_t touch(std::span<const uint8_t> payload) {
 
 struct RxResult {
   uint64_t packets = 0;
+  uint64_t bursts = 0;  // receive calls that returned packets
+  uint64_t sleeps = 0;  // poll() calls on an empty ring/socket
+  uint64_t busyNs = 0;  // time inside receive calls that returned packets (+ their handling)
   uint64_t checksum = 0;
 };
+
+// Busy-polls an empty ring/socket this long before sleeping in poll(): the worker's
+// "poll while busy, back off when idle".
+uint64_t spinNs = 50'000;
 
 template <typename Receive>
 int measure(const char* backend, double seconds, Receive&& receive) {
   RxResult result;
   // Wait for the first packet so the window covers traffic only.
   while (result.packets == 0) receive(result, 100);
-  uint64_t startPackets = result.packets;
+  RxResult start = result;
   ThreadCpu cpu0 = threadCpu();
   double soft0 = softirqUs();
   uint64_t startNs = dp::monotonicNs();
@@ -122,14 +131,19 @@ int measure(const char* backend, double seconds, Receive&& receive) {
   double elapsed = static_cast<double>(dp::monotonicNs() - startNs) / 1e9;
   ThreadCpu cpu1 = threadCpu();
   double soft1 = softirqUs();
-  double packets = static_cast<double>(result.packets - startPackets);
+  double packets = static_cast<double>(result.packets - start.packets);
+  double bursts = static_cast<double>(result.bursts - start.bursts);
+  double busyUs = static_cast<double>(result.busyNs - start.busyNs) / 1e3;
   double user = cpu1.userUs - cpu0.userUs;
   double sys = cpu1.sysUs - cpu0.sysUs;
   std::printf(
       "rx backend=%s packets=%.0f seconds=%.3f pps=%.0f cpu_us_per_packet=%.3f user_us=%.0f "
-      "sys_us=%.0f softirq_us_per_packet=%.3f checksum=%llu\n",
+      "sys_us=%.0f busy_us_per_packet=%.3f softirq_us_per_packet=%.3f mean_burst=%.1f "
+      "sleeps=%llu checksum=%llu\n",
       backend, packets, elapsed, packets / elapsed, (user + sys) / packets, user, sys,
-      (soft1 - soft0) / packets, static_cast<unsigned long long>(result.checksum));
+      busyUs / packets, (soft1 - soft0) / packets, packets / bursts,
+      static_cast<unsigned long long>(result.sleeps - start.sleeps),
+      static_cast<unsigned long long>(result.checksum));
   return 0;
 }
 
@@ -147,14 +161,24 @@ int rxUdp(const std::string& listen, double seconds) {
   std::printf("rx ready backend=udp\n");
   std::fflush(stdout);
   auto batch = std::make_unique<dp::RxBatch>();
+  uint64_t idleSinceNs = 0;
   return measure("udp", seconds, [&](RxResult& r, int idleMs) {
+    uint64_t t0 = dp::monotonicNs();
     int n = socket->receiveBatch(*batch);
     if (n <= 0) {
-      socket->waitReadable(idleMs);
+      if (idleSinceNs == 0) idleSinceNs = t0;
+      if (t0 - idleSinceNs >= spinNs) {
+        ++r.sleeps;
+        socket->waitReadable(idleMs);
+        idleSinceNs = 0;
+      }
       return;
     }
+    idleSinceNs = 0;
+    ++r.bursts;
     for (int i = 0; i < n; ++i) r.checksum += touch(batch->datagram(static_cast<size_t>(i)));
     r.packets += static_cast<uint64_t>(n);
+    r.busyNs += dp::monotonicNs() - t0;
   });
 }
 
@@ -178,18 +202,33 @@ int rxXdp(const std::string& interface, const std::string& listen, double second
   std::fflush(stdout);
   dp::XdpPort& p = **port;
   dp::XdpRxBurst burst;
+  uint64_t idleSinceNs = 0;
   int rc = measure((*port)->zeroCopy() ? "xdp-zerocopy" : "xdp-copy", seconds,
                    [&](RxResult& r, int idleMs) {
+                     uint64_t t0 = dp::monotonicNs();
                      size_t n = p.receive(burst);
+                     if (n == 0) {
+                       p.release(burst);
+                       if (idleSinceNs == 0) idleSinceNs = t0;
+                       if (t0 - idleSinceNs >= spinNs) {
+                         ++r.sleeps;
+                         p.waitReadable(idleMs);
+                         idleSinceNs = 0;
+                       }
+                       return;
+                     }
+                     idleSinceNs = 0;
                      for (size_t i = 0; i < n; ++i) r.checksum += touch(burst.datagram(i));
                      p.release(burst);
                      r.packets += n;
-                     if (n == 0) p.waitReadable(idleMs);
+                     ++r.bursts;
+                     r.busyNs += dp::monotonicNs() - t0;
                    });
   if (auto stats = (*program)->readStats()) {
-    std::printf("xdp redirected=%llu dropped=%llu\n",
+    std::printf("xdp redirected=%llu dropped=%llu rx_wakeups=%llu\n",
                 static_cast<unsigned long long>(stats->packets(BRAID_XDP_REDIRECTED)),
-                static_cast<unsigned long long>(stats->dropped()));
+                static_cast<unsigned long long>(stats->dropped()),
+                static_cast<unsigned long long>(p.counters().rxWakeups.read()));
   }
   return rc;
 }
@@ -216,8 +255,11 @@ int main(int argc, char** argv) {
   rxCmd->add_option("--listen", listen, "HOST:PORT (xdp: the port the program steers)")->required();
   rxCmd->add_option("--interface", interface, "interface (xdp)");
   rxCmd->add_option("--seconds", seconds, "measuring window after the first packet");
+  double spinUs = 50;
+  rxCmd->add_option("--spin-us", spinUs, "busy-poll an idle ring this long before poll()");
   CLI11_PARSE(app, argc, argv);
   if (*blastCmd) return blast(target, size, seconds, rate);
+  spinNs = static_cast<uint64_t>(spinUs * 1e3);
   if (backend == "udp") return rxUdp(listen, seconds);
   return rxXdp(interface, listen, seconds);
 }
