@@ -80,13 +80,16 @@ static __always_inline int check_braid(struct xdp_md *ctx, __u8 *payload, __u32 
 		return drop(BRAID_XDP_DROP_BAD_UDP, len);
 	if (payload[0] != BRAID_VERSION)
 		return drop(BRAID_XDP_DROP_BAD_VERSION, len);
+	/* In the gateway's order: version, type, then the link ID and the sizes. */
 	type = payload[1];
-	if (payload[10] > BRAID_MAX_LINK_ID)
-		return drop(BRAID_XDP_DROP_BAD_LINK, len);
 	switch (type) {
-	case 1: /* HS_INIT */
-		if (len != BRAID_INIT_SIZE || payload[11] != 0)
-			return drop(BRAID_XDP_DROP_BAD_INIT, len);
+	case 1:	 /* HS_INIT */
+	case 16: /* DATA */
+	case 17: /* REPAIR */
+	case 20: /* KEEPALIVE */
+	case 21: /* PROBE */
+	case 22: /* JOIN */
+	case 23: /* CLOSE */
 		break;
 	case 2:	 /* HS_COOKIE */
 	case 3:	 /* HS_ACCEPT */
@@ -94,17 +97,16 @@ static __always_inline int check_braid(struct xdp_md *ctx, __u8 *payload, __u32 
 	case 18: /* ACK */
 	case 19: /* NACK */
 		return drop(BRAID_XDP_DROP_WRONG_DIR, len);
-	case 16: /* DATA */
-	case 17: /* REPAIR */
-	case 20: /* KEEPALIVE */
-	case 21: /* PROBE */
-	case 22: /* JOIN */
-	case 23: /* CLOSE */
-		if (len < BRAID_SEALED_MIN)
-			return drop(BRAID_XDP_DROP_SEALED_SHORT, len);
-		break;
 	default:
 		return drop(BRAID_XDP_DROP_UNKNOWN_TYPE, len);
+	}
+	if (payload[10] > BRAID_MAX_LINK_ID)
+		return drop(BRAID_XDP_DROP_BAD_LINK, len);
+	if (type == 1) {
+		if (len != BRAID_INIT_SIZE || payload[11] != 0)
+			return drop(BRAID_XDP_DROP_BAD_INIT, len);
+	} else if (len < BRAID_SEALED_MIN) {
+		return drop(BRAID_XDP_DROP_SEALED_SHORT, len);
 	}
 
 	/* Falls back to XDP_PASS when no socket is bound to this queue (e.g. during start-up,

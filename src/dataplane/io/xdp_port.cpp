@@ -173,6 +173,8 @@ int XdpPort::fd() const {
 }
 
 size_t XdpPort::receive(XdpRxBurst& burst) noexcept {
+  // A burst still holding frames would lose them from the fill cycle for good.
+  if (burst.taken_ > 0) release(burst);
   burst.count = 0;
   burst.taken_ = 0;
   uint32_t index = 0;

@@ -90,8 +90,8 @@ class XdpPort {
   const XdpPortOptions& options() const { return options_; }
   const XdpPortCounters& counters() const { return counters_; }
 
-  // Takes up to kBurstSize datagrams from the RX ring into `burst` (which must have been
-  // released); returns how many are valid datagrams (burst.count). Owner thread.
+  // Takes up to kBurstSize datagrams from the RX ring into `burst` (releasing what it still
+  // held first); returns how many are valid datagrams (burst.count). Owner thread.
   size_t receive(XdpRxBurst& burst) noexcept;
   // Hands the burst's frames back to the fill ring; its payloads are invalid afterwards.
   // Owner thread.

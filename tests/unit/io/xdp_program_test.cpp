@@ -67,6 +67,11 @@ std::vector<Fixture> fixtures() {
   f.push_back({"type 5", udpFrame(braid(5, 60)), XDP_DROP, BRAID_XDP_DROP_UNKNOWN_TYPE});
   f.push_back({"type 24", udpFrame(braid(24, 60)), XDP_DROP, BRAID_XDP_DROP_UNKNOWN_TYPE});
   f.push_back({"link 16", udpFrame(braid(16, 60, 16)), XDP_DROP, BRAID_XDP_DROP_BAD_LINK});
+  // The gateway's order: the type is judged before the link ID.
+  f.push_back(
+      {"type 9 and link 16", udpFrame(braid(9, 60, 16)), XDP_DROP, BRAID_XDP_DROP_UNKNOWN_TYPE});
+  f.push_back(
+      {"NACK with link 200", udpFrame(braid(19, 60, 200)), XDP_DROP, BRAID_XDP_DROP_WRONG_DIR});
   f.push_back({"DATA 37 B", udpFrame(braid(16, 37)), XDP_DROP, BRAID_XDP_DROP_SEALED_SHORT});
   f.push_back({"HS_INIT 1199 B", udpFrame(braid(1, 1199)), XDP_DROP, BRAID_XDP_DROP_BAD_INIT});
   f.push_back(
@@ -122,7 +127,7 @@ TEST(XdpProgram, FixturesGiveVerdictAndReason) {
   }
   auto stats = (*program)->readStats();
   ASSERT_TRUE(stats);
-  EXPECT_EQ(stats->dropped(), 13u);
+  EXPECT_EQ(stats->dropped(), 15u);
 }
 
 TEST(XdpProgram, StatNamesAreDistinct) {
