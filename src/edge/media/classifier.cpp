@@ -78,6 +78,8 @@ uint16_t pid13(uint8_t hi, uint8_t lo) {
 
 void MediaClassifier::reset() noexcept {
   pids_.fill(PidState{});
+  lastSlices_ = 0;
+  lastWasVideo_ = false;
 }
 
 size_t MediaClassifier::trackedPids() const noexcept {
@@ -261,16 +263,22 @@ MediaFlags MediaClassifier::scanVideo(PidState& s, std::span<const uint8_t> payl
   if (seen & bit(NalClass::kKeyframe)) flags |= media::kKeyframe;
   if (seen == bit(NalClass::kNonReferenceSlice)) flags |= media::kNonReference;
   if (seen == bit(NalClass::kFiller)) flags |= media::kFiller;
+  if (seen & bit(NalClass::kReferenceSlice)) lastSlices_ |= media::slice::kReference;
+  if (seen & bit(NalClass::kNonReferenceSlice)) lastSlices_ |= media::slice::kNonReference;
+  if (seen & bit(NalClass::kUnknown)) lastSlices_ |= media::slice::kUnknown;
   return flags;
 }
 
 MediaFlags MediaClassifier::classify(TsPacketSpan packet) noexcept {
+  lastSlices_ = 0;
+  lastWasVideo_ = false;
   if (packet[0] != kTsSyncByte) return 0;
   const uint16_t pid = tsPid(packet);
   if (pid == kTsNullPid) return media::kNull;
   PidState* s = pid == kPatPid ? nullptr : find(pid);
   if (pid != kPatPid && s == nullptr) return 0;
   const bool psi = s == nullptr || s->kind == Kind::kPmt;
+  lastWasVideo_ = !psi;
 
   auto loseSync = [](PidState& st) {
     st.zeros = 0;

@@ -48,6 +48,19 @@ inline constexpr MediaFlags kAccessUnitStart = 1u << 6;
 inline constexpr MediaFlags kAllFlags =
     kNull | kPsi | kParameterSet | kKeyframe | kNonReference | kFiller | kAccessUnitStart;
 
+// Slice kinds of the last classified packet (MediaClassifier::lastSlices()): what an
+// access-unit tagger needs to tell a reference picture from a droppable one when the packet
+// flags above do not say (a packet holding an AUD and the start of a slice has neither
+// kNonReference nor kKeyframe).
+namespace slice {
+// At least one byte of a reference slice NAL unit that is not a keyframe slice.
+inline constexpr uint8_t kReference = 1u << 0;
+// At least one byte of a non-reference slice NAL unit.
+inline constexpr uint8_t kNonReference = 1u << 1;
+// At least one byte of a NAL unit the scan could not identify (after a continuity gap).
+inline constexpr uint8_t kUnknown = 1u << 2;
+}  // namespace slice
+
 }  // namespace media
 
 // One instance per TS stream. Not thread-safe: feed it from one thread.
@@ -74,6 +87,12 @@ class MediaClassifier {
   // media:: flags (0 for anything unrecognised, including a packet without sync byte).
   // Allocation-free, noexcept.
   MediaFlags classify(TsPacketSpan packet) noexcept;
+
+  // The media::slice bits of the packet classify() saw last (0 for a packet that is not on
+  // a followed video PID). noexcept.
+  uint8_t lastSlices() const noexcept { return lastSlices_; }
+  // Whether the packet classify() saw last was on a followed H.264/H.265 PID. noexcept.
+  bool lastWasVideo() const noexcept { return lastWasVideo_; }
 
   // Forgets every PID and all scan state (e.g. after the source restarts).
   void reset() noexcept;
@@ -118,6 +137,8 @@ class MediaClassifier {
   MediaFlags scanVideo(PidState& s, std::span<const uint8_t> payload, bool unitStart) noexcept;
 
   std::array<PidState, kMaxTrackedPids> pids_{};
+  uint8_t lastSlices_ = 0;
+  bool lastWasVideo_ = false;
 };
 
 }  // namespace braid::edge

@@ -147,6 +147,28 @@ TEST_F(H264Classifier, NonReferenceSlices) {
   EXPECT_EQ(video(false, cat({nal({0x09}, 1, 0xf0), nal({0x01}, 60)})), kAccessUnitStart);
 }
 
+TEST_F(H264Classifier, SliceKindsOfThePacket) {
+  // An AUD, SEI and the start of a non-reference slice: the packet flags say nothing of the
+  // picture, the slice bits do.
+  EXPECT_EQ(video(true, pes(cat({nal({0x09}, 1, 0xf0), nal({0x06}, 20), nal({0x01}, 60)}))),
+            kAccessUnitStart);
+  EXPECT_EQ(c_.lastSlices(), slice::kNonReference);
+  EXPECT_TRUE(c_.lastWasVideo());
+  EXPECT_EQ(video(false, cat({Bytes(50, 0x33), nal({0x41}, 60)})), 0);
+  EXPECT_EQ(c_.lastSlices(), slice::kNonReference | slice::kReference);
+  // A keyframe slice is not a "reference slice": it has a flag of its own.
+  EXPECT_EQ(video(true, pes(cat({nal({0x09}, 1, 0xf0), nal({0x65}, 60)}))),
+            kAccessUnitStart | kKeyframe);
+  EXPECT_EQ(c_.lastSlices(), 0);
+  ++cc_;  // lost: the bytes that follow belong to a NAL unit nobody knows
+  EXPECT_EQ(video(false, Bytes(184, 0x33)), 0);
+  EXPECT_EQ(c_.lastSlices(), slice::kUnknown);
+  // PSI is not video.
+  feed(c_, pat(kPmtPid));
+  EXPECT_FALSE(c_.lastWasVideo());
+  EXPECT_EQ(c_.lastSlices(), 0);
+}
+
 TEST_F(H264Classifier, StartCodeSplitAcrossPackets) {
   EXPECT_EQ(video(true, pes(nal({0x01}, 10))), kAccessUnitStart | kNonReference);
   // This packet ends in "00 00", the next starts with "01 65": the IDR header is in the
