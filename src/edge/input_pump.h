@@ -2,9 +2,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 
 #include "dataplane/counter.h"
 #include "dataplane/ring/spsc_ring.h"
+#include "edge/media/media_tagger.h"
 #include "edge/media/packetizer.h"
 #include "edge/media/ts_source.h"
 #include "edge/media_chunk.h"
@@ -13,17 +15,23 @@ namespace braid::edge {
 
 struct InputPumpCounters {
   dp::OwnedCounter chunks;
-  dp::OwnedCounter bytes;
+  dp::OwnedCounter bytes;     // DATA bodies handed to the sender (run lists + TS packets)
+  dp::OwnedCounter tsBytes;   // TS bytes among them: the input after null and filler deletion
   dp::OwnedCounter ringFull;  // chunks dropped because the sender fell behind
+  MediaTaggerCounters media;  // deleted null and filler packets, access units
 };
 
-// The media input thread: reads TS from the source as it becomes due, packs it into
-// payloads and hands them to the sender through the ring. The ring never blocks it: a
-// live source cannot wait, so a full ring drops (and counts).
+// The media input thread: reads TS from the source as it becomes due, classifies it
+// (MediaTagger: null and filler packets deleted, non-reference access units marked), packs
+// it into payloads and hands them to the sender through the ring. The ring never blocks it:
+// a live source cannot wait, so a full ring drops (and counts).
 class InputPump {
  public:
   InputPump(TsSource& source, Packetizer& packetizer, dp::SpscRing<MediaChunk>& ring)
-      : source_(source), packetizer_(packetizer), ring_(ring) {}
+      : source_(source),
+        packetizer_(packetizer),
+        ring_(ring),
+        tagger_(std::make_unique<MediaTagger>(counters_.media)) {}
 
   // Runs until the source ends or `stop`; waits for `startGate` first (a file is held
   // back until the first session is up, so none of it is lost to the handshake).
@@ -34,11 +42,14 @@ class InputPump {
 
  private:
   void emit(const Payload& payload) noexcept;
+  // Releases everything the tagger and the packetizer hold (`inputEnded`: at the source's end).
+  void flushAll(bool inputEnded) noexcept;
 
   TsSource& source_;
   Packetizer& packetizer_;
   dp::SpscRing<MediaChunk>& ring_;
   InputPumpCounters counters_;
+  std::unique_ptr<MediaTagger> tagger_;
 };
 
 }  // namespace braid::edge

@@ -28,15 +28,19 @@ constexpr size_t kTsPacket = 188;
 constexpr double kIpv4UdpHeader = 28;
 constexpr double kIpv6UdpHeader = 48;
 
-// A chunk of TS null packets (PID 0x1FFF) as large as the session's DATA packets carry.
+// A chunk of TS null packets (PID 0x1FFF) as large as the session's DATA packets carry. They
+// are sent as they are (the link test needs full-size packets): the body's null-run list is
+// empty (docs/protocol.md §5.1), and the gateway plays them out like any other packet.
 MediaChunk syntheticChunk(size_t wirePacketSize) {
   MediaChunk chunk;
   size_t room = std::min(MediaChunk::kCapacity, wirePacketSize - kDataOverhead);
-  size_t packets = std::max<size_t>(1, room / kTsPacket);
-  chunk.size = static_cast<uint16_t>(packets * kTsPacket);
-  std::memset(chunk.bytes.data(), 0xff, chunk.size);
+  size_t packets = std::max<size_t>(1, (room - 1) / kTsPacket);
+  chunk.bytes[0] = 0x00;  // no null runs
+  chunk.tsOffset = 1;
+  chunk.size = static_cast<uint16_t>(1 + packets * kTsPacket);
+  std::memset(chunk.bytes.data() + 1, 0xff, chunk.size - 1);
   for (size_t i = 0; i < packets; ++i) {
-    uint8_t* p = chunk.bytes.data() + i * kTsPacket;
+    uint8_t* p = chunk.bytes.data() + 1 + i * kTsPacket;
     p[0] = 0x47;
     p[1] = 0x1f;
     p[2] = 0xff;
@@ -54,7 +58,10 @@ void fillSynthetic(dp::SpscRing<MediaChunk>& ring, const MediaChunk& chunk,
       MediaChunk& slot = ring.writeSlot(0);
       slot.entryNs = nowNs;
       slot.size = chunk.size;
+      slot.tsOffset = chunk.tsOffset;
       slot.flags = 0;
+      slot.accessUnit = 0;
+      slot.shed = false;
       std::memcpy(slot.bytes.data(), chunk.bytes.data(), chunk.size);
       ring.publish(1);
     }

@@ -26,6 +26,7 @@ enum InnerSelector : unsigned char {
   kInnerJoin,
   kInnerClose,
   kInnerRepair,
+  kInnerData,
   kInnerCount,
 };
 

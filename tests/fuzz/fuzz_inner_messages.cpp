@@ -7,7 +7,9 @@
 #include <cstring>
 #include <vector>
 
+#include "dataplane/output/null_restorer.h"
 #include "dataplane/proto/wire/control_messages.h"
+#include "dataplane/proto/wire/data_body.h"
 #include "fuzz_check.h"
 
 using namespace braid::proto;
@@ -53,6 +55,45 @@ void repairRoundTrip(std::span<const uint8_t> body) {
   FUZZ_CHECK(std::memcmp(again.data(), symbol.data(), symbol.size()) == 0);
 }
 
+// A DATA body: what parses re-encodes to a run list no longer than the input's, and restoring
+// its nulls yields exactly its TS packets plus nullCount null packets, in whole packets.
+void dataBodyRoundTrip(std::span<const uint8_t> body) {
+  auto b = DataBody::parse(body);
+  if (!b) {
+    FUZZ_CHECK(b.error() == DropReason::kMalformedBody);
+    return;
+  }
+  FUZZ_CHECK(b->nullCount <= kMaxNullsPerData);
+  std::array<uint8_t, 1024> runs{};
+  size_t n = writeNullRuns(b->runList(), runs);
+  FUZZ_CHECK(n != 0);
+  FUZZ_CHECK(n == nullRunsSize(b->runList()));
+  FUZZ_CHECK(n + b->ts.size() <= body.size());
+  std::vector<uint8_t> again(runs.begin(), runs.begin() + static_cast<long>(n));
+  again.insert(again.end(), b->ts.begin(), b->ts.end());
+  auto b2 = DataBody::parse(again);
+  FUZZ_CHECK(b2.has_value());
+  FUZZ_CHECK(b2->runCount == b->runCount && b2->nullCount == b->nullCount);
+  FUZZ_CHECK(b2->ts.size() == b->ts.size());
+  std::array<uint8_t, braid::dp::kMediaChunkCapacity> scratch{};
+  uint64_t nulls = 0, packets = 0, tsSeen = 0;
+  uint64_t restored = braid::dp::restoreNulls(*b, scratch, [&](std::span<const uint8_t> piece) {
+    FUZZ_CHECK(!piece.empty() && piece.size() % kTsPacketSize == 0);
+    for (size_t off = 0; off < piece.size(); off += kTsPacketSize) {
+      ++packets;
+      if (std::memcmp(piece.data() + off, braid::dp::kNullTsPacket.data(), kTsPacketSize) == 0) {
+        ++nulls;
+      } else {
+        ++tsSeen;
+      }
+    }
+  });
+  FUZZ_CHECK(restored == b->nullCount);
+  FUZZ_CHECK(packets == b->nullCount + b->tsPackets());
+  // A TS packet of the body may itself look like a null packet: count from both sides.
+  FUZZ_CHECK(nulls >= b->nullCount && tsSeen <= b->tsPackets());
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -80,6 +121,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case kInnerRepair:
       repairRoundTrip(body);
+      break;
+    case kInnerData:
+      dataBodyRoundTrip(body);
       break;
     default:
       break;

@@ -17,9 +17,9 @@ namespace {
 using namespace braid;
 
 constexpr proto::PacketType kTypes[] = {
-    proto::PacketType::kData,  proto::PacketType::kRepair, proto::PacketType::kAck,
-    proto::PacketType::kNack,  proto::PacketType::kKeepalive, proto::PacketType::kProbe,
-    proto::PacketType::kJoin,  proto::PacketType::kClose,
+    proto::PacketType::kData, proto::PacketType::kRepair,    proto::PacketType::kAck,
+    proto::PacketType::kNack, proto::PacketType::kKeepalive, proto::PacketType::kProbe,
+    proto::PacketType::kJoin, proto::PacketType::kClose,
 };
 
 uint64_t readBe(const uint8_t* p, size_t n) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dataplane/proto/wire/control_messages.h"
+#include "dataplane/proto/wire/data_body.h"
 #include "dataplane/proto/wire/handshake_messages.h"
 #include "dataplane/proto/wire/sealed_header.h"
 #include "fuzz_check.h"
@@ -154,6 +155,24 @@ void innerMessages() {
   w.putBytes(counting<16>(0xc0));
   FUZZ_CHECK(w.ok());
   write("fuzz_inner_messages", "repair", std::span(out).first(w.size() + 1));
+
+  // DATA bodies: three TS packets with null runs before, between and after them; one without.
+  std::vector<uint8_t> data(1 + 64 + 3 * kTsPacketSize, 0);
+  data[0] = kInnerData;
+  const std::array<NullRun, 3> runs{NullRun{0, 2}, NullRun{1, 1}, NullRun{3, 300}};
+  size_t n = writeNullRuns(runs, std::span(data).subspan(1));
+  FUZZ_CHECK(n != 0);
+  data.resize(1 + n + 3 * kTsPacketSize);
+  for (size_t i = 0; i < 3; ++i) {
+    uint8_t* p = data.data() + 1 + n + i * kTsPacketSize;
+    p[0] = 0x47;
+    p[1] = 0x01;
+    p[3] = static_cast<uint8_t>(0x10 | i);
+  }
+  write("fuzz_inner_messages", "data_null_runs", data);
+  std::vector<uint8_t> plain(data.begin() + static_cast<long>(1 + n), data.end());
+  plain.insert(plain.begin(), {static_cast<uint8_t>(kInnerData), 0x00});
+  write("fuzz_inner_messages", "data_no_nulls", plain);
 }
 
 }  // namespace

@@ -32,6 +32,8 @@ constexpr CounterSpec kCounters[] = {
      &dp::WorkerCounters::dataBytes},
     {"braid_gateway_duplicate_packets_total", "DATA packets received twice",
      &dp::WorkerCounters::duplicates},
+    {"braid_gateway_restored_null_packets_total",
+     "TS null packets put back where the edge deleted them", &dp::WorkerCounters::nullsRestored},
     {"braid_gateway_late_packets_total", "DATA packets that arrived after their playout time",
      &dp::WorkerCounters::late},
     {"braid_gateway_too_far_ahead_packets_total", "DATA packets beyond the jitter buffer's window",

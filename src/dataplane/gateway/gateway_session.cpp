@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "dataplane/output/null_restorer.h"
 #include "dataplane/proto/wire/control_messages.h"
+#include "dataplane/proto/wire/data_body.h"
 
 namespace braid::dp {
 
@@ -143,6 +145,8 @@ std::optional<DropReason> GatewaySession::onAuthenticated(const proto::SealedHea
 
   switch (header.prefix.type) {
     case PacketType::kData: {
+      // Checked before it is held: playout must not meet a body it cannot read.
+      if (!proto::DataBody::parse(plaintext)) return DropReason::kMalformedBody;
       lastDataNs_ = nowNs;
       counters_.dataPackets.add();
       counters_.dataBytes.add(plaintext.size());
@@ -426,16 +430,24 @@ void GatewaySession::sendClose(proto::CloseReason closeReason, uint64_t nowNs,
   }
 }
 
-void GatewaySession::emit(std::span<const uint8_t> payload) noexcept {
+void GatewaySession::emit(std::span<const uint8_t> body) noexcept {
   counters_.played.add();
   stats_->played.add();
+  auto parsed = proto::DataBody::parse(body);  // checked at insert: cannot fail here
+  if (!parsed) return;
+  uint64_t restored = restoreNulls(
+      *parsed, restoreScratch_, [this](std::span<const uint8_t> bytes) { submitToOutputs(bytes); });
+  counters_.nullsRestored.add(restored);
+}
+
+void GatewaySession::submitToOutputs(std::span<const uint8_t> bytes) noexcept {
   for (const auto& output : outputs_) {
-    if (!output->submit(payload)) {
+    if (!output->submit(bytes)) {
       counters_.outputDrops.add();
       continue;
     }
-    counters_.outputBytes.add(payload.size());
-    stats_->outputBytes.add(payload.size());
+    counters_.outputBytes.add(bytes.size());
+    stats_->outputBytes.add(bytes.size());
   }
 }
 

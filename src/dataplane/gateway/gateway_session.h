@@ -12,6 +12,7 @@
 #include "dataplane/gateway/transmitter.h"
 #include "dataplane/gateway/worker_counters.h"
 #include "dataplane/io/socket_address.h"
+#include "dataplane/output/media_chunk.h"
 #include "dataplane/output/output_thread.h"
 #include "dataplane/proto/handshake/sealed_channel.h"
 #include "dataplane/proto/wire/control_messages.h"
@@ -132,7 +133,9 @@ class GatewaySession {
   void sendSealed(uint8_t linkId, proto::PacketType type, std::span<const uint8_t> body,
                   uint64_t nowNs, Transmitter& tx) noexcept;
   void playout(uint64_t nowNs) noexcept;
-  void emit(std::span<const uint8_t> payload) noexcept;
+  // Plays one DATA body: its TS packets, with the null packets the edge deleted put back.
+  void emit(std::span<const uint8_t> body) noexcept;
+  void submitToOutputs(std::span<const uint8_t> bytes) noexcept;
   void noteJitterState() noexcept;
   // Rebuilds what FEC can of the block of a REPAIR (`repair` set) or of DATA `seq`, into the
   // jitter buffer.
@@ -157,6 +160,7 @@ class GatewaySession {
   uint64_t skippedSeen_ = 0;
   bool closing_ = false;
   uint64_t closingSinceNs_ = 0;
+  std::array<uint8_t, kMediaChunkCapacity> restoreScratch_;
 };
 
 }  // namespace braid::dp

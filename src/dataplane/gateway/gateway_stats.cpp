@@ -33,7 +33,8 @@ void GatewayStatsPrinter::print(const WorkerCounters& c, bool final) {
       "rekeys=%llu resets=%llu link_moves=%llu feedback=%llu output_drops=%llu "
       "handshake_state=%llu "
       "nacks=%llu nacked=%llu retransmits=%llu arq_recovered=%llu repairs=%llu "
-      "fec_recovered=%llu%s\n",
+      "fec_recovered=%llu nulls_restored=%llu%s
+",
       final ? "final" : "stats", static_cast<double>(nowNs - startNs_) / 1e9,
       (unsigned long long)c.sessionsActive.read(), (unsigned long long)c.rxPackets.read(),
       (unsigned long long)c.dataPackets.read(), (unsigned long long)c.played.read(),
@@ -46,7 +47,7 @@ void GatewayStatsPrinter::print(const WorkerCounters& c, bool final) {
       (unsigned long long)c.nacksSent.read(), (unsigned long long)c.nackedSequences.read(),
       (unsigned long long)c.retransmitsReceived.read(), (unsigned long long)c.arqRecovered.read(),
       (unsigned long long)c.repairsReceived.read(), (unsigned long long)c.fecRecovered.read(),
-      drops.c_str());
+      (unsigned long long)c.nullsRestored.read(), drops.c_str());
   std::fflush(stdout);
 }
 

@@ -56,6 +56,7 @@ struct alignas(64) WorkerCounters {
   OwnedCounter arqRecovered;         // retransmitted copies that filled a hole in time
   OwnedCounter repairsReceived;      // REPAIR packets authenticated
   OwnedCounter fecRecovered;         // packets rebuilt by FEC that filled a hole in time
+  OwnedCounter nullsRestored;        // TS null packets put back where the edge deleted them
   OwnedCounter admissionRefused;
   OwnedCounter handshakeStateEntries;  // gauge: authenticated-handshake replay entries
   // How long before its playout deadline each accepted DATA packet arrived: the margin the

@@ -6,7 +6,9 @@
 #include <array>
 #include <memory>
 
+#include "dataplane/output/null_restorer.h"
 #include "dataplane/proto/wire/control_messages.h"
+#include "dataplane/proto/wire/data_body.h"
 
 namespace braid::dp {
 namespace {
@@ -14,8 +16,40 @@ namespace {
 constexpr uint64_t kStartNs = 1'000'000'000'000;
 constexpr uint64_t kMs = 1'000'000;
 
+// Keeps what the output thread writes; read only after the thread is stopped.
+class CapturingSink : public OutputSink {
+ public:
+  explicit CapturingSink(std::vector<uint8_t>& out) : out_(out) {}
+  Result<void> write(std::span<const uint8_t> bytes) override {
+    out_.insert(out_.end(), bytes.begin(), bytes.end());
+    return {};
+  }
+  Result<void> flush() override { return {}; }
+
+ private:
+  std::vector<uint8_t>& out_;
+};
+
+// A DATA body: the run list, then `packets` TS packets whose byte 4 numbers them from `first`.
+std::vector<uint8_t> dataBody(std::span<const proto::NullRun> runs, size_t packets,
+                              uint8_t first = 0) {
+  std::vector<uint8_t> body(proto::nullRunsSize(runs));
+  EXPECT_EQ(proto::writeNullRuns(runs, body), body.size());
+  for (size_t i = 0; i < packets; ++i) {
+    std::array<uint8_t, 188> ts{};
+    ts[0] = 0x47;
+    ts[2] = 0x44;
+    ts[3] = 0x10;
+    ts[4] = static_cast<uint8_t>(first + i);
+    body.insert(body.end(), ts.begin(), ts.end());
+  }
+  return body;
+}
+
 struct Harness {
   WorkerCounters counters;
+  std::vector<uint8_t> output;
+  std::shared_ptr<OutputThread> outputThread;
   std::unique_ptr<GatewaySession> session;
   std::optional<proto::SealedChannel> edge;
   Transmitter tx{nullptr};
@@ -25,7 +59,10 @@ struct Harness {
   uint64_t mediaSeq = 0;
   uint64_t edgeClockOffsetUs = 0;  // the edge's send-timestamp clock minus ours
 
-  Harness() {
+  explicit Harness(bool withOutput = false) {
+    if (withOutput) {
+      outputThread = std::move(*OutputThread::start(std::make_unique<CapturingSink>(output)));
+    }
     proto::SessionKeys keys;
     keys.edgeToGateway.fill(3);
     keys.gatewayToEdge.fill(4);
@@ -33,9 +70,17 @@ struct Harness {
     auto edgeChannel = proto::SealedChannel::create(proto::Role::kEdge, keys, 0, kStartNs);
     edge.emplace(std::move(*edgeChannel));
     auto created = GatewaySession::create(
-        GatewaySessionParams{.id = id, .keyId = 1, .latencyMs = 100, .feedbackMs = 50,
-                             .keepaliveMs = 1000, .idleTimeoutMs = 2000, .jitterCapacity = 256},
-        std::move(*gatewayChannel), {}, counters, kStartNs);
+        GatewaySessionParams{.id = id,
+                             .keyId = 1,
+                             .latencyMs = 100,
+                             .feedbackMs = 50,
+                             .keepaliveMs = 1000,
+                             .idleTimeoutMs = 2000,
+                             .jitterCapacity = 256},
+        std::move(*gatewayChannel),
+        outputThread ? std::vector<std::shared_ptr<OutputThread>>{outputThread}
+                     : std::vector<std::shared_ptr<OutputThread>>{},
+        counters, kStartNs);
     session = std::move(*created);
   }
 
@@ -47,16 +92,18 @@ struct Harness {
     proto::MediaFields media{.mediaSeq = mediaSeq, .mediaTsUs = (nowNs - kStartNs) / 1000};
     bool isData = type == proto::PacketType::kData;
     size_t size = edge->seal(prefix, static_cast<uint32_t>(nowNs / 1000 + edgeClockOffsetUs),
-                             isData ? &media : nullptr, body, packet, proto::kMinControlPacketSize);
+                             isData ? &media : nullptr, body, packet,
+                             isData ? 0 : proto::kMinControlPacketSize);
     if (isData) ++mediaSeq;
     return session->onSealed(std::span(packet).first(size), from, nowNs, tx);
   }
 
   std::optional<proto::DropReason> sendData(const SocketAddress& from, uint64_t nowNs) {
-    std::array<uint8_t, 188> ts{};
-    ts[0] = 0x47;
-    return send(proto::PacketType::kData, ts, from, nowNs);
+    return send(proto::PacketType::kData, dataBody({}, 1), from, nowNs);
   }
+
+  // Stops the output thread: everything played is then in `output`.
+  void stopOutput() { outputThread->stop(); }
 
   std::optional<proto::DropReason> sendKeepalive(const SocketAddress& from, uint64_t nowNs,
                                                  uint8_t link = 0) {
@@ -98,7 +145,7 @@ TEST(GatewaySession, NeverSendsMoreThanThreeTimesWhatAnAddressSent) {
   // One small DATA packet in (188 + 46 bytes), then 19 feedback rounds while the stream still
   // counts as flowing, with nothing more received: the ACKs would exceed 3x.
   EXPECT_FALSE(h.sendData(h.addressA, kStartNs));
-  const uint64_t received = 188 + 46;
+  const uint64_t received = 1 + 188 + 46;
   for (int i = 1; i < 20; ++i) h.session->onTimer(kStartNs + i * 50 * kMs, h.tx);
   EXPECT_GT(h.tx.bytesQueued(), 0u);
   EXPECT_LE(h.tx.bytesQueued(), 3 * received);
@@ -108,7 +155,7 @@ TEST(GatewaySession, NeverSendsMoreThanThreeTimesWhatAnAddressSent) {
 TEST(GatewaySession, ReplayedAndTamperedPacketsAreDroppedByReason) {
   Harness h;
   std::array<uint8_t, 1500> packet{};
-  std::array<uint8_t, 188> ts{};
+  std::vector<uint8_t> ts = dataBody({}, 1);
   proto::PacketPrefix prefix{.type = proto::PacketType::kData, .sessionId = h.id};
   proto::MediaFields media{.mediaSeq = 0, .mediaTsUs = 0};
   size_t size = h.edge->seal(prefix, 1, &media, ts, packet);
@@ -163,6 +210,56 @@ TEST(GatewaySession, MalformedInnerMessagesAreCounted) {
   std::array<uint8_t, 4> junk{0xff, 0xff, 0xff, 0xff};
   EXPECT_EQ(h.send(proto::PacketType::kJoin, junk, h.addressA, kStartNs),
             proto::DropReason::kMalformedBody);
+}
+
+TEST(GatewaySession, RestoresDeletedNullPacketsInPlace) {
+  Harness h(/*withOutput=*/true);
+  // Two nulls before packet 0, one between packets 1 and 2, three after the last; then a
+  // body of nulls only, and one without any.
+  const std::array<proto::NullRun, 3> runs{proto::NullRun{0, 2}, proto::NullRun{2, 1},
+                                           proto::NullRun{3, 3}};
+  const std::array<proto::NullRun, 1> only{proto::NullRun{0, 9}};
+  EXPECT_FALSE(h.send(proto::PacketType::kData, dataBody(runs, 3, 10), h.addressA, kStartNs));
+  EXPECT_FALSE(h.send(proto::PacketType::kData, dataBody(only, 0), h.addressA, kStartNs + kMs));
+  EXPECT_FALSE(h.send(proto::PacketType::kData, dataBody({}, 2, 20), h.addressA, kStartNs + kMs));
+  h.session->onTimer(kStartNs + 200 * kMs, h.tx);
+  h.stopOutput();
+  EXPECT_EQ(h.counters.nullsRestored.read(), 15u);
+  // Which packet is at each position: 'N' for a null, else its number.
+  std::string order;
+  ASSERT_EQ(h.output.size() % 188, 0u);
+  for (size_t off = 0; off < h.output.size(); off += 188) {
+    std::span<const uint8_t> p(h.output.data() + off, 188);
+    if (std::equal(p.begin(), p.end(), kNullTsPacket.begin())) {
+      order += 'N';
+    } else {
+      order += std::to_string(p[4]) + ",";
+    }
+  }
+  EXPECT_EQ(order, "NN10,11,N12,NNNNNNNNNNNN20,21,");
+}
+
+TEST(GatewaySession, DuplicateCopiesArePlayedOnce) {
+  // A critical packet comes on two links with the same media sequence: one copy plays.
+  Harness h(/*withOutput=*/true);
+  auto body = dataBody({}, 1, 7);
+  EXPECT_FALSE(h.send(proto::PacketType::kData, body, h.addressA, kStartNs, 0));
+  --h.mediaSeq;
+  EXPECT_FALSE(h.send(proto::PacketType::kData, body, h.addressB, kStartNs + kMs, 1));
+  EXPECT_EQ(h.counters.duplicates.read(), 1u);
+  h.session->onTimer(kStartNs + 200 * kMs, h.tx);
+  h.stopOutput();
+  EXPECT_EQ(h.counters.played.read(), 1u);
+  EXPECT_EQ(h.output, std::vector<uint8_t>(body.begin() + 1, body.end()));
+}
+
+TEST(GatewaySession, MalformedDataBodyIsDroppedBeforePlayout) {
+  Harness h;
+  std::vector<uint8_t> partial = dataBody({}, 1);
+  partial.pop_back();  // not a whole TS packet
+  EXPECT_EQ(h.send(proto::PacketType::kData, partial, h.addressA, kStartNs),
+            proto::DropReason::kMalformedBody);
+  EXPECT_EQ(h.session->jitterBuffer().depth(), 0u);
 }
 
 }  // namespace

@@ -130,9 +130,10 @@ TEST_F(FfmpegTs, PacketizerOutputIsTheFile) {
   auto emit = [&](const Payload& p) {
     ++payloads;
     EXPECT_LE(p.bytes.size(), kDefaultMaxPayload);
-    EXPECT_EQ(p.bytes.size() % kTsPacketSize, 0u);
-    EXPECT_EQ(p.bytes[0], kTsSyncByte);
-    joined.insert(joined.end(), p.bytes.begin(), p.bytes.end());
+    EXPECT_EQ(p.tsOffset, 1u);  // an empty null-run list
+    EXPECT_EQ((p.bytes.size() - p.tsOffset) % kTsPacketSize, 0u);
+    EXPECT_EQ(p.bytes[p.tsOffset], kTsSyncByte);
+    joined.insert(joined.end(), p.bytes.begin() + static_cast<long>(p.tsOffset), p.bytes.end());
     times.push_back(p.mediaTimeUs);
   };
   auto batch = std::make_unique<TsBatch>();

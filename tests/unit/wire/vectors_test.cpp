@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "dataplane/proto/wire/control_messages.h"
+#include "dataplane/proto/wire/data_body.h"
 #include "dataplane/proto/wire/handshake_messages.h"
 #include "dataplane/proto/wire/sealed_header.h"
 #include "hex.h"
@@ -51,6 +52,7 @@ constexpr const char* kProbe = "05 02 0a";
 constexpr const char* kJoin = "04 6c746530";
 constexpr const char* kClose = "02";
 constexpr const char* kRepair = "412c 0a 04 03 80011170";
+constexpr const char* kDataNullRuns = "02 00 02 03 412c";
 
 std::string compact(std::string_view hex) {
   std::string out;
@@ -191,6 +193,22 @@ TEST(Vectors, OtherInnerMessages) {
   EXPECT_EQ(toHex(std::span(out).first(n)), compact(kRepair));
 }
 
+TEST(Vectors, DataBodyNullRuns) {
+  // Three TS packets; two null packets stood before the first, 300 after the third.
+  const std::array<NullRun, 2> runs{NullRun{0, 2}, NullRun{3, 300}};
+  std::array<uint8_t, 16> out{};
+  size_t n = writeNullRuns(runs, out);
+  EXPECT_EQ(toHex(std::span(out).first(n)), compact(kDataNullRuns));
+  std::vector<uint8_t> body(out.begin(), out.begin() + static_cast<long>(n));
+  body.resize(n + 3 * kTsPacketSize, 0x47);
+  auto parsed = DataBody::parse(body);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->tsPackets(), 3u);
+  EXPECT_EQ(parsed->nullCount, 302u);
+  ASSERT_EQ(parsed->runCount, 2u);
+  EXPECT_EQ(parsed->runs[1], (NullRun{3, 300}));
+}
+
 // The spec prints the same bytes: every vector must appear in §7 of docs/protocol.md.
 TEST(Vectors, AppearInTheSpec) {
   const char* root = std::getenv("BRAID_SOURCE_ROOT");
@@ -206,8 +224,9 @@ TEST(Vectors, AppearInTheSpec) {
   for (char c : doc.substr(section)) {
     if (c != ' ' && c != '\n') spec += c;
   }
-  for (const char* vector : {kDataHeader, kInitHead, kInitMac, kCookie, kAcceptHead, kAcceptSecrets,
-                             kReset, kAck, kNack, kKeepalive, kProbe, kJoin, kRepair}) {
+  for (const char* vector :
+       {kDataHeader, kInitHead, kInitMac, kCookie, kAcceptHead, kAcceptSecrets, kReset, kAck, kNack,
+        kKeepalive, kProbe, kJoin, kRepair, kDataNullRuns}) {
     EXPECT_NE(spec.find(compact(vector)), std::string::npos) << "not in §7: " << vector;
   }
 }
