@@ -239,6 +239,9 @@ void GatewaySession::recoverByFec(const proto::RepairHeader* repair, uint64_t re
     return jitter_->find(source, out.payload, out.mediaTsUs);
   };
   auto give = [this, nowNs](uint64_t source, const SourceSymbol& rebuilt) {
+    // A rebuilt body is checked like a received one (a repair that did not belong to these
+    // sources would rebuild garbage; the tag only vouches for the repair itself).
+    if (!proto::DataBody::parse(rebuilt.payload)) return;
     // Marked like a retransmission: a rebuilt packet's arrival says nothing about the clock.
     if (jitter_->insert(source, rebuilt.mediaTsUs, rebuilt.payload, nowNs, true) ==
         InsertResult::kAccepted) {
@@ -433,7 +436,7 @@ void GatewaySession::sendClose(proto::CloseReason closeReason, uint64_t nowNs,
 void GatewaySession::emit(std::span<const uint8_t> body) noexcept {
   counters_.played.add();
   stats_->played.add();
-  auto parsed = proto::DataBody::parse(body);  // checked at insert: cannot fail here
+  auto parsed = proto::DataBody::parse(body);  // checked at insert (and after FEC): cannot fail
   if (!parsed) return;
   uint64_t restored = restoreNulls(
       *parsed, restoreScratch_, [this](std::span<const uint8_t> bytes) { submitToOutputs(bytes); });
