@@ -24,6 +24,9 @@ Schema<G> makeSchema() {
       field(&G::listen, key("gateway.listen", kAddr, "UDP address the gateway receives links on")),
       field(&G::gatewayId,
             key("gateway.gateway_id", kInt, "gateway ID carried in session IDs").range(1, 65535)),
+      field(&G::workers, key("gateway.workers", kInt,
+                             "worker threads, one SO_REUSEPORT socket each on gateway.listen")
+                             .range(1, 64)),
       field(&G::aead,
             key("gateway.aead", kEnum, "AES-256-GCM implementation").oneOf(aeadChoices())),
       field(&G::keysFile,

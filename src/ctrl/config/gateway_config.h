@@ -28,6 +28,7 @@ struct OutputConfig {
 struct GatewayConfig {
   std::string listen = "0.0.0.0:7400";
   uint32_t gatewayId = 1;
+  uint32_t workers = 1;
   std::string aead = "auto";
   std::string keysFile = {};
   std::string secretFile = "braid-gateway.secret";

@@ -68,6 +68,17 @@ constexpr CounterSpec kCounters[] = {
      &dp::WorkerCounters::retransmitsReceived},
     {"braid_gateway_admission_refused_total", "authenticated handshakes refused admission",
      &dp::WorkerCounters::admissionRefused},
+    {"braid_gateway_handoffs_sent_total", "datagrams handed to the worker that owns their session",
+     &dp::WorkerCounters::handoffsSent},
+    {"braid_gateway_handoffs_received_total", "datagrams received from other workers",
+     &dp::WorkerCounters::handoffsReceived},
+    {"braid_gateway_handoff_drops_total", "datagrams dropped because the owner's ring was full",
+     &dp::WorkerCounters::handoffDrops},
+    {"braid_gateway_handshakes_limited_total",
+     "handshake inits dropped by the intake rate limit before any crypto",
+     &dp::WorkerCounters::handshakesLimited},
+    {"braid_gateway_idle_waits_total", "worker sleeps on its socket and rings",
+     &dp::WorkerCounters::idleWaits},
 };
 
 }  // namespace

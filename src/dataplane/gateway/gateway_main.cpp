@@ -1,5 +1,6 @@
-// braid-gateway: the ingest server. Wires config, keys, the worker and stats together.
+// braid-gateway: the ingest server. Wires config, keys, the workers and stats together.
 
+#include <pthread.h>
 #include <signal.h>
 #include <time.h>
 
@@ -8,6 +9,7 @@
 #include <cstdio>
 #include <functional>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -18,6 +20,7 @@
 #include "ctrl/signals.h"
 #include "dataplane/gateway/gateway_stats.h"
 #include "dataplane/gateway/worker.h"
+#include "dataplane/io/kernel_udp_port.h"
 #include "dataplane/proto/crypto/aead.h"
 #include "spdlog/spdlog.h"
 #if BRAID_HAVE_METRICS
@@ -42,6 +45,7 @@ struct RunOptions {
   std::string aead = "auto";
   std::string logLevel = "info";
   unsigned gatewayId = 1;
+  unsigned workers = 1;
   unsigned minLatencyMs = 50;
   unsigned maxLatencyMs = 10000;
   unsigned feedbackMs = 50;
@@ -82,6 +86,7 @@ void applyConfig(const ctrl::GatewayConfig& c, RunOptions& options) {
   options.aead = c.aead;
   options.logLevel = c.logLevel;
   options.gatewayId = c.gatewayId;
+  options.workers = c.workers;
   options.minLatencyMs = c.minLatencyMs;
   options.maxLatencyMs = c.maxLatencyMs;
   options.feedbackMs = c.feedbackMs;
@@ -102,6 +107,7 @@ ctrl::GatewayConfig toConfig(const RunOptions& options) {
   c.aead = options.aead;
   c.logLevel = options.logLevel;
   c.gatewayId = options.gatewayId;
+  c.workers = options.workers;
   c.minLatencyMs = options.minLatencyMs;
   c.maxLatencyMs = options.maxLatencyMs;
   c.feedbackMs = options.feedbackMs;
@@ -115,7 +121,7 @@ ctrl::GatewayConfig toConfig(const RunOptions& options) {
 
 // SIGHUP: reads the config file again and applies what can change at run time (log level,
 // keys, outputs); reports keys that need a restart. A bad file changes nothing.
-void reload(RunOptions& options, dp::Worker& worker) {
+void reload(RunOptions& options, std::span<const std::unique_ptr<dp::Worker>> workers) {
   if (options.configPath.empty()) {
     spdlog::info("SIGHUP: no --config file; re-reading the key file only");
   }
@@ -158,8 +164,11 @@ void reload(RunOptions& options, dp::Worker& worker) {
     }
     if (outputsChanged) {
       options.outputs = outputs;
-      if (!worker.post([outputs](dp::Worker& w) mutable { w.setOutputs(std::move(outputs)); })) {
-        spdlog::error("SIGHUP: the worker's mailbox is full; outputs not changed");
+      for (const auto& worker : workers) {
+        if (!worker->post([outputs](dp::Worker& w) mutable { w.setOutputs(std::move(outputs)); })) {
+          spdlog::error("SIGHUP: worker {}'s mailbox is full; its outputs not changed",
+                        worker->index());
+        }
       }
     }
     options.keysPath = after.keysFile;
@@ -173,11 +182,13 @@ void reload(RunOptions& options, dp::Worker& worker) {
   std::vector<proto::ResponderKey> responderKeys;
   for (const auto& key : *keys) responderKeys.push_back({.id = key.id, .key = key.key});
   size_t count = responderKeys.size();
-  if (!worker.post([keysForWorker = std::move(responderKeys)](dp::Worker& w) mutable {
-        w.setKeys(std::move(keysForWorker));
-      })) {
-    spdlog::error("SIGHUP: the worker's mailbox is full; keys not changed");
-    return;
+  for (const auto& worker : workers) {
+    if (!worker->post([keysForWorker = responderKeys](dp::Worker& w) mutable {
+          w.setKeys(std::move(keysForWorker));
+        })) {
+      spdlog::error("SIGHUP: worker {}'s mailbox is full; its keys not changed", worker->index());
+      return;
+    }
   }
   spdlog::info("SIGHUP: {} keys loaded from {} (used by new handshakes)", count, options.keysPath);
   spdlog::debug("SIGHUP: reload done");
@@ -227,35 +238,66 @@ int runGateway(RunOptions& options) {
     return kExitConfig;
   }
 
+  if (options.workers == 0 || options.workers > dp::kMaxWorkers) {
+    spdlog::error("--workers must be 1..{}", dp::kMaxWorkers);
+    return kExitConfig;
+  }
+
   std::vector<proto::ResponderKey> responderKeys;
   for (const auto& key : *keys) responderKeys.push_back({.id = key.id, .key = key.key});
+  // Every worker answers the handshakes of its share of the keys (docs/gateway.md §3): the
+  // gateway-wide rate is split between them.
+  double perWorkerRate = options.handshakesPerSecond / options.workers;
   proto::ResponderConfig responderConfig{
       .minLatencyMs = static_cast<uint16_t>(options.minLatencyMs),
       .maxLatencyMs = static_cast<uint16_t>(options.maxLatencyMs),
       .keepaliveMs = static_cast<uint16_t>(options.keepaliveMs),
       .feedbackMs = static_cast<uint16_t>(options.feedbackMs),
       .idleTimeoutMs = options.idleTimeoutMs,
-      .handshakesPerSecond = options.handshakesPerSecond,
-      .handshakeBurst = options.handshakesPerSecond * 2,
+      .handshakesPerSecond = perWorkerRate,
+      .handshakeBurst = perWorkerRate * 2,
       .backend = *backend,
   };
-  auto responder = proto::HandshakeResponder::create(*secret, responderKeys, responderConfig);
-  if (!responder) {
-    spdlog::error("{}", responder.error().describe());
-    return kExitConfig;
-  }
   dp::SessionRegistry registry;
-  auto worker =
-      dp::Worker::create(dp::WorkerOptions{.listen = *listen,
-                                           .gatewayId = static_cast<uint16_t>(options.gatewayId),
-                                           .outputs = options.outputs,
-                                           .channel = {.backend = *backend},
-                                           .registry = &registry},
-                         std::move(*responder));
-  if (!worker) {
-    spdlog::error("{}", worker.error().describe());
+  dp::OutputClaims claims;
+  std::vector<std::unique_ptr<dp::Worker>> workers;
+  for (unsigned index = 0; index < options.workers; ++index) {
+    auto responder = proto::HandshakeResponder::create(*secret, responderKeys, responderConfig);
+    if (!responder) {
+      spdlog::error("{}", responder.error().describe());
+      return kExitConfig;
+    }
+    // The first socket may take an ephemeral port (tests); the others join its port.
+    dp::SocketAddress bindTo = workers.empty() ? *listen : workers.front()->localAddress();
+    auto port = dp::KernelUdpPort::create(dp::KernelUdpPortOptions{.listen = bindTo});
+    if (!port) {
+      spdlog::error("{}", port.error().describe());
+      return 1;
+    }
+    auto worker = dp::Worker::create(
+        dp::WorkerOptions{.gatewayId = static_cast<uint16_t>(options.gatewayId),
+                          .workerIndex = static_cast<uint8_t>(index),
+                          .workerCount = static_cast<uint8_t>(options.workers),
+                          .outputs = options.outputs,
+                          .channel = {.backend = *backend},
+                          .registry = &registry,
+                          .claims = &claims,
+                          // Spoofed INITs cost a cookie each; ten times the authenticated
+                          // rate leaves retries and many links room.
+                          .handshakeIntakePerSecond = std::max(100.0, perWorkerRate * 10)},
+        std::move(*responder), std::move(*port));
+    if (!worker) {
+      spdlog::error("{}", worker.error().describe());
+      return 1;
+    }
+    workers.push_back(std::move(*worker));
+  }
+  if (auto connected = dp::Worker::connect(workers); !connected) {
+    spdlog::error("{}", connected.error().describe());
     return 1;
   }
+  std::vector<const dp::WorkerCounters*> workerCounters;
+  for (const auto& worker : workers) workerCounters.push_back(&worker->counters());
   auto signals = ctrl::SignalWatcher::create();
   if (!signals) {
     spdlog::error("{}", signals.error().describe());
@@ -271,8 +313,7 @@ int runGateway(RunOptions& options) {
       return kExitConfig;
     }
     metrics = std::move(*server);
-    collector = std::make_shared<ctrl::GatewayCollector>(
-        std::vector<const dp::WorkerCounters*>{&(*worker)->counters()}, &registry);
+    collector = std::make_shared<ctrl::GatewayCollector>(workerCounters, &registry);
     metrics->add(collector);
     spdlog::info("metrics on http://{}:{}/metrics",
                  options.metricsListen.substr(0, options.metricsListen.rfind(':')),
@@ -284,13 +325,21 @@ int runGateway(RunOptions& options) {
     return kExitConfig;
   }
 #endif
-  spdlog::info("braid-gateway {} listening on {} ({} keys, AEAD {}, {} output(s), first {})",
-               BRAID_VERSION, dp::toString((*worker)->localAddress()), keys->size(),
-               proto::aeadBackendName(*backend), options.outputs.size(),
-               options.outputs.front().url);
+  spdlog::info(
+      "braid-gateway {} listening on {} ({} keys, AEAD {}, {} worker(s), {} output(s), first {})",
+      BRAID_VERSION, dp::toString(workers.front()->localAddress()), keys->size(),
+      proto::aeadBackendName(*backend), workers.size(), options.outputs.size(),
+      options.outputs.front().url);
 
   std::atomic<bool> stop{false};
-  std::thread workerThread([&] { (*worker)->run(stop); });
+  std::vector<std::thread> threads;
+  for (const auto& worker : workers) {
+    threads.emplace_back([&stop, w = worker.get()] {
+      std::string name = "braid-worker" + std::to_string(w->index());
+      pthread_setname_np(pthread_self(), name.c_str());
+      w->run(stop);
+    });
+  }
   dp::GatewayStatsPrinter stats;
   auto intervalMs = static_cast<long>(options.statsInterval * 1000);
   int exitCode = 0;
@@ -300,13 +349,13 @@ int runGateway(RunOptions& options) {
       spdlog::info("signal {}: shutting down", *signal);
       break;
     }
-    if (signal && *signal == SIGHUP) reload(options, **worker);
-    if (intervalMs > 0) stats.print((*worker)->counters(), false);
+    if (signal && *signal == SIGHUP) reload(options, workers);
+    if (intervalMs > 0) stats.print(workerCounters, false);
   }
   stop.store(true);
-  workerThread.join();
-  (*worker)->shutdown();
-  stats.print((*worker)->counters(), true);
+  for (std::thread& thread : threads) thread.join();
+  for (const auto& worker : workers) worker->shutdown();
+  stats.print(workerCounters, true);
   std::fflush(stdout);
   return exitCode;
 }
@@ -340,6 +389,9 @@ int main(int argc, char** argv) {
   app.add_option("--aead", options.aead, "AES-256-GCM implementation: auto, ipsec-mb, openssl")
       ->capture_default_str();
   app.add_option("--gateway-id", options.gatewayId, "gateway ID carried in session IDs (1-65535)")
+      ->capture_default_str();
+  app.add_option("--workers", options.workers,
+                 "worker threads, one SO_REUSEPORT socket each on the listen address (1-64)")
       ->capture_default_str();
   app.add_option("--min-latency-ms", options.minLatencyMs, "lowest target latency granted")
       ->capture_default_str();
@@ -393,10 +445,11 @@ int main(int argc, char** argv) {
     effective.metricsListen.clear();  // without a config file, metrics only on request
   }
   std::set<std::string> givenNames;
-  for (const char* name : {"--listen", "--keys", "--secret-file", "--output", "--aead",
-                           "--gateway-id", "--min-latency-ms", "--max-latency-ms", "--feedback-ms",
-                           "--keepalive-ms", "--idle-timeout-ms", "--handshake-rate",
-                           "--stats-interval", "--log-level", "--metrics-listen"}) {
+  for (const char* name :
+       {"--listen", "--keys", "--secret-file", "--output", "--aead", "--gateway-id", "--workers",
+        "--min-latency-ms", "--max-latency-ms", "--feedback-ms", "--keepalive-ms",
+        "--idle-timeout-ms", "--handshake-rate", "--stats-interval", "--log-level",
+        "--metrics-listen"}) {
     if (app.get_option(name)->count() > 0) givenNames.insert(name);
   }
   effective.cliOverrides = [options, outputUrl, givenNames](RunOptions& e) {
@@ -407,6 +460,7 @@ int main(int argc, char** argv) {
     if (given("--output")) e.outputs = {dp::OutputTarget{.url = outputUrl, .keyId = {}}};
     if (given("--aead")) e.aead = options.aead;
     if (given("--gateway-id")) e.gatewayId = options.gatewayId;
+    if (given("--workers")) e.workers = options.workers;
     if (given("--min-latency-ms")) e.minLatencyMs = options.minLatencyMs;
     if (given("--max-latency-ms")) e.maxLatencyMs = options.maxLatencyMs;
     if (given("--feedback-ms")) e.feedbackMs = options.feedbackMs;

@@ -7,7 +7,57 @@
 
 namespace braid::dp {
 
-void GatewayStatsPrinter::print(const WorkerCounters& c, bool final) {
+namespace {
+
+// The sum of every worker's counters.
+void sumInto(WorkerCounters& total, std::span<const WorkerCounters* const> workers) {
+  // The histogram is left out: the stats line does not print it.
+  for (const WorkerCounters* w : workers) {
+    for (size_t i = 0; i < w->drops.size(); ++i) total.drops[i].add(w->drops[i].read());
+    for (auto member : {&WorkerCounters::rxPackets,
+                        &WorkerCounters::rxBytes,
+                        &WorkerCounters::dataPackets,
+                        &WorkerCounters::dataBytes,
+                        &WorkerCounters::duplicates,
+                        &WorkerCounters::late,
+                        &WorkerCounters::tooFarAhead,
+                        &WorkerCounters::skipped,
+                        &WorkerCounters::played,
+                        &WorkerCounters::outputBytes,
+                        &WorkerCounters::outputDrops,
+                        &WorkerCounters::cookiesSent,
+                        &WorkerCounters::handshakesAccepted,
+                        &WorkerCounters::rekeys,
+                        &WorkerCounters::resetsSent,
+                        &WorkerCounters::sessionsOpened,
+                        &WorkerCounters::sessionsClosed,
+                        &WorkerCounters::sessionsActive,
+                        &WorkerCounters::linkAddressMoves,
+                        &WorkerCounters::amplificationLimited,
+                        &WorkerCounters::feedbackSent,
+                        &WorkerCounters::nacksSent,
+                        &WorkerCounters::nackedSequences,
+                        &WorkerCounters::retransmitsReceived,
+                        &WorkerCounters::arqRecovered,
+                        &WorkerCounters::admissionRefused,
+                        &WorkerCounters::handshakeStateEntries,
+                        &WorkerCounters::handoffsSent,
+                        &WorkerCounters::handoffsReceived,
+                        &WorkerCounters::handoffDrops,
+                        &WorkerCounters::handshakesLimited,
+                        &WorkerCounters::idleWaits,
+                        &WorkerCounters::coalesceSleeps,
+                        &WorkerCounters::timersFired}) {
+      (total.*member).add((w->*member).read());
+    }
+  }
+}
+
+}  // namespace
+
+void GatewayStatsPrinter::print(std::span<const WorkerCounters* const> workers, bool final) {
+  WorkerCounters c;
+  sumInto(c, workers);
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   uint64_t nowNs = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + ts.tv_nsec;
@@ -33,7 +83,8 @@ void GatewayStatsPrinter::print(const WorkerCounters& c, bool final) {
       "rekeys=%llu resets=%llu link_moves=%llu feedback=%llu output_drops=%llu "
       "handshake_state=%llu "
       "nacks=%llu nacked=%llu retransmits=%llu arq_recovered=%llu repairs=%llu "
-      "fec_recovered=%llu nulls_restored=%llu%s
+      "fec_recovered=%llu nulls_restored=%llu workers=%zu handoffs=%llu handoff_drops=%llu "
+      "handshakes_limited=%llu%s
 ",
       final ? "final" : "stats", static_cast<double>(nowNs - startNs_) / 1e9,
       (unsigned long long)c.sessionsActive.read(), (unsigned long long)c.rxPackets.read(),
@@ -47,7 +98,9 @@ void GatewayStatsPrinter::print(const WorkerCounters& c, bool final) {
       (unsigned long long)c.nacksSent.read(), (unsigned long long)c.nackedSequences.read(),
       (unsigned long long)c.retransmitsReceived.read(), (unsigned long long)c.arqRecovered.read(),
       (unsigned long long)c.repairsReceived.read(), (unsigned long long)c.fecRecovered.read(),
-      (unsigned long long)c.nullsRestored.read(), drops.c_str());
+      (unsigned long long)c.nullsRestored.read(), workers.size(),
+      (unsigned long long)c.handoffsSent.read(), (unsigned long long)c.handoffDrops.read(),
+      (unsigned long long)c.handshakesLimited.read(), drops.c_str());
   std::fflush(stdout);
 }
 

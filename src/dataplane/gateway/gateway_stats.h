@@ -1,14 +1,16 @@
 #pragma once
 
+#include <span>
+
 #include "dataplane/gateway/worker_counters.h"
 
 namespace braid::dp {
 
-// Prints one `key=value` stats line per call on stdout (for the demo, logs and tests).
-// Control thread.
+// Prints one `key=value` stats line per call on stdout (for the demo, logs and tests), the
+// sums over every worker's counters. Control thread.
 class GatewayStatsPrinter {
  public:
-  void print(const WorkerCounters& counters, bool final);
+  void print(std::span<const WorkerCounters* const> workers, bool final);
 
  private:
   uint64_t startNs_ = 0;

@@ -4,16 +4,16 @@
 #include <span>
 
 #include "dataplane/counter.h"
-#include "dataplane/io/udp_socket.h"
+#include "dataplane/io/packet_port.h"
 
 namespace braid::dp {
 
-// Batches outgoing datagrams of one worker and sends them with sendmmsg when the batch
-// fills or at the end of a burst. Without a socket (fuzzing, unit tests) it counts and
-// drops. Owner thread.
+// Batches outgoing datagrams of one worker and hands them to its port (sendmmsg, AF_XDP TX
+// ring) when the batch fills or at the end of a burst. Without a port (fuzzing, unit tests)
+// it counts and drops. Owner thread.
 class Transmitter {
  public:
-  explicit Transmitter(UdpSocket* socket) : socket_(socket) {}
+  explicit Transmitter(PacketPort* port) : port_(port) {}
 
   // A buffer for the next datagram; fill it, then commit().
   std::span<uint8_t> next() noexcept {
@@ -29,14 +29,14 @@ class Transmitter {
   bool flush() noexcept {
     if (batch_.count == 0) return true;
     size_t queued = batch_.count;
-    if (socket_ == nullptr) {
+    if (port_ == nullptr) {
       batch_.count = 0;
       return true;
     }
-    int sent = socket_->sendBatch(batch_);
-    packets_.add(sent > 0 ? static_cast<uint64_t>(sent) : 0);
-    if (sent < 0 || static_cast<size_t>(sent) < queued) {
-      errors_.add(queued - (sent > 0 ? static_cast<size_t>(sent) : 0));
+    size_t sent = port_->transmit(batch_);
+    packets_.add(sent);
+    if (sent < queued) {
+      errors_.add(queued - sent);
       return false;
     }
     return true;
@@ -47,7 +47,7 @@ class Transmitter {
   uint64_t sendErrors() const { return errors_.read(); }
 
  private:
-  UdpSocket* socket_;
+  PacketPort* port_;
   TxBatch batch_;
   OwnedCounter packets_;
   OwnedCounter bytes_;

@@ -2,9 +2,12 @@
 #include "dataplane/clock.h"
 
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "dataplane/output/make_sink.h"
@@ -21,6 +24,16 @@ namespace {
 
 constexpr uint64_t kNsPerMs = 1'000'000;
 constexpr uint64_t kMaxIdleWaitNs = 50 * kNsPerMs;
+// After a partial burst the worker sleeps this long before the next receive, so that at
+// moderate rates a receive syscall returns many datagrams rather than one; far below any
+// latency budget, and the socket buffer holds what arrives meanwhile.
+constexpr uint64_t kCoalesceNs = 500'000;
+// Handshakes handled per pass: each may cost an X25519 (~50 µs); media waits for no more.
+constexpr size_t kHandshakesPerPass = 4;
+// Where the owner worker of a session sits in a datagram: byte 2 of the session ID
+// (docs/protocol.md §1.1), and an HS_INIT's key ID (§4.1).
+constexpr size_t kOwnerOffset = 4;
+constexpr size_t kInitKeyIdOffset = 12;
 
 uint64_t unixSeconds() {
   timespec ts;
@@ -38,32 +51,59 @@ proto::HandshakeSource sourceOf(const SocketAddress& from) {
 }  // namespace
 
 Result<std::unique_ptr<Worker>> Worker::create(const WorkerOptions& options,
-                                               proto::HandshakeResponder&& responder) {
+                                               proto::HandshakeResponder&& responder,
+                                               std::unique_ptr<PacketPort> port) {
   if (options.outputs.empty()) {
     return fail(ErrorCode::kInvalidArgument, "no output configured");
   }
-  UdpSocketOptions socketOptions;
-  socketOptions.reusePort = true;
-  // Room for ~250 ms of a 60 kpps flood of 1200-byte packets while the worker is descheduled
-  // on a busy machine; kernel memory used only while it fills.
-  socketOptions.receiveBufferBytes = 64 << 20;
-  auto socket = UdpSocket::bind(options.listen, socketOptions);
-  if (!socket) return tl::unexpected(socket.error());
-  auto local = socket->localAddress();
-  if (!local) return tl::unexpected(local.error());
+  if (port == nullptr) return fail(ErrorCode::kInvalidArgument, "no port");
+  if (options.workerCount == 0 || options.workerCount > kMaxWorkers ||
+      options.workerIndex >= options.workerCount) {
+    return fail(ErrorCode::kInvalidArgument, "worker index out of range");
+  }
+  int doorbell = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (doorbell < 0) return fail(ErrorCode::kIo, std::string("eventfd: ") + std::strerror(errno));
   return std::unique_ptr<Worker>(
-      new Worker(options, std::move(responder), std::move(*socket), *local));
+      new Worker(options, std::move(responder), std::move(port), doorbell));
 }
 
 Worker::Worker(const WorkerOptions& options, proto::HandshakeResponder&& responder,
-               UdpSocket&& socket, const SocketAddress& local)
+               std::unique_ptr<PacketPort> port, int doorbell)
     : options_(options),
       responder_(std::move(responder)),
-      socket_(std::move(socket)),
-      local_(local),
-      tx_(&socket_) {}
+      port_(std::move(port)),
+      tx_(port_.get()),
+      intake_(options.handshakeIntakePerSecond, options.handshakeIntakePerSecond * 2),
+      wheel_(monotonicNs()),
+      inbound_(options.workerCount),
+      outbound_(options.workerCount, nullptr),
+      staged_(options.workerCount, 0),
+      peers_(options.workerCount, nullptr),
+      doorbell_(doorbell) {}
 
-Worker::~Worker() = default;
+Worker::~Worker() {
+  ::close(doorbell_);
+}
+
+Result<void> Worker::connect(std::span<const std::unique_ptr<Worker>> workers) {
+  for (size_t i = 0; i < workers.size(); ++i) {
+    if (workers[i]->options_.workerIndex != i ||
+        workers[i]->options_.workerCount != workers.size()) {
+      return fail(ErrorCode::kInvalidArgument, "workers out of order");
+    }
+  }
+  for (size_t owner = 0; owner < workers.size(); ++owner) {
+    Worker& consumer = *workers[owner];
+    for (size_t sender = 0; sender < workers.size(); ++sender) {
+      workers[sender]->peers_[owner] = &consumer;
+      if (sender == owner) continue;
+      consumer.inbound_[sender] =
+          std::make_unique<SpscRing<Handoff>>(consumer.options_.handoffRingSlots);
+      workers[sender]->outbound_[owner] = consumer.inbound_[sender].get();
+    }
+  }
+  return {};
+}
 
 bool Worker::logBudget() noexcept {
   // Authenticated peers can still make sessions come and go quickly; their log lines are
@@ -78,6 +118,16 @@ std::vector<std::shared_ptr<OutputThread>> Worker::outputsFor(uint32_t keyId) {
     std::string url = target.url;
     auto keyMarker = url.find("{key}");
     if (keyMarker != std::string::npos) url.replace(keyMarker, 5, std::to_string(keyId));
+    if (options_.claims != nullptr) {
+      uint32_t holder = 0;
+      if (!options_.claims->claim(url, keyId, holder)) {
+        spdlog::error(
+            "edge key {} refused: output '{}' already carries edge key {}'s stream "
+            "(put {{key}} in the output URL to give each edge its own)",
+            keyId, url, holder);
+        return {};
+      }
+    }
     auto cached = outputs_.find(url);
     if (cached != outputs_.end()) {
       if (cached->second.keyId != keyId) {
@@ -121,7 +171,12 @@ void Worker::setOutputs(std::vector<OutputTarget> outputs) {
         kept = true;
       }
     }
-    it = kept ? std::next(it) : outputs_.erase(it);
+    if (kept) {
+      ++it;
+      continue;
+    }
+    if (options_.claims != nullptr) options_.claims->release(it->first, it->second.keyId);
+    it = outputs_.erase(it);
   }
   spdlog::info("outputs reloaded: {} configured, {} open", options_.outputs.size(),
                outputs_.size());
@@ -137,14 +192,14 @@ void Worker::admit(const proto::ValidatedInit& validated, const SocketAddress& f
   if (!init.sessionId.isZero()) {
     // Rekey of a live session: same ID, new keys; buffers and outputs stay.
     auto it = sessions_.find(init.sessionId.value);
-    if (it == sessions_.end() || it->second->keyId() != init.keyId) {
+    if (it == sessions_.end() || it->second->session->keyId() != init.keyId) {
       counters_.drop(DropReason::kUnknownSession);
       return;
     }
     std::span<uint8_t> reply = tx_.next();
     auto accepted = responder_.accept(validated, init.sessionId, reply);
     if (!accepted) return;
-    if (!it->second->channel().rekey(accepted->keys, init.linkId, nowNs)) return;
+    if (!it->second->session->channel().rekey(accepted->keys, init.linkId, nowNs)) return;
     counters_.rekeys.add();
     tx_.commit(accepted->replySize, from);
     if (logBudget()) spdlog::info("session {:016x} rekeyed", init.sessionId.value);
@@ -159,21 +214,24 @@ void Worker::admit(const proto::ValidatedInit& validated, const SocketAddress& f
   // An INIT older than the one that opened the key's current session is a retry that took a
   // slower link (an edge sends its next attempt on another link when one is silent): it
   // must not replace the session the edge already has.
-  for (const auto& [sessionId, session] : sessions_) {
-    if (session->keyId() == init.keyId && session->initTimestampNs() > init.timestampNs) {
+  // Every INIT of a key reaches the same worker (docs/gateway.md §3), so this worker's
+  // table holds the key's session if there is one.
+  for (const auto& [sessionId, entry] : sessions_) {
+    const GatewaySession& session = *entry->session;
+    if (session.keyId() == init.keyId && session.initTimestampNs() > init.timestampNs) {
       counters_.drop(DropReason::kStaleHandshake);
       return;
     }
   }
   // A restarted edge starts a new session: the older session of the same key gives way.
   for (auto it = sessions_.begin(); it != sessions_.end();) {
-    if (it->second->keyId() == init.keyId) {
+    if (it->second->session->keyId() == init.keyId) {
       if (logBudget()) {
         spdlog::info("session {:016x} replaced by a new session of edge key {}", it->first,
                      init.keyId);
       }
-      it->second->drainToOutput();
-      it->second->sendClose(proto::CloseReason::kError, nowNs, tx_);
+      it->second->session->drainToOutput();
+      it->second->session->sendClose(proto::CloseReason::kError, nowNs, tx_);
       endSession(it);
     } else {
       ++it;
@@ -212,7 +270,11 @@ void Worker::admit(const proto::ValidatedInit& validated, const SocketAddress& f
     return;
   }
   if (options_.registry != nullptr) options_.registry->add((*session)->stats());
-  sessions_.emplace(id.value, std::move(*session));
+  auto entry = std::make_unique<SessionEntry>();
+  entry->session = std::move(*session);
+  entry->timer.key = id.value;
+  wheel_.schedule(entry->timer, entry->session->nextDeadlineNs());
+  sessions_.emplace(id.value, std::move(entry));
   tx_.commit(accepted->replySize, from);
   counters_.handshakesAccepted.add();
   counters_.sessionsOpened.add();
@@ -239,8 +301,6 @@ void Worker::handleInit(std::span<uint8_t> datagram, const SocketAddress& from, 
 
 void Worker::handleDatagram(std::span<uint8_t> datagram, const SocketAddress& from,
                             uint64_t nowNs) noexcept {
-  counters_.rxPackets.add();
-  counters_.rxBytes.add(datagram.size());
   auto prefix = proto::parsePrefix(datagram);
   if (!prefix) {
     counters_.drop(prefix.error());
@@ -276,15 +336,155 @@ void Worker::handleDatagram(std::span<uint8_t> datagram, const SocketAddress& fr
     }
     return;
   }
-  if (auto reason = it->second->onSealed(datagram, from, nowNs, tx_)) counters_.drop(*reason);
+  SessionEntry& entry = *it->second;
+  if (auto reason = entry.session->onSealed(datagram, from, nowNs, tx_)) counters_.drop(*reason);
+  // A packet can bring a deadline forward (the first packet held: its playout, a hole:
+  // the NACK round); later deadlines wait for the timer already set.
+  uint64_t deadline = entry.session->nextDeadlineNs();
+  if (deadline < TimerWheel::scheduledNs(entry.timer)) wheel_.schedule(entry.timer, deadline);
 }
 
-void Worker::endSession(
-    std::unordered_map<uint64_t, std::unique_ptr<GatewaySession>>::iterator& it) {
-  if (options_.registry != nullptr) options_.registry->remove(it->second->id());
+void Worker::dispatch(std::span<uint8_t> datagram, const SocketAddress& from,
+                      uint64_t nowNs) noexcept {
+  counters_.rxPackets.add();
+  counters_.rxBytes.add(datagram.size());
+  const size_t workers = options_.workerCount;
+  if (datagram.size() >= proto::kPrefixSize &&
+      datagram[1] == static_cast<uint8_t>(PacketType::kHandshakeInit)) {
+    // Handshakes are limited before any MAC or cookie work, so a flood of them costs a
+    // token-bucket check each; the ones let in wait for the handshake lane of the worker
+    // that owns their key.
+    if (!intake_.take(nowNs)) {
+      counters_.handshakesLimited.add();
+      return;
+    }
+    size_t owner = 0;
+    if (workers > 1 && datagram.size() >= kInitKeyIdOffset + 4) {
+      uint32_t keyId = (uint32_t{datagram[kInitKeyIdOffset]} << 24) |
+                       (uint32_t{datagram[kInitKeyIdOffset + 1]} << 16) |
+                       (uint32_t{datagram[kInitKeyIdOffset + 2]} << 8) |
+                       datagram[kInitKeyIdOffset + 3];
+      owner = keyId % workers;
+    }
+    if (owner == options_.workerIndex) {
+      queueHandshake(datagram, from);
+    } else {
+      handOff(owner, datagram, from);
+    }
+    return;
+  }
+  // The owner byte routes without a lookup; a value no worker has (junk, another gateway
+  // configuration) is answered here as an unknown session.
+  if (workers > 1 && datagram.size() > kOwnerOffset) {
+    size_t owner = datagram[kOwnerOffset];
+    if (owner < workers && owner != options_.workerIndex) {
+      handOff(owner, datagram, from);
+      return;
+    }
+  }
+  handleDatagram(datagram, from, nowNs);
+}
+
+void Worker::handOff(size_t owner, std::span<const uint8_t> datagram,
+                     const SocketAddress& from) noexcept {
+  SpscRing<Handoff>& ring = *outbound_[owner];
+  size_t& staged = staged_[owner];
+  // Full: drop here and count, never wait for the owner (a stalled owner must not stall
+  // the sessions of this worker).
+  if (ring.writable(staged + 1) <= staged || datagram.size() > kDatagramCapacity) {
+    counters_.handoffDrops.add();
+    return;
+  }
+  Handoff& slot = ring.writeSlot(staged++);
+  slot.from = from;
+  slot.size = static_cast<uint32_t>(datagram.size());
+  std::memcpy(slot.bytes.data(), datagram.data(), datagram.size());
+  counters_.handoffsSent.add();
+}
+
+void Worker::publishHandoffs() noexcept {
+  for (size_t owner = 0; owner < staged_.size(); ++owner) {
+    if (staged_[owner] == 0) continue;
+    outbound_[owner]->publish(staged_[owner]);
+    staged_[owner] = 0;
+    // Pairs with idleWait(): either the owner sees the items before it sleeps, or this
+    // sees its flag and wakes it. One eventfd write per burst, only for a sleeping owner.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    Worker& peer = *peers_[owner];
+    if (peer.sleeping_.load(std::memory_order_relaxed)) {
+      uint64_t one = 1;
+      [[maybe_unused]] ssize_t r = ::write(peer.doorbell_, &one, sizeof(one));
+    }
+  }
+}
+
+size_t Worker::drainInbound(uint64_t nowNs) noexcept {
+  size_t handled = 0;
+  for (auto& ring : inbound_) {
+    if (!ring) continue;
+    size_t n = std::min(ring->readable(kBurstSize), kBurstSize);
+    for (size_t i = 0; i < n; ++i) {
+      Handoff& item = ring->readSlot(i);
+      std::span<uint8_t> datagram(item.bytes.data(), item.size);
+      if (item.size >= proto::kPrefixSize &&
+          datagram[1] == static_cast<uint8_t>(PacketType::kHandshakeInit)) {
+        queueHandshake(datagram, item.from);  // already let in by the receiver's intake
+      } else {
+        handleDatagram(datagram, item.from, nowNs);
+      }
+    }
+    if (n > 0) {
+      ring->consume(n);
+      counters_.handoffsReceived.add(n);
+    }
+    handled += n;
+  }
+  return handled;
+}
+
+void Worker::queueHandshake(std::span<const uint8_t> datagram, const SocketAddress& from) noexcept {
+  if (handshakeLane_.writable() == 0 || datagram.size() > kDatagramCapacity) {
+    counters_.handshakesLimited.add();
+    return;
+  }
+  Handoff& slot = handshakeLane_.writeSlot(0);
+  slot.from = from;
+  slot.size = static_cast<uint32_t>(datagram.size());
+  std::memcpy(slot.bytes.data(), datagram.data(), datagram.size());
+  handshakeLane_.publish(1);
+}
+
+void Worker::serviceHandshakes(uint64_t nowNs) {
+  for (size_t i = 0; i < kHandshakesPerPass && handshakeLane_.readable() > 0; ++i) {
+    Handoff& item = handshakeLane_.readSlot(0);
+    handleInit(std::span<uint8_t>(item.bytes.data(), item.size), item.from, nowNs);
+    handshakeLane_.consume(1);
+  }
+}
+
+void Worker::endSession(SessionTable::iterator& it) {
+  if (options_.registry != nullptr) options_.registry->remove(it->second->session->id());
+  wheel_.cancel(it->second->timer);
   it = sessions_.erase(it);
   counters_.sessionsClosed.add();
   counters_.sessionsActive.set(sessions_.size());
+}
+
+void Worker::onSessionTimer(uint64_t sessionId, uint64_t nowNs) noexcept {
+  counters_.timersFired.add();
+  auto it = sessions_.find(sessionId);
+  if (it == sessions_.end()) return;
+  GatewaySession& session = *it->second->session;
+  session.onTimer(nowNs, tx_);
+  // Idle timeout and the end of a close are checked here: every session has a feedback
+  // or keepalive deadline at least every feedback interval.
+  if (session.finished(nowNs)) {
+    if (logBudget()) spdlog::info("session {:016x} ended", it->first);
+    session.drainToOutput();
+    endSession(it);
+    return;
+  }
+  wheel_.schedule(it->second->timer, session.nextDeadlineNs());
 }
 
 void Worker::serviceTimers(uint64_t nowNs) noexcept {
@@ -294,55 +494,76 @@ void Worker::serviceTimers(uint64_t nowNs) noexcept {
     counters_.handshakeStateEntries.set(responder_.replayCacheSize());
     nextHousekeepingNs_ = nowNs + 1'000 * kNsPerMs;
   }
-  for (auto it = sessions_.begin(); it != sessions_.end();) {
-    GatewaySession& session = *it->second;
-    if (nowNs >= session.nextDeadlineNs()) session.onTimer(nowNs, tx_);
-    if (session.finished(nowNs)) {
-      if (logBudget()) spdlog::info("session {:016x} ended", it->first);
-      session.drainToOutput();
-      endSession(it);
-    } else {
-      ++it;
-    }
-  }
+  wheel_.expire(nowNs, [this, nowNs](uint64_t sessionId) { onSessionTimer(sessionId, nowNs); });
 }
 
-uint64_t Worker::nextDeadlineNs(uint64_t nowNs) const noexcept {
-  uint64_t next = nowNs + kMaxIdleWaitNs;
-  for (const auto& [id, session] : sessions_) next = std::min(next, session->nextDeadlineNs());
-  return next;
+void Worker::idleWait(uint64_t nowNs) noexcept {
+  // Dekker with publishHandoffs(): raise the flag, then look at the rings once more.
+  sleeping_.store(true, std::memory_order_seq_cst);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  for (auto& ring : inbound_) {
+    if (ring && ring->readable() > 0) {
+      sleeping_.store(false, std::memory_order_relaxed);
+      return;
+    }
+  }
+  port_->prepareSleep();
+  uint64_t deadline = wheel_.nextDeadlineNs(nowNs + kMaxIdleWaitNs);
+  deadline = std::min(deadline, nextHousekeepingNs_);
+  uint64_t waitNs = deadline > nowNs ? deadline - nowNs : 0;
+  timespec timeout{static_cast<time_t>(waitNs / 1'000'000'000),
+                   static_cast<long>(waitNs % 1'000'000'000)};
+  pollfd fds[2] = {{port_->wakeFd(), POLLIN, 0}, {doorbell_, POLLIN, 0}};
+  counters_.idleWaits.add();
+  if (::ppoll(fds, 2, &timeout, nullptr) > 0 && (fds[1].revents & POLLIN) != 0) {
+    uint64_t value = 0;
+    [[maybe_unused]] ssize_t r = ::read(doorbell_, &value, sizeof(value));
+  }
+  sleeping_.store(false, std::memory_order_relaxed);
 }
 
 void Worker::run(const std::atomic<bool>& stop) noexcept {
   while (!stop.load(std::memory_order_relaxed)) {
     std::function<void(Worker&)> task;
     while (mailbox_.readable() > 0 && mailbox_.tryPop(task)) task(*this);
-    int n = socket_.receiveBatch(rx_);
+    size_t n = port_->receive(burst_);
     uint64_t nowNs = monotonicNs();  // one clock read per burst
-    for (int i = 0; i < n; ++i) handleDatagram(rx_.datagram(i), rx_.sources[i], nowNs);
+    for (size_t i = 0; i < n; ++i) dispatch(burst_.packets[i], burst_.sources[i], nowNs);
+    port_->release(burst_);
+    publishHandoffs();
+    size_t handedIn = drainInbound(nowNs);
+    serviceHandshakes(nowNs);
     serviceTimers(nowNs);
     tx_.flush();
-    if (n == static_cast<int>(kBurstSize)) continue;  // more may be waiting
-    // Idle until the next packet or the next deadline (playout, feedback).
-    uint64_t deadline = nextDeadlineNs(nowNs);
-    uint64_t waitNs = deadline > nowNs ? deadline - nowNs : 0;
-    if (n > 0 && waitNs > 0) continue;
-    timespec timeout{static_cast<time_t>(waitNs / 1'000'000'000),
-                     static_cast<long>(waitNs % 1'000'000'000)};
-    pollfd p{socket_.fd(), POLLIN, 0};
-    ::ppoll(&p, 1, &timeout, nullptr);
+    if (n == kBurstSize || handedIn >= kBurstSize) continue;  // more may be waiting
+    if (n > 0 || handedIn > 0) {
+      // Busy but not saturated: let the next burst gather (bounded by the next timer).
+      uint64_t until = std::min(wheel_.nextDeadlineNs(nowNs + kCoalesceNs), nextHousekeepingNs_);
+      if (until > nowNs) {
+        uint64_t sleepNs = until - nowNs;
+        timespec pause{0, static_cast<long>(sleepNs)};
+        counters_.coalesceSleeps.add();
+        ::nanosleep(&pause, nullptr);
+      }
+      continue;
+    }
+    if (handshakeLane_.readable() > 0) continue;
+    idleWait(nowNs);
   }
 }
 
 void Worker::shutdown() {
   uint64_t nowNs = monotonicNs();
   for (auto it = sessions_.begin(); it != sessions_.end();) {
-    it->second->drainToOutput();
-    it->second->sendClose(proto::CloseReason::kShutdown, nowNs, tx_);
+    it->second->session->drainToOutput();
+    it->second->session->sendClose(proto::CloseReason::kShutdown, nowNs, tx_);
     endSession(it);
   }
   tx_.flush();
-  for (auto& [url, output] : outputs_) output.thread->stop();
+  for (auto& [url, output] : outputs_) {
+    output.thread->stop();
+    if (options_.claims != nullptr) options_.claims->release(url, output.keyId);
+  }
   outputs_.clear();
 }
 

@@ -5,21 +5,28 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "dataplane/gateway/gateway_session.h"
+#include "dataplane/gateway/output_claims.h"
 #include "dataplane/gateway/session_registry.h"
+#include "dataplane/gateway/timer_wheel.h"
 #include "dataplane/gateway/transmitter.h"
 #include "dataplane/gateway/worker_counters.h"
-#include "dataplane/io/udp_socket.h"
+#include "dataplane/io/packet_port.h"
 #include "dataplane/output/output_thread.h"
 #include "dataplane/proto/handshake/responder.h"
 #include "dataplane/proto/handshake/token_bucket.h"
 #include "dataplane/ring/spsc_ring.h"
 
 namespace braid::dp {
+
+// The owner byte of a session ID is 8 bits; 64 workers is far more than one host needs and
+// keeps the worker-pair rings (N × (N − 1)) small.
+inline constexpr size_t kMaxWorkers = 64;
 
 // Where sessions are played out. "{key}" in the URL is replaced by the edge key ID; without
 // it, only one edge key may use the output at a time.
@@ -29,9 +36,9 @@ struct OutputTarget {
 };
 
 struct WorkerOptions {
-  SocketAddress listen;
   uint16_t gatewayId = 1;
-  uint8_t workerIndex = 0;
+  uint8_t workerIndex = 0;  // this worker's number, the owner byte of its session IDs
+  uint8_t workerCount = 1;
   std::vector<OutputTarget> outputs;
   // 4096 packets of up to 1472 B: ~2 s of a 20 Mbit/s stream, 6 MiB per session.
   size_t jitterCapacity = 4096;
@@ -40,21 +47,44 @@ struct WorkerOptions {
   proto::ChannelOptions channel;
   // Where sessions are published for metrics and the API; may be null.
   SessionRegistry* registry = nullptr;
+  // Output URL ownership shared by the workers of one gateway; null: this worker alone.
+  OutputClaims* claims = nullptr;
+  // HS_INITs this worker lets into the handshake path per second (burst: twice this),
+  // counted before any MAC or cookie work; the rest are dropped and counted.
+  double handshakeIntakePerSecond = 2000;
+  // Slots of each worker-pair handoff ring (~2.2 KB each): 512 ≈ 5 ms at 100 kpps.
+  size_t handoffRingSlots = 512;
 };
 
-// One gateway worker: owns its socket, its sessions (worker-local table), their outputs
-// and the handshake responder. run() is the per-packet loop; everything else is for the
-// control thread before run() starts or after it returns.
+// A datagram handed from the worker that received it to the worker that owns its session.
+struct alignas(64) Handoff {
+  SocketAddress from;
+  uint32_t size = 0;
+  std::array<uint8_t, kDatagramCapacity> bytes;
+};
+
+// One gateway worker: owns its port, its sessions (worker-local table, one timer wheel for
+// all their deadlines), their outputs and a handshake responder. Datagrams for sessions of
+// other workers go to them over per-pair SPSC rings (docs/gateway.md). run() is the
+// per-packet loop; everything else is for the control thread before run() starts or after
+// it returns.
 class Worker {
  public:
+  // `port`: this worker's receive/transmit backend, already bound.
   static Result<std::unique_ptr<Worker>> create(const WorkerOptions& options,
-                                                proto::HandshakeResponder&& responder);
+                                                proto::HandshakeResponder&& responder,
+                                                std::unique_ptr<PacketPort> port);
   ~Worker();
+
+  // Links the workers of one gateway (worker i at index i, workerCount of each = size) with
+  // one ring per ordered pair and a doorbell each. Control thread, before any run().
+  static Result<void> connect(std::span<const std::unique_ptr<Worker>> workers);
 
   // The receive/playout loop. Returns when `stop` becomes true. Worker thread.
   void run(const std::atomic<bool>& stop) noexcept;
 
-  // After run(): plays out what every session holds, tells the edges, stops the outputs.
+  // After run() of every worker returned: plays out what every session holds, tells the
+  // edges, stops the outputs.
   void shutdown();
 
   // Runs `task` on the worker thread at its next pass (control → worker; keys and outputs
@@ -66,32 +96,55 @@ class Worker {
   void setOutputs(std::vector<OutputTarget> outputs);
 
   const WorkerCounters& counters() const { return counters_; }
-  SocketAddress localAddress() const { return local_; }
+  const PortCounters& portCounters() const { return port_->counters(); }
+  SocketAddress localAddress() const { return port_->localAddress(); }
+  uint8_t index() const { return options_.workerIndex; }
 
  private:
-  Worker(const WorkerOptions& options, proto::HandshakeResponder&& responder, UdpSocket&& socket,
-         const SocketAddress& local);
+  // A session with its node in the worker's timer wheel.
+  struct SessionEntry {
+    std::unique_ptr<GatewaySession> session;
+    TimerWheel::Node timer;
+  };
+  using SessionTable = std::unordered_map<uint64_t, std::unique_ptr<SessionEntry>>;
+
+  Worker(const WorkerOptions& options, proto::HandshakeResponder&& responder,
+         std::unique_ptr<PacketPort> port, int doorbell);
+  // A datagram from this worker's port: handled here, queued for the handshake path, or
+  // handed to its owner.
+  void dispatch(std::span<uint8_t> datagram, const SocketAddress& from, uint64_t nowNs) noexcept;
+  void handOff(size_t owner, std::span<const uint8_t> datagram, const SocketAddress& from) noexcept;
+  // Publishes the handoffs staged this burst and rings the doorbell of sleeping owners.
+  void publishHandoffs() noexcept;
+  // Handles up to a burst from each inbound ring; returns how many.
+  size_t drainInbound(uint64_t nowNs) noexcept;
+  void queueHandshake(std::span<const uint8_t> datagram, const SocketAddress& from) noexcept;
+  void serviceHandshakes(uint64_t nowNs);
+  // A datagram this worker owns (a session of its own, or one for no known session).
   void handleDatagram(std::span<uint8_t> datagram, const SocketAddress& from,
                       uint64_t nowNs) noexcept;
   void handleInit(std::span<uint8_t> datagram, const SocketAddress& from, uint64_t nowNs);
   void admit(const proto::ValidatedInit& validated, const SocketAddress& from, uint64_t nowNs);
+  void onSessionTimer(uint64_t sessionId, uint64_t nowNs) noexcept;
   void serviceTimers(uint64_t nowNs) noexcept;
-  uint64_t nextDeadlineNs(uint64_t nowNs) const noexcept;
+  // Sleeps until a datagram, a handoff or the next timer (at most kMaxIdleWaitNs).
+  void idleWait(uint64_t nowNs) noexcept;
   // The outputs a new session of `keyId` plays to; empty (and logged) if none can be had.
   std::vector<std::shared_ptr<OutputThread>> outputsFor(uint32_t keyId);
-  // Removes a session from the table and the registry (its series disappear).
-  void endSession(std::unordered_map<uint64_t, std::unique_ptr<GatewaySession>>::iterator& it);
+  // Removes a session from the table, the wheel and the registry (its series disappear).
+  void endSession(SessionTable::iterator& it);
   bool logBudget() noexcept;
 
   WorkerOptions options_;
   proto::HandshakeResponder responder_;
-  UdpSocket socket_;
-  SocketAddress local_;
+  std::unique_ptr<PacketPort> port_;
   Transmitter tx_;
   WorkerCounters counters_;
   uint64_t nextHousekeepingNs_ = 0;
   proto::TokenBucket logLimiter_{20, 100};
-  std::unordered_map<uint64_t, std::unique_ptr<GatewaySession>> sessions_;
+  proto::TokenBucket intake_;
+  SessionTable sessions_;
+  TimerWheel wheel_;
   struct CachedOutput {
     std::string url;     // the target's URL before {key} substitution
     uint32_t keyId = 0;  // the key whose sessions use it
@@ -99,7 +152,18 @@ class Worker {
   };
   std::unordered_map<std::string, CachedOutput> outputs_;  // by resolved URL
   SpscRing<std::function<void(Worker&)>> mailbox_{16};
-  RxBatch rx_;
+  RxBurst burst_;
+  // Rings from each other worker (index = sender; null for this worker): this worker
+  // consumes them. Rings to each other worker (index = owner): this worker produces.
+  std::vector<std::unique_ptr<SpscRing<Handoff>>> inbound_;
+  std::vector<SpscRing<Handoff>*> outbound_;
+  std::vector<size_t> staged_;  // per owner: slots filled this burst, not yet published
+  std::vector<Worker*> peers_;
+  // Handshakes wait here (this thread produces and consumes) and are handled after the
+  // burst's data, a few per pass, so a flood of them cannot delay media.
+  SpscRing<Handoff> handshakeLane_{64};
+  int doorbell_;  // eventfd other workers write when they hand to this sleeping worker
+  alignas(64) std::atomic<bool> sleeping_{false};
 };
 
 }  // namespace braid::dp

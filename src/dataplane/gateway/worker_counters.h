@@ -59,6 +59,16 @@ struct alignas(64) WorkerCounters {
   OwnedCounter nullsRestored;        // TS null packets put back where the edge deleted them
   OwnedCounter admissionRefused;
   OwnedCounter handshakeStateEntries;  // gauge: authenticated-handshake replay entries
+  // Multi-worker dataplane (docs/gateway.md): datagrams received here for a session (or a
+  // handshake) another worker owns, handed to it over the SPSC ring; those received from
+  // other workers; and those dropped because the owner's ring was full.
+  OwnedCounter handoffsSent;
+  OwnedCounter handoffsReceived;
+  OwnedCounter handoffDrops;
+  OwnedCounter handshakesLimited;  // HS_INITs dropped by the intake limit before any crypto
+  OwnedCounter idleWaits;          // sleeps on the port's and the rings' wake fds
+  OwnedCounter coalesceSleeps;     // short sleeps to let a partial burst fill
+  OwnedCounter timersFired;        // session timers fired by the worker's timer wheel
   // How long before its playout deadline each accepted DATA packet arrived: the margin the
   // latency budget still had (0 = just in time).
   OwnedHistogram arrivalMargin;

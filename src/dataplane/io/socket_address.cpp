@@ -10,7 +10,8 @@ namespace braid::dp {
 
 uint16_t SocketAddress::port() const {
   if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
-  if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
+  if (family() == AF_INET6)
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
   return 0;
 }
 
@@ -47,8 +48,8 @@ Result<SocketAddress> parseSocketAddress(std::string_view text) {
   if (!text.empty() && text.front() == '[') {
     auto close = text.find(']');
     if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return fail(ErrorCode::kInvalidArgument, "bad address '" + std::string(text) +
-                                                   "': expected [IPv6]:PORT");
+      return fail(ErrorCode::kInvalidArgument,
+                  "bad address '" + std::string(text) + "': expected [IPv6]:PORT");
     }
     host = std::string(text.substr(1, close - 1));
     portText = text.substr(close + 2);

@@ -46,8 +46,8 @@ Result<UdpSocket> UdpSocket::bind(const SocketAddress& local, const UdpSocketOpt
   if (!options.bindDevice.empty()) {
     if (::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, options.bindDevice.c_str(),
                      static_cast<socklen_t>(options.bindDevice.size())) != 0) {
-      return fail(ErrorCode::kIo, "SO_BINDTODEVICE " + options.bindDevice + ": " +
-                                      std::strerror(errno));
+      return fail(ErrorCode::kIo,
+                  "SO_BINDTODEVICE " + options.bindDevice + ": " + std::strerror(errno));
     }
   }
   if (::bind(fd, local.data(), local.length) != 0) {
