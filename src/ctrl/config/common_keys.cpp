@@ -50,7 +50,9 @@ std::string checkMediaUrl(std::string_view url, bool allowEmptyHost, std::string
 }  // namespace
 
 std::string checkOutputUrl(std::string_view url) {
-  return checkMediaUrl(url, false, "an output (expected file:PATH, PATH or udp://HOST:PORT)");
+  if (url == "null:") return {};
+  return checkMediaUrl(url, false,
+                       "an output (expected file:PATH, PATH, udp://HOST:PORT or null:)");
 }
 
 std::string checkMediaInput(std::string_view input) {

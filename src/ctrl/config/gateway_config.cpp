@@ -66,7 +66,7 @@ Schema<G> makeSchema() {
                                   .live()),
       field(&G::outputs, &O::url,
             key("outputs[].url", KeyType::kString,
-                "file:PATH, PATH or udp://HOST:PORT; {key} becomes the key ID")
+                "file:PATH, PATH, udp://HOST:PORT or null: (discard); {key} becomes the key ID")
                 .checkedBy(checkOutputUrl)
                 .mandatory()
                 .live()),

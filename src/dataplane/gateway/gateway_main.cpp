@@ -384,8 +384,9 @@ int main(int argc, char** argv) {
   app.add_option("--secret-file", options.secretPath,
                  "gateway secret (created 0600 if absent; keep it across restarts)")
       ->capture_default_str();
-  app.add_option("--output", outputUrl,
-                 "output: file:PATH or udp://HOST:PORT; {key} is replaced by the edge key ID");
+  app.add_option(
+      "--output", outputUrl,
+      "output: file:PATH, udp://HOST:PORT or null:; {key} is replaced by the edge key ID");
   app.add_option("--aead", options.aead, "AES-256-GCM implementation: auto, ipsec-mb, openssl")
       ->capture_default_str();
   app.add_option("--gateway-id", options.gatewayId, "gateway ID carried in session IDs (1-65535)")

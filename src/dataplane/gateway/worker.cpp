@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "dataplane/output/make_sink.h"
+#include "dataplane/output/null_sink.h"
 #include "dataplane/proto/crypto/primitives.h"
 #include "dataplane/proto/wire/sealed_header.h"
 #include "spdlog/spdlog.h"
@@ -118,7 +119,9 @@ std::vector<std::shared_ptr<OutputThread>> Worker::outputsFor(uint32_t keyId) {
     std::string url = target.url;
     auto keyMarker = url.find("{key}");
     if (keyMarker != std::string::npos) url.replace(keyMarker, 5, std::to_string(keyId));
-    if (options_.claims != nullptr) {
+    // A null output mixes nothing up: every key may share the worker's one.
+    const bool anyKey = url == kNullOutputUrl;
+    if (options_.claims != nullptr && !anyKey) {
       uint32_t holder = 0;
       if (!options_.claims->claim(url, keyId, holder)) {
         spdlog::error(
@@ -130,7 +133,7 @@ std::vector<std::shared_ptr<OutputThread>> Worker::outputsFor(uint32_t keyId) {
     }
     auto cached = outputs_.find(url);
     if (cached != outputs_.end()) {
-      if (cached->second.keyId != keyId) {
+      if (cached->second.keyId != keyId && !anyKey) {
         spdlog::error(
             "edge key {} refused: output '{}' already carries edge key {}'s stream "
             "(put {{key}} in the output URL to give each edge its own)",

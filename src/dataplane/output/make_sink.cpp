@@ -4,13 +4,14 @@
 
 #include "dataplane/output/file_sink.h"
 #include "dataplane/output/host_port.h"
+#include "dataplane/output/null_sink.h"
 #include "dataplane/output/udp_sink.h"
 
 namespace braid::dp {
 
 namespace {
 
-constexpr std::string_view kSupported = "expected file:PATH, PATH or udp://HOST:PORT";
+constexpr std::string_view kSupported = "expected file:PATH, PATH, udp://HOST:PORT or null:";
 
 Result<std::unique_ptr<OutputSink>> openFile(std::string_view url, std::string_view path) {
   if (path.empty()) {
@@ -29,6 +30,7 @@ Result<std::unique_ptr<OutputSink>> makeSink(std::string_view url) {
   if (url.empty()) {
     return fail(ErrorCode::kInvalidArgument, "empty output URL (" + std::string(kSupported) + ")");
   }
+  if (url == kNullOutputUrl) return std::unique_ptr<OutputSink>(std::make_unique<NullSink>());
   if (url.starts_with("udp://")) {
     auto destination = parseUdpUrl(url);
     if (!destination) {

@@ -70,6 +70,14 @@ const BadConfig kBadConfigs[] = {
       "g.toml:7: session.handshake_rate: 0.5 is below the minimum 1",
       "g.toml:9: log.stats_interval_s: nan is not a finite number",
       "g.toml:12: outputs[0].key_id: 0 is below the minimum 1"}},
+    {"WorkersOutOfRange",
+     Binary::kGateway,
+     "[gateway]\nworkers = 0\nkeys_file = \"k\"\n[[outputs]]\nurl = \"null:\"\n",
+     {"g.toml:2: gateway.workers: 0 is below the minimum 1"}},
+    {"TooManyWorkers",
+     Binary::kGateway,
+     "[gateway]\nworkers = 65\nkeys_file = \"k\"\n[[outputs]]\nurl = \"null:\"\n",
+     {"g.toml:2: gateway.workers: 65 is above the maximum 64"}},
     {"KeyIdAboveUint32",
      Binary::kGateway,
      "[gateway]\nkeys_file = \"k\"\n[[outputs]]\nurl = \"file:o.ts\"\nkey_id = 4294967296\n",
@@ -91,10 +99,10 @@ const BadConfig kBadConfigs[] = {
       "[IPV6]:PORT)",
       "g.toml:5: metrics.listen: \"example.com:9464\" is not a socket address (expected "
       "IPV4:PORT or [IPV6]:PORT)",
-      "g.toml:7: outputs[0].url: \"udp://host\" is not an output (expected file:PATH, PATH or "
-      "udp://HOST:PORT)",
-      "g.toml:9: outputs[1].url: \"srt://host:1\" is not an output (expected file:PATH, PATH or "
-      "udp://HOST:PORT)"}},
+      "g.toml:7: outputs[0].url: \"udp://host\" is not an output (expected file:PATH, PATH, "
+      "udp://HOST:PORT or null:)",
+      "g.toml:9: outputs[1].url: \"srt://host:1\" is not an output (expected file:PATH, PATH, "
+      "udp://HOST:PORT or null:)"}},
     {"BadEdgeStrings",
      Binary::kEdge,
      "[edge]\ngateway = \"[::1]:99999\"\nkey_file = \"\"\ninput = \"rtmp://x/y\"\n"
