@@ -1,0 +1,402 @@
+// braid-loadgen: synthetic load for braid-gateway (docs/gateway.md, bench/RESULTS.md).
+//
+//   keygen  writes N keys into one gateway key file (the generator reads the same file)
+//   run     N authenticated sessions of M links each at a stated rate per session, with
+//           optional loss (sequences never sent) and reorder; sealed live, or all sealed
+//           before the clock starts (--preseal) so the generator's own cost stays low
+//   verify  checks a gateway output of one session for order, gaps and content
+//
+// `run` prints one summary line `loadgen key=value ...` at the end.
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ctrl/keys.h"
+#include "dataplane/clock.h"
+#include "synthetic_session.h"
+
+namespace {
+
+using namespace braid;
+
+struct RunOptions {
+  std::string gateway = "127.0.0.1:7400";
+  std::string keysPath;
+  std::vector<std::string> bind = {"127.0.0.1"};
+  size_t sessions = 1;
+  size_t links = 2;
+  double rateMbps = 1.0;  // per session, wire bytes
+  size_t packetBytes = 1200;
+  double seconds = 10;
+  double loss = 0;
+  double reorder = 0;
+  bool preseal = false;
+  size_t maxPresealMb = 2048;
+  unsigned latencyMs = 500;
+  unsigned seed = 1;
+  bool close = true;
+  std::string aead = "auto";
+  std::string report;
+};
+
+// Sealed datagrams are the payload plus this much (prefix, sealed header, media sequence and
+// timestamp varints of up to 4 bytes each, GCM tag): --packet-bytes is the wire size.
+constexpr size_t kSealOverhead = 12 + 10 + 4 + 4 + 16;
+
+struct SessionPlan {
+  uint64_t nextSeq = 0;
+  bool holding = false;  // a sequence held back to be sent after its successor
+  uint64_t heldSeq = 0;
+  uint64_t sent = 0;
+  uint64_t lost = 0;
+  uint64_t reordered = 0;
+  uint64_t lastSeq = 0;
+  uint64_t linkTurn = 0;
+};
+
+struct Planned {
+  uint32_t session = 0;
+  uint8_t link = 0;
+  uint64_t seq = 0;
+};
+
+// The next packet of a session: loss skips sequences (never sent), reorder sends a
+// sequence's successor first.
+Planned nextPacket(SessionPlan& plan, uint32_t index, size_t links, double loss, double reorder,
+                   std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> u(0, 1);
+  Planned p{.session = index, .link = static_cast<uint8_t>(plan.linkTurn++ % links), .seq = 0};
+  if (plan.holding) {
+    plan.holding = false;
+    p.seq = plan.heldSeq;
+    return p;
+  }
+  while (loss > 0 && u(rng) < loss) {
+    ++plan.nextSeq;
+    ++plan.lost;
+  }
+  uint64_t seq = plan.nextSeq++;
+  if (reorder > 0 && u(rng) < reorder) {
+    plan.holding = true;
+    plan.heldSeq = seq;
+    seq = plan.nextSeq++;
+    ++plan.reordered;
+  }
+  p.seq = seq;
+  return p;
+}
+
+void sleepUntil(uint64_t dueNs) {
+  timespec ts{static_cast<time_t>(dueNs / 1'000'000'000), static_cast<long>(dueNs % 1'000'000'000)};
+  clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+}
+
+void raiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+int runKeygen(size_t count, uint32_t firstKeyId, const std::string& out) {
+  std::string text = "# braid-loadgen keys: " + std::to_string(count) + " synthetic edges\n";
+  for (size_t i = 0; i < count; ++i) {
+    auto key = ctrl::generateKey(firstKeyId + static_cast<uint32_t>(i));
+    if (!key) {
+      std::fprintf(stderr, "braid-loadgen keygen: %s\n", key.error().describe().c_str());
+      return 1;
+    }
+    text += ctrl::formatKeyLine(*key);
+  }
+  int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0 || ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    std::fprintf(stderr, "braid-loadgen keygen: cannot write %s (exists?)\n", out.c_str());
+    if (fd >= 0) ::close(fd);
+    return 1;
+  }
+  ::close(fd);
+  std::printf("wrote %zu keys (IDs %u..%zu) to %s\n", count, firstKeyId, firstKeyId + count - 1,
+              out.c_str());
+  return 0;
+}
+
+int runVerify(const std::string& path, size_t payloadBytes, uint32_t keyId, bool allowGaps) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "braid-loadgen verify: cannot read %s\n", path.c_str());
+    return 2;
+  }
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+  bench::StreamCheck c = bench::verifyStream(bytes, payloadBytes, keyId);
+  std::printf(
+      "verify file=%s packets=%llu first=%llu last=%llu gaps=%llu reordered=%llu "
+      "corrupt=%llu\n",
+      path.c_str(), (unsigned long long)c.packets, (unsigned long long)c.firstSeq,
+      (unsigned long long)c.lastSeq, (unsigned long long)c.gaps, (unsigned long long)c.reordered,
+      (unsigned long long)c.corrupt);
+  bool good = c.packets > 0 && c.corrupt == 0 && c.reordered == 0 && (allowGaps || c.gaps == 0);
+  return good ? 0 : 1;
+}
+
+int runLoad(const RunOptions& o) {
+  raiseFileLimit();
+  auto gateway = dp::parseSocketAddress(o.gateway);
+  if (!gateway) {
+    std::fprintf(stderr, "--gateway: %s\n", gateway.error().describe().c_str());
+    return 2;
+  }
+  auto backend = proto::parseAeadBackend(o.aead);
+  if (!backend) {
+    std::fprintf(stderr, "--aead: %s\n", backend.error().describe().c_str());
+    return 2;
+  }
+  auto keys = ctrl::loadKeyFile(o.keysPath);
+  if (!keys) {
+    std::fprintf(stderr, "%s\n", keys.error().describe().c_str());
+    return 2;
+  }
+  if (keys->size() < o.sessions) {
+    std::fprintf(stderr, "%s has %zu keys, %zu sessions need one each\n", o.keysPath.c_str(),
+                 keys->size(), o.sessions);
+    return 2;
+  }
+  if (o.packetBytes < kSealOverhead + bench::kPayloadHeaderSize ||
+      o.packetBytes > dp::kDatagramCapacity) {
+    std::fprintf(stderr, "--packet-bytes must be %zu..%zu\n",
+                 kSealOverhead + bench::kPayloadHeaderSize, dp::kDatagramCapacity);
+    return 2;
+  }
+  const size_t payloadBytes = o.packetBytes - kSealOverhead;
+
+  std::vector<std::unique_ptr<bench::SyntheticSession>> sessions;
+  uint64_t handshakeStart = dp::monotonicNs();
+  for (size_t i = 0; i < o.sessions; ++i) {
+    auto bind = dp::parseSocketAddress(o.bind[i % o.bind.size()] + ":0");
+    if (!bind) {
+      std::fprintf(stderr, "--bind: %s\n", bind.error().describe().c_str());
+      return 2;
+    }
+    auto session = bench::SyntheticSession::open(
+        bench::SyntheticSessionOptions{.gateway = *gateway,
+                                       .bind = *bind,
+                                       .keyId = (*keys)[i].id,
+                                       .psk = (*keys)[i].key,
+                                       .links = o.links,
+                                       .latencyMs = static_cast<uint16_t>(o.latencyMs),
+                                       .backend = *backend});
+    if (!session) {
+      std::fprintf(stderr, "session %zu: %s\n", i, session.error().describe().c_str());
+      return 1;
+    }
+    if (auto done = (*session)->handshake(10'000'000'000); !done) {
+      std::fprintf(stderr, "session %zu: %s\n", i, done.error().describe().c_str());
+      return 1;
+    }
+    sessions.push_back(std::move(*session));
+  }
+  double handshakeSeconds = static_cast<double>(dp::monotonicNs() - handshakeStart) / 1e9;
+
+  // Packets are spread evenly: global packet g goes to session g mod N at t0 + g / rate.
+  const double sessionPps = o.rateMbps * 1e6 / (static_cast<double>(o.packetBytes) * 8);
+  const double totalPps = sessionPps * static_cast<double>(o.sessions);
+  const uint64_t total = static_cast<uint64_t>(totalPps * o.seconds);
+  const double intervalNs = 1e9 / totalPps;
+  std::vector<SessionPlan> plans(o.sessions);
+  std::mt19937_64 rng(o.seed);
+
+  struct Sealed {
+    uint32_t session;
+    uint8_t link;
+    uint16_t size;
+    uint64_t offset;
+  };
+  std::vector<Sealed> presealed;
+  std::vector<uint8_t> arena;
+  if (o.preseal) {
+    uint64_t bytes = total * o.packetBytes;
+    if (bytes > uint64_t{o.maxPresealMb} << 20) {
+      std::fprintf(stderr, "--preseal: %.0f MB needed, above --max-preseal-mb %zu\n",
+                   static_cast<double>(bytes) / (1 << 20), o.maxPresealMb);
+      return 2;
+    }
+    arena.resize(bytes);
+    presealed.reserve(total);
+    for (uint64_t g = 0; g < total; ++g) {
+      uint32_t index = static_cast<uint32_t>(g % o.sessions);
+      Planned p = nextPacket(plans[index], index, o.links, o.loss, o.reorder, rng);
+      uint64_t atUs = static_cast<uint64_t>(static_cast<double>(g) * intervalNs / 1000) + 1'000'000;
+      uint64_t offset = g * o.packetBytes;
+      size_t size = sessions[index]->sealData(p.seq, p.link, atUs, payloadBytes,
+                                              std::span(arena).subspan(offset, o.packetBytes));
+      presealed.push_back(Sealed{
+          .session = index, .link = p.link, .size = static_cast<uint16_t>(size), .offset = offset});
+      plans[index].lastSeq = std::max(plans[index].lastSeq, p.seq);
+    }
+  }
+
+  std::array<uint8_t, dp::kDatagramCapacity> packet{};
+  uint64_t sent = 0;
+  uint64_t sendErrors = 0;
+  uint64_t wireBytes = 0;
+  uint64_t maxLateNs = 0;
+  const uint64_t t0 = dp::monotonicNs() + 20'000'000;
+  for (uint64_t g = 0; g < total; ++g) {
+    uint64_t dueNs = t0 + static_cast<uint64_t>(static_cast<double>(g) * intervalNs);
+    uint64_t now = dp::monotonicNs();
+    if (now + 50'000 < dueNs) {
+      sleepUntil(dueNs);
+    } else if (now > dueNs) {
+      maxLateNs = std::max(maxLateNs, now - dueNs);
+    }
+    uint32_t index;
+    uint8_t link;
+    std::span<const uint8_t> datagram;
+    if (o.preseal) {
+      const Sealed& s = presealed[g];
+      index = s.session;
+      link = s.link;
+      datagram = std::span<const uint8_t>(arena.data() + s.offset, s.size);
+    } else {
+      index = static_cast<uint32_t>(g % o.sessions);
+      Planned p = nextPacket(plans[index], index, o.links, o.loss, o.reorder, rng);
+      link = p.link;
+      uint64_t atUs = static_cast<uint64_t>(static_cast<double>(g) * intervalNs / 1000) + 1'000'000;
+      size_t size = sessions[index]->sealData(p.seq, p.link, atUs, payloadBytes, packet);
+      datagram = std::span<const uint8_t>(packet.data(), size);
+      plans[index].lastSeq = std::max(plans[index].lastSeq, p.seq);
+    }
+    if (datagram.empty() || !sessions[index]->send(link, datagram)) {
+      ++sendErrors;
+      continue;
+    }
+    ++sent;
+    ++plans[index].sent;
+    wireBytes += datagram.size();
+  }
+  const double elapsed = static_cast<double>(dp::monotonicNs() - t0) / 1e9;
+
+  if (o.close) {
+    // Let the last packets arrive, then end the sessions: the gateway plays out what it
+    // holds at once.
+    sleepUntil(dp::monotonicNs() + 200'000'000);
+    for (auto& session : sessions) {
+      uint64_t atUs = static_cast<uint64_t>(o.seconds * 1e6) + 1'200'000;
+      for (uint8_t link = 0; link < session->links(); ++link) {
+        if (size_t size = session->sealClose(link, atUs, packet); size > 0) {
+          session->send(link, std::span<const uint8_t>(packet.data(), size));
+        }
+      }
+    }
+  }
+
+  uint64_t lost = 0;
+  uint64_t reordered = 0;
+  for (const SessionPlan& plan : plans) {
+    lost += plan.lost;
+    reordered += plan.reordered;
+  }
+  if (!o.report.empty()) {
+    std::ofstream out(o.report);
+    out << "# key_id session_id sent last_seq lost reordered\n";
+    for (size_t i = 0; i < sessions.size(); ++i) {
+      char id[17];
+      std::snprintf(id, sizeof(id), "%016llx", (unsigned long long)sessions[i]->sessionId().value);
+      out << sessions[i]->keyId() << ' ' << id << ' ' << plans[i].sent << ' ' << plans[i].lastSeq
+          << ' ' << plans[i].lost << ' ' << plans[i].reordered << '\n';
+    }
+  }
+  std::printf(
+      "loadgen sessions=%zu links=%zu mode=%s packets=%llu send_errors=%llu lost=%llu "
+      "reordered=%llu seconds=%.3f offered_pps=%.0f achieved_pps=%.0f offered_mbps=%.2f "
+      "achieved_mbps=%.2f mean_wire_bytes=%.1f payload_bytes=%zu max_late_ms=%.2f "
+      "handshake_s=%.3f\n",
+      o.sessions, o.links, o.preseal ? "preseal" : "live", (unsigned long long)sent,
+      (unsigned long long)sendErrors, (unsigned long long)lost, (unsigned long long)reordered,
+      elapsed, totalPps, static_cast<double>(sent) / elapsed,
+      totalPps * static_cast<double>(o.packetBytes) * 8 / 1e6,
+      static_cast<double>(wireBytes) * 8 / elapsed / 1e6,
+      sent > 0 ? static_cast<double>(wireBytes) / static_cast<double>(sent) : 0.0, payloadBytes,
+      static_cast<double>(maxLateNs) / 1e6, handshakeSeconds);
+  std::fflush(stdout);
+  return sendErrors == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"braid-loadgen: authenticated synthetic sessions against braid-gateway"};
+  app.require_subcommand(1);
+
+  auto* keygen = app.add_subcommand("keygen", "write N keys into one gateway key file");
+  size_t keyCount = 1;
+  uint32_t firstKeyId = 1;
+  std::string keyOut;
+  keygen->add_option("--count", keyCount, "keys to write")->required();
+  keygen->add_option("--first-key-id", firstKeyId, "ID of the first key")->capture_default_str();
+  keygen->add_option("--out", keyOut, "file to create (mode 0600)")->required();
+
+  auto* run = app.add_subcommand("run", "send N sessions of M links");
+  RunOptions o;
+  run->add_option("--gateway", o.gateway, "gateway address HOST:PORT")->capture_default_str();
+  run->add_option("--keys", o.keysPath, "key file (from keygen); session i uses key i")->required();
+  run->add_option("--bind", o.bind,
+                  "local addresses, session i binds address i mod count (one port per link)")
+      ->delimiter(',')
+      ->capture_default_str();
+  run->add_option("--sessions", o.sessions, "sessions")->capture_default_str();
+  run->add_option("--links", o.links, "links per session (1-16)")->capture_default_str();
+  run->add_option("--rate-mbps", o.rateMbps, "per-session rate, Mbit/s of wire bytes")
+      ->capture_default_str();
+  run->add_option("--packet-bytes", o.packetBytes, "UDP payload bytes per packet on the wire")
+      ->capture_default_str();
+  run->add_option("--seconds", o.seconds, "sending time")->capture_default_str();
+  run->add_option("--loss", o.loss, "probability a media sequence is skipped (never sent)")
+      ->capture_default_str();
+  run->add_option("--reorder", o.reorder, "probability a packet is sent after its successor")
+      ->capture_default_str();
+  run->add_flag("--preseal", o.preseal, "seal every packet before the clock starts");
+  run->add_option("--max-preseal-mb", o.maxPresealMb, "memory --preseal may use")
+      ->capture_default_str();
+  run->add_option("--latency-ms", o.latencyMs, "target latency requested")->capture_default_str();
+  run->add_option("--seed", o.seed, "random seed (loss, reorder)")->capture_default_str();
+  run->add_option("--aead", o.aead, "auto, ipsec-mb, openssl")->capture_default_str();
+  run->add_option("--report", o.report, "write per-session counts to this file");
+  bool noClose = false;
+  run->add_flag("--no-close", noClose, "leave the sessions open at the end (they idle out)");
+
+  auto* verify = app.add_subcommand("verify", "check one session's gateway output");
+  std::string verifyPath;
+  size_t verifyPayload = 1200 - kSealOverhead;
+  uint32_t verifyKey = 1;
+  bool allowGaps = false;
+  verify->add_option("file", verifyPath, "output file")->required();
+  verify->add_option("--payload-bytes", verifyPayload, "payload bytes per packet")
+      ->capture_default_str();
+  verify->add_option("--key-id", verifyKey, "the session's key ID")->capture_default_str();
+  verify->add_flag("--allow-gaps", allowGaps, "gaps (loss) are not an error");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  if (keygen->parsed()) return runKeygen(keyCount, firstKeyId, keyOut);
+  if (verify->parsed()) return runVerify(verifyPath, verifyPayload, verifyKey, allowGaps);
+  o.close = !noClose;
+  return runLoad(o);
+}
