@@ -84,8 +84,7 @@ void GatewayStatsPrinter::print(std::span<const WorkerCounters* const> workers, 
       "handshake_state=%llu "
       "nacks=%llu nacked=%llu retransmits=%llu arq_recovered=%llu repairs=%llu "
       "fec_recovered=%llu nulls_restored=%llu workers=%zu handoffs=%llu handoff_drops=%llu "
-      "handshakes_limited=%llu%s
-",
+      "handshakes_limited=%llu%s\n",
       final ? "final" : "stats", static_cast<double>(nowNs - startNs_) / 1e9,
       (unsigned long long)c.sessionsActive.read(), (unsigned long long)c.rxPackets.read(),
       (unsigned long long)c.dataPackets.read(), (unsigned long long)c.played.read(),
