@@ -269,8 +269,10 @@ TEST(LinkController, InflightIsCappedAndDelaysTheExpectedDelivery) {
   double pacedBytes = c.paceBps() / 8 * 2.0;
   EXPECT_GT(c.inflightBytes(), 8 * 1500.0);
   EXPECT_LT(static_cast<double>(sent) * 1200, pacedBytes / 2);
-  // The packets ahead count: delivery ≥ now + the time to drain them at the delivery rate.
-  double drainNs = c.inflightBytes() * 8 / c.deliveryBps() * 1e9;
+  // The packets queued ahead count: delivery ≥ now + the time to drain what is in flight
+  // beyond the path's own share (delivery rate × min RTT) at the delivery rate.
+  double pathBytes = c.deliveryBps() / 8 * c.minRttUs() / 1e6;
+  double drainNs = (c.inflightBytes() - pathBytes) * 8 / c.deliveryBps() * 1e9;
   EXPECT_GE(static_cast<double>(c.expectedDeliveryNs(now, 1200) - now), drainNs);
   EXPECT_GT(drainNs, 20.0 * kMs);
   // A report that catches up empties it again.
