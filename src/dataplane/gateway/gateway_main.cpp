@@ -5,8 +5,11 @@
 #include <time.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <set>
 #include <span>
@@ -19,6 +22,7 @@
 #include "ctrl/logging.h"
 #include "ctrl/signals.h"
 #include "dataplane/gateway/gateway_stats.h"
+#include "dataplane/gateway/recovery_trace.h"
 #include "dataplane/gateway/worker.h"
 #include "dataplane/io/kernel_udp_port.h"
 #include "dataplane/proto/crypto/aead.h"
@@ -46,6 +50,7 @@ struct RunOptions {
   std::string logLevel = "info";
   unsigned gatewayId = 1;
   unsigned workers = 1;
+  std::string recoveryTracePath;  // --recovery-trace (tests, troubleshooting): empty for none
   unsigned minLatencyMs = 50;
   unsigned maxLatencyMs = 10000;
   unsigned feedbackMs = 50;
@@ -261,7 +266,19 @@ int runGateway(RunOptions& options) {
   dp::SessionRegistry registry;
   dp::OutputClaims claims;
   std::vector<std::unique_ptr<dp::Worker>> workers;
+  // One trace ring per worker (each is single-producer), drained here into the file.
+  std::vector<std::unique_ptr<dp::RecoveryTrace>> traces;
+  std::FILE* traceFile = nullptr;
+  if (!options.recoveryTracePath.empty()) {
+    traceFile = std::fopen(options.recoveryTracePath.c_str(), "w");
+    if (traceFile == nullptr) {
+      spdlog::error("--recovery-trace {}: {}", options.recoveryTracePath, std::strerror(errno));
+      return kExitConfig;
+    }
+    std::fprintf(traceFile, "session,media_seq,mechanism\n");
+  }
   for (unsigned index = 0; index < options.workers; ++index) {
+    if (traceFile != nullptr) traces.push_back(std::make_unique<dp::RecoveryTrace>());
     auto responder = proto::HandshakeResponder::create(*secret, responderKeys, responderConfig);
     if (!responder) {
       spdlog::error("{}", responder.error().describe());
@@ -284,7 +301,8 @@ int runGateway(RunOptions& options) {
                           .claims = &claims,
                           // Spoofed INITs cost a cookie each; ten times the authenticated
                           // rate leaves retries and many links room.
-                          .handshakeIntakePerSecond = std::max(100.0, perWorkerRate * 10)},
+                          .handshakeIntakePerSecond = std::max(100.0, perWorkerRate * 10),
+                          .recoveryTrace = traceFile != nullptr ? traces.back().get() : nullptr},
         std::move(*responder), std::move(*port));
     if (!worker) {
       spdlog::error("{}", worker.error().describe());
@@ -341,10 +359,22 @@ int runGateway(RunOptions& options) {
     });
   }
   dp::GatewayStatsPrinter stats;
+  auto drainTraces = [&traces, traceFile] {
+    for (const auto& trace : traces) {
+      trace->drain([traceFile](const dp::RecoveryEvent& e) {
+        std::fprintf(traceFile, "%016llx,%llu,%s\n", (unsigned long long)e.sessionId,
+                     (unsigned long long)e.mediaSeq, dp::recoveryMechanismName(e.mechanism));
+      });
+    }
+  };
   auto intervalMs = static_cast<long>(options.statsInterval * 1000);
   int exitCode = 0;
   for (;;) {
-    auto signal = signals->wait(std::chrono::milliseconds(intervalMs > 0 ? intervalMs : 1000));
+    // The trace rings are drained at least every 200 ms, so they rarely fill.
+    long waitMs = intervalMs > 0 ? intervalMs : 1000;
+    if (traceFile != nullptr) waitMs = std::min(waitMs, 200L);
+    auto signal = signals->wait(std::chrono::milliseconds(waitMs));
+    drainTraces();
     if (signal && (*signal == SIGINT || *signal == SIGTERM)) {
       spdlog::info("signal {}: shutting down", *signal);
       break;
@@ -355,6 +385,13 @@ int runGateway(RunOptions& options) {
   stop.store(true);
   for (std::thread& thread : threads) thread.join();
   for (const auto& worker : workers) worker->shutdown();
+  if (traceFile != nullptr) {
+    drainTraces();
+    uint64_t dropped = 0;
+    for (const auto& trace : traces) dropped += trace->dropped();
+    if (dropped > 0) spdlog::warn("recovery trace: {} events dropped (ring full)", dropped);
+    std::fclose(traceFile);
+  }
   stats.print(workerCounters, true);
   std::fflush(stdout);
   return exitCode;
@@ -394,6 +431,9 @@ int main(int argc, char** argv) {
   app.add_option("--workers", options.workers,
                  "worker threads, one SO_REUSEPORT socket each on the listen address (1-64)")
       ->capture_default_str();
+  app.add_option("--recovery-trace", options.recoveryTracePath,
+                 "write one CSV line per recovered media packet (session, sequence, mechanism: "
+                 "arq or fec) to PATH, off the packet path (tests, troubleshooting)");
   app.add_option("--min-latency-ms", options.minLatencyMs, "lowest target latency granted")
       ->capture_default_str();
   app.add_option("--max-latency-ms", options.maxLatencyMs, "highest target latency granted")

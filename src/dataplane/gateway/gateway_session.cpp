@@ -158,6 +158,10 @@ std::optional<DropReason> GatewaySession::onAuthenticated(const proto::SealedHea
           if (retransmitted) {
             counters_.arqRecovered.add();
             stats_->arqRecovered.add();
+            if (params_.recoveryTrace != nullptr) {
+              params_.recoveryTrace->record(params_.id.value, media.mediaSeq,
+                                            RecoveryMechanism::kArq);
+            }
           }
           recoverByFec(nullptr, 0, {}, media.mediaSeq, nowNs);
           uint64_t deadline = jitter_->playoutTimeNs(media.mediaTsUs);
@@ -247,6 +251,9 @@ void GatewaySession::recoverByFec(const proto::RepairHeader* repair, uint64_t re
         InsertResult::kAccepted) {
       counters_.fecRecovered.add();
       stats_->fecRecovered.add();
+      if (params_.recoveryTrace != nullptr) {
+        params_.recoveryTrace->record(params_.id.value, source, RecoveryMechanism::kFec);
+      }
     }
   };
   if (repair == nullptr) {

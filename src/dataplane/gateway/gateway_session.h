@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dataplane/fec/fec_decoder.h"
+#include "dataplane/gateway/recovery_trace.h"
 #include "dataplane/gateway/session_stats.h"
 #include "dataplane/gateway/transmitter.h"
 #include "dataplane/gateway/worker_counters.h"
@@ -30,6 +31,7 @@ struct GatewaySessionParams {
   uint32_t idleTimeoutMs = 10000;
   size_t jitterCapacity = 8192;
   uint64_t initTimestampNs = 0;  // the edge's clock in the HS_INIT that opened the session
+  RecoveryTrace* recoveryTrace = nullptr;  // records what ARQ and FEC recovered; may be null
 };
 
 // One bonded session on its owner worker: links, the sealed channel, the jitter buffer

@@ -266,7 +266,8 @@ void Worker::admit(const proto::ValidatedInit& validated, const SocketAddress& f
                                                   .keepaliveMs = config.keepaliveMs,
                                                   .idleTimeoutMs = config.idleTimeoutMs,
                                                   .jitterCapacity = options_.jitterCapacity,
-                                                  .initTimestampNs = init.timestampNs},
+                                                  .initTimestampNs = init.timestampNs,
+                                                  .recoveryTrace = options_.recoveryTrace},
                              std::move(*channel), std::move(outputs), counters_, nowNs);
   if (!session) {
     spdlog::error("session for edge key {}: {}", init.keyId, session.error().describe());

@@ -12,6 +12,7 @@
 
 #include "dataplane/gateway/gateway_session.h"
 #include "dataplane/gateway/output_claims.h"
+#include "dataplane/gateway/recovery_trace.h"
 #include "dataplane/gateway/session_registry.h"
 #include "dataplane/gateway/timer_wheel.h"
 #include "dataplane/gateway/transmitter.h"
@@ -54,6 +55,8 @@ struct WorkerOptions {
   double handshakeIntakePerSecond = 2000;
   // Slots of each worker-pair handoff ring (~2.2 KB each): 512 ≈ 5 ms at 100 kpps.
   size_t handoffRingSlots = 512;
+  // Where this worker's sessions record what FEC and ARQ recovered; null: nowhere.
+  RecoveryTrace* recoveryTrace = nullptr;
 };
 
 // A datagram handed from the worker that received it to the worker that owns its session.
