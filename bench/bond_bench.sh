@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # The bonded-transport scenarios of tests/integration/bond_*_test.sh, for longer (default 120 s
 # each): edge -> braid-linkem -> gateway on loopback, a constant-bit-rate test pattern. Prints
-# one line per scenario: packets fed, skipped and late at the gateway, overhead (all UDP
-# payload bytes the edge sent / TS bytes fed in) split by kind (DATA headers and tags,
-# retransmissions, control: keepalives, JOIN, probe trains, CLOSE), and demotions per link.
+# one line per scenario: packets fed, skipped and late at the gateway, packets recovered by FEC
+# and by ARQ, overhead (all UDP payload bytes the edge sent / TS bytes sent as media, after
+# null and filler deletion) split by kind (DATA headers and tags, FEC repairs, retransmissions,
+# control: keepalives, JOIN, probe trains, CLOSE), the overhead over the TS bytes fed in, and
+# demotions per link.
 #
 # usage: bench/bond_bench.sh [--seconds N] [SCENARIO...]   (build first: scripts/build release)
 # scenarios: lte (ATT/T-Mobile/Verizon uplink traces, 30/40/50 ms, 6 Mbit/s at 500 ms),
 #            death (3 x 3 Mbit/s, one dies at 5 s and returns at 12 s, 4 Mbit/s at 500 ms),
 #            asymmetric (3 x 2 Mbit/s at 30/80/250 ms, 4 Mbit/s at 1000 ms),
 #            marginal (2 x 2.5 Mbit/s + 6 Mbit/s swinging 100 <-> 1200 ms over 30 s, 4 Mbit/s
-#            at 1000 ms). Default: all four.
+#            at 1000 ms),
+#            fec-lowlat / arq-lowlat (3 x 2.5 Mbit/s at 60 ms, 2 % random loss on each and
+#            Gilbert-Elliott bursts on c, 4 Mbit/s at 200 ms; with FEC / with --no-fec),
+#            fec-lte / arq-lte (the lte traces with 2 % random loss added on every uplink),
+#            fec-clean (3 x 3 Mbit/s at 40 ms, 4 Mbit/s at 500 ms: the repair floor).
+#            Default: lte death asymmetric marginal.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 seconds=120
@@ -18,8 +25,9 @@ scenarios=()
 while (($#)); do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
-    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    lte | death | asymmetric | marginal) scenarios+=("$1"); shift ;;
+    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    lte | death | asymmetric | marginal | fec-lowlat | arq-lowlat | fec-lte | arq-lte | fec-clean)
+      scenarios+=("$1"); shift ;;
     *) echo "bond_bench: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -30,9 +38,14 @@ export BRAID_BUILD_ROOT=${BRAID_BUILD_ROOT:-$repo/build/release} BRAID_SOURCE_RO
 
 run_scenario() (
   source "$repo/tests/integration/lib.sh"
-  local name=$1 kbps latency links=()
+  local name=$1 kbps latency links=() edge_args=()
   case "$name" in
-    lte) kbps=6000 latency=500 ;;
+    arq-*) edge_args=(--no-fec) ;;
+  esac
+  case "$name" in
+    lte | fec-lte | arq-lte) kbps=6000 latency=500 ;;
+    fec-lowlat | arq-lowlat) kbps=4000 latency=200 ;;
+    fec-clean) kbps=4000 latency=500 ;;
     death) kbps=4000 latency=500 ;;
     asymmetric) kbps=4000 latency=1000 ;;
     marginal) kbps=4000 latency=1000 ;;
@@ -44,12 +57,25 @@ run_scenario() (
   {
     printf '[scenario]\nseed = 1\ngateway = "%s"\n' "$GATEWAY_ADDR"
     case "$name" in
-      lte)
+      lte | fec-lte | arq-lte)
         for l in att:ATT-LTE-driving-2016:30 tmobile:TMobile-LTE-short:40 verizon:Verizon-LTE-short:50; do
           IFS=: read -r n t d <<<"$l"
           printf '[[links]]\nname = "%s"\nlisten = "127.0.0.1:0"\n' "$n"
           printf 'up.trace = "%s/%s.up"\nup.delay_ms = %s\n' "$traces" "$t" "$d"
           printf 'down.trace = "%s/%s.down"\ndown.delay_ms = %s\n' "$traces" "$t" "$d"
+          [[ $name == lte ]] || printf 'up.loss = 0.02\n'
+        done ;;
+      fec-lowlat | arq-lowlat)
+        for n in a b c; do
+          printf '[[links]]\nname = "%s"\nlisten = "127.0.0.1:0"\nup.rate_kbps = 2500\n' "$n"
+          printf 'up.delay_ms = 60\ndown.delay_ms = 60\nup.loss = 0.02\n'
+        done
+        # The bursty cellular profile of the Tambur paper on c: 4 % / 50 % loss in good / bad.
+        printf 'up.ge_p = 0.068\nup.ge_r = 0.852\nup.ge_loss_good = 0.04\nup.ge_loss_bad = 0.5\n' ;;
+      fec-clean)
+        for n in a b c; do
+          printf '[[links]]\nname = "%s"\nlisten = "127.0.0.1:0"\nup.rate_kbps = 3000\n' "$n"
+          printf 'up.delay_ms = 40\ndown.delay_ms = 40\n'
         done ;;
       death)
         for n in a b c; do
@@ -73,34 +99,38 @@ run_scenario() (
   } >"$WORK/scenario.toml"
   start_linkem "$WORK/scenario.toml"
   case "$name" in
-    lte) links=(att tmobile verizon) ;;
+    lte | fec-lte | arq-lte) links=(att tmobile verizon) ;;
     marginal) links=(a b m) ;;
     *) links=(a b c) ;;
   esac
   write_bond_config "$latency" "${links[@]}"
-  start_edge "$WORK/edge.log" --config "$WORK/edge.toml"
+  start_edge "$WORK/edge.log" --config "$WORK/edge.toml" "${edge_args[@]}"
   finish_transfer $((seconds + 60))
   local gw edge
   gw=$(grep -E '^final ' "$WORK/gateway.log" | tail -n1)
   edge=$(grep -E '^final ' "$WORK/edge.log" | tail -n1)
   val() { grep -oE "(^| )$1=[0-9.]+" <<<"$2" | head -n1 | cut -d= -f2; }
-  local input media udp data retx played skipped late
+  local input media udp data retx repair played skipped late fec arq
   input=$(val input_bytes "$edge"); udp=$(val udp_bytes "$edge"); data=$(val data_packets "$edge")
   media=$(val media_bytes "$edge")
-  retx=$(val retransmit_bytes "$edge")
+  retx=$(val retransmit_bytes "$edge"); repair=$(val repair_bytes "$edge")
   played=$(val played "$gw"); skipped=$(val skipped "$gw"); late=$(val late "$gw")
+  fec=$(val fec_recovered "$gw"); arq=$(val arq_recovered "$gw")
   local demotions
   demotions=$(grep -E '^final-link ' "$WORK/edge.log" | awk '{n=""; d=""; for (i = 1; i <= NF; i++) {
     if ($i ~ /^name=/) n = substr($i, 6); if ($i ~ /^downs=/) d = substr($i, 7) } printf "%s:%s ", n, d}')
   awk -v name="$name" -v s="$seconds" -v input="$input" -v media="$media" -v udp="$udp" -v data="$data" \
-    -v retx="$retx" -v played="$played" -v skipped="$skipped" -v late="$late" -v dem="$demotions" \
+    -v retx="$retx" -v repair="$repair" -v played="$played" -v skipped="$skipped" -v late="$late" \
+    -v dem="$demotions" -v fec="$fec" -v arq="$arq" \
     'BEGIN {
-      # (media: the TS bytes sent; input - media were dropped at the edge, past their deadline)
-      fed = input / 188; headers = data * 46; control = udp - media - headers - retx
+      # media: the TS bytes sent as media, after null/filler deletion; the overhead is over
+      # them (input - media: deleted nulls and what the edge dropped past its deadline).
+      fed = input / 188; headers = data * 46; control = udp - media - headers - retx - repair
       printf "scenario=%s seconds=%d ts_packets=%d datagrams_played=%d skipped=%d (%.2f %%) late=%d " \
-        "overhead=%.3f [headers %.3f, retransmissions %.3f, control %.3f] demotions=%s\n",
-        name, s, fed, played, skipped, 100 * skipped / (played + skipped), late, udp / input,
-        headers / input, retx / input, control / input, dem
+        "recovered fec=%d arq=%d overhead=%.3f [headers %.3f, fec %.3f, retransmissions %.3f, " \
+        "control %.3f] overhead_vs_fed=%.3f demotions=%s\n",
+        name, s, fed, played, skipped, 100 * skipped / (played + skipped), late, fec, arq,
+        udp / media, headers / media, repair / media, retx / media, control / media, udp / input, dem
     }'
 )
 
