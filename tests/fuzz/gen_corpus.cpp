@@ -156,10 +156,12 @@ void innerMessages() {
   FUZZ_CHECK(w.ok());
   write("fuzz_inner_messages", "repair", std::span(out).first(w.size() + 1));
 
-  // DATA bodies: three TS packets with null runs before, between and after them; one without.
+  // DATA bodies: three TS packets with null and filler runs before, between and after them;
+  // one without.
   std::vector<uint8_t> data(1 + 64 + 3 * kTsPacketSize, 0);
   data[0] = kInnerData;
-  const std::array<NullRun, 3> runs{NullRun{0, 2}, NullRun{1, 1}, NullRun{3, 300}};
+  const std::array<NullRun, 4> runs{NullRun{0, 2}, NullRun{1, 1},
+                                    NullRun{1, 2, true, {0x01, 0x00, 0x1e}}, NullRun{3, 300}};
   size_t n = writeNullRuns(runs, std::span(data).subspan(1));
   FUZZ_CHECK(n != 0);
   data.resize(1 + n + 3 * kTsPacketSize);

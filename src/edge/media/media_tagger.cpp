@@ -69,6 +69,7 @@ void MediaTagger::append(TsPacketSpan packet, uint64_t mediaTimeUs) noexcept {
   e.accessUnit = 0;
   e.flags = 0;
   e.deleted = false;
+  e.filler = false;
   const uint16_t pid = tsPid(packet);
   if (flags & media::kNull) {
     counters_.nullsDeleted.add();
@@ -76,17 +77,14 @@ void MediaTagger::append(TsPacketSpan packet, uint64_t mediaTimeUs) noexcept {
     ++tail_;
     return;
   }
+  std::memcpy(e.bytes.data(), packet.data(), kTsPacketSize);
   if ((flags & media::kFiller) && fillerDeletable(packet)) {
+    // The gateway rebuilds it from its header (docs/protocol.md §5.1).
     counters_.fillerDeleted.add();
-    ccShift_[pid] = static_cast<uint8_t>((ccShift_[pid] + 1) & 0x0f);
     e.deleted = true;
+    e.filler = true;
     ++tail_;
     return;
-  }
-  std::memcpy(e.bytes.data(), packet.data(), kTsPacketSize);
-  if (ccShift_[pid] != 0) {
-    const uint8_t cc = static_cast<uint8_t>((packet[3] - ccShift_[pid]) & 0x0f);
-    e.bytes[3] = static_cast<uint8_t>((packet[3] & 0xf0) | cc);
   }
   e.flags = wireFlags(flags);
   VideoPid* v = classifier_.lastWasVideo() ? videoPid(pid) : nullptr;
@@ -156,7 +154,8 @@ TaggedPacket MediaTagger::front() noexcept {
                       .flags = e.flags,
                       .accessUnit = droppable ? e.accessUnit : 0,
                       .lastOfAccessUnit = droppable && au->lastIndex == head_,
-                      .deleted = e.deleted};
+                      .deleted = e.deleted,
+                      .filler = e.filler};
 }
 
 }  // namespace braid::edge

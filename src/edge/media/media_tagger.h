@@ -32,12 +32,13 @@ namespace braid::edge {
 
 // One packet as the tagger hands it on. `bytes` is valid only during the callback.
 struct TaggedPacket {
-  const uint8_t* bytes = nullptr;  // 188 bytes; continuity counter renumbered (see below)
+  const uint8_t* bytes = nullptr;  // 188 bytes (none for a deleted null packet)
   uint64_t mediaTimeUs = 0;
   uint8_t flags = 0;              // proto::flag bits: keyframe, codec config, PSI
   uint32_t accessUnit = 0;        // ordinal of the non-reference access unit it belongs to; 0: none
   bool lastOfAccessUnit = false;  // accessUnit != 0 and no later packet belongs to it
-  bool deleted = false;           // a null or filler-only packet: sent as a null run only
+  bool deleted = false;           // a null or filler-only packet: sent as a run only
+  bool filler = false;            // deleted: a filler-only video packet (`bytes` has it)
 };
 
 struct MediaTaggerCounters {
@@ -90,6 +91,7 @@ class MediaTagger {
     uint32_t accessUnit = 0;
     uint8_t flags = 0;
     bool deleted = false;
+    bool filler = false;
   };
   struct AccessUnit {
     uint32_t ordinal = 0;
@@ -130,9 +132,6 @@ class MediaTagger {
   uint32_t nextOrdinal_ = 0;
   std::array<VideoPid, kMaxVideoPids> videoPids_{};
   size_t videoPidCount_ = 0;
-  // Per PID: filler-only packets deleted so far (mod 16), subtracted from the continuity
-  // counter of every later packet of the PID so that the output has no gap where they were.
-  std::array<uint8_t, 8192> ccShift_{};
   MediaTaggerCounters& counters_;
 };
 

@@ -37,8 +37,8 @@ struct Payload {
 };
 
 // Groups tagged TS packets (MediaTagger's output) into DATA payloads of at most maxPayload
-// bytes, deleted packets becoming null runs. A payload holds either packets of one
-// non-reference access unit only or no such packet at all, so that the sender can shed an
+// bytes, deleted packets becoming runs of the body's run list. A payload holds either packets of
+// one non-reference access unit only or no such packet at all, so that the sender can shed an
 // access unit by dropping whole payloads; everything else (reference pictures, audio, PSI)
 // shares payloads freely, which keeps them full. A payload is emitted as soon as no further
 // packet fits, when a non-reference AU ends, when the next packet belongs to another group,
@@ -56,7 +56,7 @@ class Packetizer {
   void push(const TaggedPacket& t, Emit&& emit) noexcept {
     if (pending() && t.mediaTimeUs > firstTimeUs_ + maxHoldUs_) emitPending(emit);
     if (t.deleted) {
-      addNull(t.mediaTimeUs, emit);
+      addNull(t, emit);
       return;
     }
     if (packets_ > 0 && t.accessUnit != accessUnit_) emitPending(emit);
@@ -116,17 +116,25 @@ class Packetizer {
     return packets_ < maxPackets_ && listSize_ + (packets_ + 1) * kTsPacketSize <= maxPayload_;
   }
 
-  // Records a deleted packet before the next TS packet (extending the run there).
+  // Records a deleted packet before the next TS packet (extending the run there when it is
+  // of the same kind: nulls, or filler packets of one PID whose counter continues).
   template <typename Emit>
-  void addNull(uint64_t mediaTimeUs, Emit& emit) noexcept {
+  void addNull(const TaggedPacket& t, Emit& emit) noexcept {
     for (int attempt = 0; attempt < 2; ++attempt) {
-      const bool extend = runCount_ > 0 && runs_[runCount_ - 1].position == packets_;
+      proto::NullRun* last = runCount_ > 0 ? &runs_[runCount_ - 1] : nullptr;
+      const bool extend = last != nullptr && last->position == packets_ &&
+                          last->filler == t.filler && (!t.filler || continuesFiller(*last, t));
+      proto::NullRun fresh{.position = static_cast<uint32_t>(packets_), .count = 1};
+      if (t.filler) {
+        fresh.filler = true;
+        fresh.header = {t.bytes[1], t.bytes[2], t.bytes[3]};
+      }
       size_t grow = 0;
       if (extend) {
-        const uint32_t count = runs_[runCount_ - 1].count;
-        grow = proto::varintSize(count + 1) - proto::varintSize(count);
+        grow = proto::varintSize(uint64_t{last->count + 1} << 1) -
+               proto::varintSize(uint64_t{last->count} << 1);
       } else {
-        grow = proto::varintSize(packets_) + 1 + proto::varintSize(runCount_ + 1) -
+        grow = proto::nullRunSize(fresh) + proto::varintSize(runCount_ + 1) -
                proto::varintSize(runCount_);
       }
       const bool fits = nullCount_ < proto::kMaxNullsPerData &&
@@ -136,16 +144,22 @@ class Packetizer {
         emitPending(emit);
         continue;
       }
-      if (!pending()) firstTimeUs_ = mediaTimeUs;
+      if (!pending()) firstTimeUs_ = t.mediaTimeUs;
       if (extend) {
-        ++runs_[runCount_ - 1].count;
+        ++last->count;
       } else {
-        runs_[runCount_++] = proto::NullRun{static_cast<uint32_t>(packets_), 1};
+        runs_[runCount_++] = fresh;
       }
       listSize_ += grow;
       ++nullCount_;
       return;
     }
+  }
+
+  static bool continuesFiller(const proto::NullRun& run, const TaggedPacket& t) noexcept {
+    return run.header[0] == t.bytes[1] && run.header[1] == t.bytes[2] &&
+           (run.header[2] & 0xf0) == (t.bytes[3] & 0xf0) &&
+           ((run.header[2] + run.count) & 0x0f) == (t.bytes[3] & 0x0f);
   }
 
   template <typename Emit>

@@ -216,15 +216,17 @@ TEST(GatewaySession, RestoresDeletedNullPacketsInPlace) {
   Harness h(/*withOutput=*/true);
   // Two nulls before packet 0, one between packets 1 and 2, three after the last; then a
   // body of nulls only, and one without any.
-  const std::array<proto::NullRun, 3> runs{proto::NullRun{0, 2}, proto::NullRun{2, 1},
-                                           proto::NullRun{3, 3}};
+  // Then two filler packets of PID 0x100 (counters 14, 15) at the end.
+  const std::array<proto::NullRun, 4> runs{proto::NullRun{0, 2}, proto::NullRun{2, 1},
+                                           proto::NullRun{3, 3},
+                                           proto::NullRun{3, 2, true, {0x01, 0x00, 0x1e}}};
   const std::array<proto::NullRun, 1> only{proto::NullRun{0, 9}};
   EXPECT_FALSE(h.send(proto::PacketType::kData, dataBody(runs, 3, 10), h.addressA, kStartNs));
   EXPECT_FALSE(h.send(proto::PacketType::kData, dataBody(only, 0), h.addressA, kStartNs + kMs));
   EXPECT_FALSE(h.send(proto::PacketType::kData, dataBody({}, 2, 20), h.addressA, kStartNs + kMs));
   h.session->onTimer(kStartNs + 200 * kMs, h.tx);
   h.stopOutput();
-  EXPECT_EQ(h.counters.nullsRestored.read(), 15u);
+  EXPECT_EQ(h.counters.nullsRestored.read(), 17u);
   // Which packet is at each position: 'N' for a null, else its number.
   std::string order;
   ASSERT_EQ(h.output.size() % 188, 0u);
@@ -232,11 +234,14 @@ TEST(GatewaySession, RestoresDeletedNullPacketsInPlace) {
     std::span<const uint8_t> p(h.output.data() + off, 188);
     if (std::equal(p.begin(), p.end(), kNullTsPacket.begin())) {
       order += 'N';
+    } else if (p[1] == 0x01 && p[2] == 0x00 &&
+               std::all_of(p.begin() + 4, p.end(), [](uint8_t b) { return b == 0xff; })) {
+      order += "F" + std::to_string(p[3] & 0x0f) + ",";
     } else {
       order += std::to_string(p[4]) + ",";
     }
   }
-  EXPECT_EQ(order, "NN10,11,N12,NNNNNNNNNNNN20,21,");
+  EXPECT_EQ(order, "NN10,11,N12,NNNF14,F15,NNNNNNNNN20,21,");
 }
 
 TEST(GatewaySession, DuplicateCopiesArePlayedOnce) {

@@ -91,7 +91,7 @@ std::vector<uint8_t> video(uint8_t cc, bool unitStart, std::vector<uint8_t> payl
   return p;
 }
 
-TEST(MediaTagger, DeletesNullAndFillerPacketsAndRenumbersTheVideoPid) {
+TEST(MediaTagger, DeletesNullAndFillerPackets) {
   // The SDT, PAT and PMT of the real stream announce H.264 on PID 0x100.
   const auto bytes = readMedia("testsrc2_h264.ts");
   ASSERT_GE(bytes.size(), 3 * kTsPacketSize);
@@ -133,10 +133,13 @@ TEST(MediaTagger, DeletesNullAndFillerPacketsAndRenumbersTheVideoPid) {
   EXPECT_TRUE(out.tags[5].deleted);
   EXPECT_TRUE(out.tags[6].deleted);
   ASSERT_EQ(out.packets.size(), 6u);  // SDT, PAT, PMT and three video packets
-  // Counters 0, 3, 4 in, 0, 1, 2 out: no gap where the filler packets were.
+  // The filler packets go with their header (the gateway rebuilds them); the rest unchanged.
+  EXPECT_TRUE(out.tags[4].filler);
+  EXPECT_FALSE(out.tags[5].filler);
+  EXPECT_TRUE(out.tags[6].filler);
   EXPECT_EQ(out.packets[3][3] & 0x0f, 0);
-  EXPECT_EQ(out.packets[4][3] & 0x0f, 1);
-  EXPECT_EQ(out.packets[5][3] & 0x0f, 2);
+  EXPECT_EQ(out.packets[4][3] & 0x0f, 3);
+  EXPECT_EQ(out.packets[5][3] & 0x0f, 4);
   EXPECT_EQ(out.tags[1].flags, proto::flag::kPsi);
   EXPECT_EQ(out.tags[3].flags, proto::flag::kCodecConfig);
   EXPECT_EQ(out.tags[8].flags, proto::flag::kKeyframe);

@@ -40,11 +40,14 @@ TEST(DataBody, NoNullsIsOneZeroByte) {
 }
 
 TEST(DataBody, RoundTripsRunsAtEveryPosition) {
-  const std::array<NullRun, 4> runs{NullRun{0, 1}, NullRun{1, 70}, NullRun{4, 3}, NullRun{5, 4000}};
+  NullRun filler{.position = 1, .count = 5, .filler = true, .header = {0x41, 0x00, 0x1e}};
+  const std::array<NullRun, 5> runs{NullRun{0, 1}, NullRun{1, 70}, filler, NullRun{4, 3},
+                                    NullRun{5, 3995}};
   auto b = body(runs, 5);
   auto parsed = DataBody::parse(b);
   ASSERT_TRUE(parsed);
   EXPECT_EQ(parsed->nullCount, 4074u);
+  EXPECT_EQ(nullRunSize(filler), 1u + 1u + 3u);
   ASSERT_EQ(parsed->runCount, runs.size());
   for (size_t i = 0; i < runs.size(); ++i) EXPECT_EQ(parsed->runs[i], runs[i]);
 }
@@ -80,12 +83,30 @@ TEST(DataBody, WriterRefusesWhatTheParserWould) {
   const std::array<NullRun, 1> zero{NullRun{0, 0}};
   EXPECT_EQ(writeNullRuns(zero, out), 0u);
   const std::array<NullRun, 2> descending{NullRun{2, 1}, NullRun{1, 1}};
+  const std::array<NullRun, 2> equal{NullRun{1, 1}, NullRun{1, 1, true, {0x41, 0x00, 0x10}}};
+  EXPECT_EQ(writeNullRuns(equal, out), 1u + 2u + 5u);
   EXPECT_EQ(writeNullRuns(descending, out), 0u);
   const std::array<NullRun, 2> tooMany{NullRun{0, 4000}, NullRun{1, 97}};
   EXPECT_EQ(writeNullRuns(tooMany, out), 0u);
   const std::array<NullRun, 1> fits{NullRun{0, 300}};
   EXPECT_EQ(writeNullRuns(fits, std::span(out).first(3)), 0u);  // needs 4 bytes
   EXPECT_EQ(writeNullRuns(fits, out), 4u);
+
+  // Filler headers are found in place for renumbering.
+  const std::array<NullRun, 2> mixed{NullRun{0, 2}, NullRun{0, 3, true, {0x41, 0x00, 0x17}}};
+  size_t n = writeNullRuns(mixed, out);
+  ASSERT_GT(n, 0u);
+  int headers = 0;
+  forEachFillerHeader(std::span(out).first(n), [&](uint8_t* h) {
+    ++headers;
+    EXPECT_EQ(h[2], 0x17);
+    h[2] = 0x12;
+  });
+  EXPECT_EQ(headers, 1);
+  std::vector<uint8_t> body(out.begin(), out.begin() + static_cast<long>(n));
+  auto parsed = DataBody::parse(body);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->runs[1].header[2], 0x12);
 }
 
 }  // namespace

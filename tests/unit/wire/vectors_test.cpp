@@ -52,7 +52,7 @@ constexpr const char* kProbe = "05 02 0a";
 constexpr const char* kJoin = "04 6c746530";
 constexpr const char* kClose = "02";
 constexpr const char* kRepair = "412c 0a 04 03 80011170";
-constexpr const char* kDataNullRuns = "02 00 02 03 412c";
+constexpr const char* kDataNullRuns = "02 00 04 03 4258";
 
 std::string compact(std::string_view hex) {
   std::string out;

@@ -12,7 +12,7 @@ bool runsValid(std::span<const NullRun> runs) noexcept {
   uint64_t total = 0;
   for (size_t i = 0; i < runs.size(); ++i) {
     if (runs[i].count == 0) return false;
-    if (i > 0 && runs[i].position <= runs[i - 1].position) return false;
+    if (i > 0 && runs[i].position < runs[i - 1].position) return false;
     total += runs[i].count;
   }
   return total <= kMaxNullsPerData;
@@ -27,14 +27,23 @@ tl::expected<DataBody, DropReason> DataBody::parse(std::span<const uint8_t> body
   if (!r.ok() || runs > kMaxNullRuns) return tl::unexpected(DropReason::kMalformedBody);
   for (uint64_t i = 0; i < runs; ++i) {
     const uint64_t position = r.getVarint();
-    const uint64_t count = r.getVarint();
+    const uint64_t countAndKind = r.getVarint();
+    const uint64_t count = countAndKind >> 1;
+    NullRun& run = out.runs[i];
+    run.filler = (countAndKind & 1) != 0;
+    if (run.filler) {
+      run.header[0] = r.getU8();
+      run.header[1] = r.getU8();
+      run.header[2] = r.getU8();
+    }
     if (!r.ok() || count == 0 || count > kMaxNullsPerData ||
-        (i > 0 && position <= out.runs[i - 1].position) || position > kMaxNullsPerData) {
+        (i > 0 && position < out.runs[i - 1].position) || position > kMaxNullsPerData) {
       return tl::unexpected(DropReason::kMalformedBody);
     }
     out.nullCount += count;
     if (out.nullCount > kMaxNullsPerData) return tl::unexpected(DropReason::kMalformedBody);
-    out.runs[i] = NullRun{static_cast<uint32_t>(position), static_cast<uint32_t>(count)};
+    run.position = static_cast<uint32_t>(position);
+    run.count = static_cast<uint32_t>(count);
   }
   out.runCount = static_cast<size_t>(runs);
   out.ts = r.rest();
@@ -46,9 +55,13 @@ tl::expected<DataBody, DropReason> DataBody::parse(std::span<const uint8_t> body
   return out;
 }
 
+size_t nullRunSize(const NullRun& run) noexcept {
+  return varintSize(run.position) + varintSize(uint64_t{run.count} << 1) + (run.filler ? 3 : 0);
+}
+
 size_t nullRunsSize(std::span<const NullRun> runs) noexcept {
   size_t size = varintSize(runs.size());
-  for (const NullRun& run : runs) size += varintSize(run.position) + varintSize(run.count);
+  for (const NullRun& run : runs) size += nullRunSize(run);
   return size;
 }
 
@@ -58,7 +71,8 @@ size_t writeNullRuns(std::span<const NullRun> runs, std::span<uint8_t> out) noex
   w.putVarint(runs.size());
   for (const NullRun& run : runs) {
     w.putVarint(run.position);
-    w.putVarint(run.count);
+    w.putVarint(uint64_t{run.count} << 1 | (run.filler ? 1 : 0));
+    if (run.filler) w.putBytes(run.header);
   }
   return w.ok() ? w.size() : 0;
 }
