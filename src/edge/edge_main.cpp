@@ -69,6 +69,17 @@ struct Options {
   std::function<void(Options&)> cliOverrides;
 };
 
+// The media-awareness fields of the stats line: deleted null and filler packets, the TS bytes
+// left after deletion, critical copies, shed access units.
+std::string mediaStatsFields(const edge::EdgeCounters& c, const edge::InputPumpCounters& in) {
+  return fmt::format(
+      " ts_bytes={} nulls_deleted={} filler_deleted={} access_units={} droppable_units={} "
+      "duplicates={} duplicate_bytes={} shed_access_units={} shed_bytes={}",
+      in.tsBytes.read(), in.media.nullsDeleted.read(), in.media.fillerDeleted.read(),
+      in.media.accessUnits.read(), in.media.droppableAccessUnits.read(), c.duplicates.read(),
+      c.duplicateBytes.read(), c.shedAccessUnits.read(), c.shedBytes.read());
+}
+
 // One stats line, and one per link while there are several (the links configured now: a link
 // removed by a reload is no longer shown, one added shows from the next line on).
 void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
@@ -89,7 +100,7 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
       "live_links=%llu handshakes=%llu rekeys=%llu resets=%llu stale_dropped=%llu ring_full=%llu "
       "send_errors=%llu nacks=%llu retransmits=%llu retransmit_bytes=%llu "
       "retransmits_refused=%llu fec_blocks=%llu repairs=%llu repair_bytes=%llu "
-      "repairs_dropped=%llu repair_ratio=%.3f fec_loss=%.3f fec_burst=%.2f\n",
+      "repairs_dropped=%llu repair_ratio=%.3f fec_loss=%.3f fec_burst=%.2f%s\n",
       kind, t, edge::edgeStateName(static_cast<edge::EdgeState>(c.state.load())),
       (unsigned long long)c.sessionId.load(), mbps, (unsigned long long)in.bytes.read(),
       (unsigned long long)media, (unsigned long long)bytes,
@@ -106,7 +117,7 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
       (unsigned long long)c.repairsDropped.read(),
       static_cast<double>(c.repairPermille.read()) / 1000,
       static_cast<double>(c.lossPermille.read()) / 1000,
-      static_cast<double>(c.burstCenti.read()) / 100);
+      static_cast<double>(c.burstCenti.read()) / 100, mediaStatsFields(c, in).c_str());
   if (links.size() > 1) {
     for (uint8_t i = 0; i < proto::kMaxLinks; ++i) {
       const edge::EdgeLinkOptions* link = links.find(i);
@@ -209,6 +220,30 @@ Result<std::vector<edge::EdgeLinkOptions>> toLinkOptions(const std::vector<ctrl:
 #if BRAID_HAVE_METRICS
 ctrl::CounterCollector::Labels linkLabels(uint8_t id, const std::string& name) {
   return {{"link", std::to_string(id)}, {"name", name}};
+}
+
+// The media-awareness metrics: deletion, access units, critical copies, shedding.
+void registerMediaMetrics(ctrl::CounterCollector& collector, const edge::EdgeCounters& c,
+                          const edge::InputPumpCounters& in) {
+  collector.counter("braid_edge_input_ts_bytes_total",
+                    "TS bytes of the input left after null and filler deletion", &in.tsBytes);
+  collector.counter("braid_edge_deleted_null_packets_total",
+                    "TS null packets deleted before sending", &in.media.nullsDeleted);
+  collector.counter("braid_edge_deleted_filler_packets_total",
+                    "filler-only video packets deleted before sending", &in.media.fillerDeleted);
+  collector.counter("braid_edge_access_units_total", "video access units in the input",
+                    &in.media.accessUnits);
+  collector.counter("braid_edge_droppable_access_units_total",
+                    "video access units tagged non-reference", &in.media.droppableAccessUnits);
+  collector.counter("braid_edge_duplicate_packets_total",
+                    "second copies of critical DATA packets (keyframe, codec config, PSI)",
+                    &c.duplicates);
+  collector.counter("braid_edge_duplicate_bytes_total", "UDP payload bytes of those copies",
+                    &c.duplicateBytes);
+  collector.counter("braid_edge_shed_access_units_total",
+                    "non-reference access units shed whole under overload", &c.shedAccessUnits);
+  collector.counter("braid_edge_shed_bytes_total", "TS bytes of the shed access units",
+                    &c.shedBytes);
 }
 
 // Registers the per-link series of link `id`. Control thread.
@@ -491,6 +526,7 @@ int runEdge(Options& options) {
     collector->gaugeFn("braid_edge_fec_loss_ratio",
                        "packet loss across the bond that the FEC rate follows",
                        [&c] { return static_cast<double>(c.lossPermille.read()) / 1000; });
+    registerMediaMetrics(*collector, c, pump.counters());
     collector->counter("braid_edge_data_packets_total", "DATA packets sent", &c.dataPackets);
     collector->gauge("braid_edge_next_media_sequence", "next media sequence to send", &c.nextSeq);
     collector->gauge("braid_edge_acked_media_sequence",

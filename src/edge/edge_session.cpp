@@ -294,8 +294,13 @@ uint64_t EdgeSession::sendMedia(uint64_t nowNs) {
   if (fec_) {
     if (uint64_t wait = serviceFec(nowNs, false); wait > 0) return wait;
   }
+  shedForDeadline(nowNs);
   while (input_.readable() > 0) {
-    const MediaChunk& chunk = input_.readSlot(0);
+    MediaChunk& chunk = input_.readSlot(0);
+    if (takeShed(chunk)) {
+      input_.consume(1);
+      continue;
+    }
     if (chunk.entryNs + latencyNs <= nowNs) {
       // Its playout time has passed before it left: sending it would only delay what can
       // still play. (It is a hole at the gateway either way; counted here as stale.)
@@ -336,7 +341,7 @@ uint64_t EdgeSession::sendMediaPerLink(uint64_t nowNs) {
     for (Link& link : links_) {
       if (input_.readable() == 0) return 0;
       if (!carriesMedia(link.controller.phase())) continue;
-      const MediaChunk& chunk = input_.readSlot(0);
+      MediaChunk& chunk = input_.readSlot(0);
       uint64_t wait = link.controller.waitNs(nowNs, kDataOverheadBytes + chunk.size);
       if (wait > 0) {
         minWait = std::min(minWait, wait);
@@ -350,7 +355,10 @@ uint64_t EdgeSession::sendMediaPerLink(uint64_t nowNs) {
   return 0;
 }
 
-void EdgeSession::sendChunk(Link& link, const MediaChunk& chunk, uint64_t nowNs) {
+void EdgeSession::sendChunk(Link& link, MediaChunk& chunk, uint64_t nowNs) {
+  // Before sealing and storing: a retransmitted or duplicated copy carries the same bytes.
+  if (anyCcShift_) rewriteContinuity(chunk);
+  if (chunk.accessUnit > lastSentAccessUnit_) lastSentAccessUnit_ = chunk.accessUnit;
   std::array<uint8_t, dp::kDatagramCapacity> packet{};
   const auto flags = static_cast<uint8_t>(chunk.flags | (fec_ ? proto::flag::kFec : 0));
   proto::PacketPrefix prefix{
@@ -364,9 +372,14 @@ void EdgeSession::sendChunk(Link& link, const MediaChunk& chunk, uint64_t nowNs)
     retransmit_->store(nextMediaSeq_, media.mediaTsUs, chunk.flags,
                        std::span<const uint8_t>(chunk.bytes.data(), chunk.size),
                        chunk.entryNs + uint64_t{latencyMs_} * kNsPerMs, nowNs, link.id);
-    counters_.mediaBytesSent.add(chunk.size);
+    // Media is the TS bytes: the null-run list in front of them is overhead like the header.
+    counters_.mediaBytesSent.add(chunk.size - chunk.tsOffset);
     counters_.dataPackets.add();
     counters_.links[link.id].dataPackets.add();
+    if (chunk.flags & (proto::flag::kKeyframe | proto::flag::kCodecConfig | proto::flag::kPsi)) {
+      sendCriticalCopy(link, prefix, media,
+                       std::span<const uint8_t>(chunk.bytes.data(), chunk.size), nowNs);
+    }
   } else if (size == 0) {
     counters_.sendErrors.add();
   }

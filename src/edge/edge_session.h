@@ -114,7 +114,14 @@ struct EdgeCounters {
   dp::OwnedCounter retransmits;         // DATA copies resent for a NACK (also in udpBytesSent)
   dp::OwnedCounter retransmitBytes;     // their UDP payload bytes
   dp::OwnedCounter retransmitsRefused;  // NACKed sequences not resent (late, budget, acked)
-  dp::OwnedCounter liveLinks;           // gauge
+  // Second copies of critical DATA packets (keyframe, codec config, PSI) sent on the second
+  // best link (also in udpBytesSent), and their UDP payload bytes.
+  dp::OwnedCounter duplicates;
+  dp::OwnedCounter duplicateBytes;
+  // Non-reference access units shed whole under overload, and the TS bytes of their chunks.
+  dp::OwnedCounter shedAccessUnits;
+  dp::OwnedCounter shedBytes;
+  dp::OwnedCounter liveLinks;  // gauge
   dp::OwnedCounter fecBlocks;           // FEC blocks closed
   dp::OwnedCounter repairPackets;       // REPAIR packets sent
   dp::OwnedCounter repairBytes;         // their UDP payload bytes (also in udpBytesSent)
@@ -225,8 +232,27 @@ class EdgeSession {
   // Scheduling::kPerLink: every live link takes the next queued packet whenever its own pacer
   // allows; returns like sendMedia.
   uint64_t sendMediaPerLink(uint64_t nowNs);
-  // Seals the chunk as the next media sequence and sends it on `link`; consumes the chunk.
-  void sendChunk(Link& link, const MediaChunk& chunk, uint64_t nowNs);
+  // Seals the chunk as the next media sequence and sends it on `link` (a critical one also on
+  // the second best link); consumes the chunk.
+  void sendChunk(Link& link, MediaChunk& chunk, uint64_t nowNs);
+  // Media awareness (edge_session_media.cpp). Under overload, sheds whole non-reference
+  // access units from the input queue, oldest first, until the media ahead of them can leave
+  // in time again. Sender thread, from sendMedia.
+  void shedForDeadline(uint64_t nowNs);
+  // Marks every queued chunk of access unit `ordinal`, from queue position `from` on, as
+  // shed. Returns whether its last chunk was among them.
+  bool shedAccessUnit(uint32_t ordinal, size_t from);
+  // Whether access unit `ordinal` was shed before all of its chunks were queued.
+  bool isShedUnit(uint32_t ordinal) const;
+  // Whether a chunk at the head of the input is to be dropped as part of a shed access unit;
+  // if so, its TS packets are counted into the continuity-counter offsets.
+  bool takeShed(const MediaChunk& chunk);
+  // Renumbers the chunk's continuity counters by the offsets of what was shed before it.
+  void rewriteContinuity(MediaChunk& chunk);
+  // Sends a second copy of a critical packet on the best live link other than `first`.
+  void sendCriticalCopy(const Link& first, const proto::PacketPrefix& prefix,
+                        const proto::MediaFields& media, std::span<const uint8_t> body,
+                        uint64_t nowNs);
   // Adds one receive report to the link's totals unless it repeats the last one (the gateway
   // sends each ACK on two links).
   void countReport(Link& link, const proto::LinkReport& report, uint64_t nowNs);
@@ -320,6 +346,16 @@ class EdgeSession {
     bool active() const { return next < block.m; }
   } pendingRepairs_;
   dp::RxBatch rx_;
+  // Media awareness: the newest access unit a chunk was sent of (older ones can no longer be
+  // shed whole), the last few shed ones (their chunks still to come are shed on arrival),
+  // and per PID the TS packets shed so far (mod 16), taken off the continuity counter of
+  // every later packet of the PID so that the output shows no gap.
+  uint32_t lastSentAccessUnit_ = 0;
+  std::array<uint32_t, 8> shedUnits_{};
+  size_t shedUnitsNext_ = 0;
+  std::array<uint8_t, 8192> ccShift_{};
+  bool anyCcShift_ = false;
+  uint64_t nextShedCheckNs_ = 0;
 };
 
 }  // namespace braid::edge

@@ -1,0 +1,161 @@
+// The media-aware parts of the edge's sender: shedding whole non-reference access units
+// under overload, the continuity-counter renumbering that keeps the output a valid TS after
+// a shed, and the second copy of critical packets. docs/transport.md, "Media awareness".
+
+#include <algorithm>
+
+#include "dataplane/proto/wire/data_body.h"
+#include "edge/edge_session.h"
+#include "edge/media/ts_packet.h"
+
+namespace braid::edge {
+
+namespace {
+
+constexpr uint64_t kNsPerMs = 1'000'000;
+// The overload check scans the queue: at most this often.
+constexpr uint64_t kShedCheckIntervalNs = 2 * kNsPerMs;
+// Access units shed per check at most (the next check continues).
+constexpr int kMaxShedsPerCheck = 16;
+// Sealed DATA overhead on top of the body (docs/protocol.md §3.2).
+constexpr uint64_t kDataOverheadBytes = 46;
+
+}  // namespace
+
+void EdgeSession::shedForDeadline(uint64_t nowNs) {
+  if (nowNs < nextShedCheckNs_) return;
+  nextShedCheckNs_ = nowNs + kShedCheckIntervalNs;
+  const size_t queued = input_.readable(SIZE_MAX);
+  if (queued == 0) return;
+  // The links' current rate and the earliest a packet sent now arrives: the scheduler's own
+  // estimates (delivery rate, or the pacing rate before a link has one).
+  double rateBps = 0;
+  uint64_t leadNs = UINT64_MAX;
+  for (Link& link : links_) {
+    LinkController& c = link.controller;
+    if (!carriesMedia(c.phase())) continue;
+    rateBps += c.deliveryBps() > 0 ? c.deliveryBps() : c.paceBps();
+    leadNs = std::min(
+        leadNs, c.expectedDeliveryNs(nowNs, kDataOverheadBytes + options_.wirePacketSize) - nowNs);
+  }
+  if (rateBps <= 0 || leadNs == UINT64_MAX) return;
+  const uint64_t latencyNs = uint64_t{latencyMs_} * kNsPerMs;
+  // What leaves must still land with room for one retransmission (as readyLinkBefore).
+  const uint64_t marginNs = std::max<uint64_t>(100 * kNsPerMs, latencyNs / 4);
+  for (int round = 0; round < kMaxShedsPerCheck; ++round) {
+    // The first chunk that would leave too late at this rate, and the oldest access unit
+    // before it that may be shed whole (none of it sent, not shed yet).
+    double bytesAhead = 0;
+    size_t candidate = SIZE_MAX;
+    bool atRisk = false;
+    for (size_t i = 0; i < queued; ++i) {
+      const MediaChunk& chunk = input_.readSlot(i);
+      if (chunk.shed || isShedUnit(chunk.accessUnit)) continue;
+      if (candidate == SIZE_MAX && chunk.accessUnit > lastSentAccessUnit_) candidate = i;
+      bytesAhead += static_cast<double>(chunk.size + kDataOverheadBytes);
+      auto leavesNs = static_cast<uint64_t>(bytesAhead * 8 * 1e9 / rateBps);
+      if (nowNs + leadNs + leavesNs + marginNs > chunk.entryNs + latencyNs) {
+        atRisk = true;
+        break;
+      }
+    }
+    // Nothing at risk, or nothing droppable ahead of it: whatever cannot leave in time is
+    // the stale drop's (sendMedia), which takes it only once its deadline has passed.
+    if (!atRisk || candidate == SIZE_MAX) return;
+    const uint32_t ordinal = input_.readSlot(candidate).accessUnit;
+    if (!shedAccessUnit(ordinal, candidate)) {
+      // Its last chunk is still to come from the input: it is shed when it arrives.
+      shedUnits_[shedUnitsNext_++ % shedUnits_.size()] = ordinal;
+    }
+    counters_.shedAccessUnits.add();
+  }
+}
+
+bool EdgeSession::isShedUnit(uint32_t ordinal) const {
+  return ordinal != 0 &&
+         std::find(shedUnits_.begin(), shedUnits_.end(), ordinal) != shedUnits_.end();
+}
+
+bool EdgeSession::shedAccessUnit(uint32_t ordinal, size_t from) {
+  const size_t queued = input_.readable(SIZE_MAX);
+  bool last = false;
+  for (size_t i = from; i < queued; ++i) {
+    MediaChunk& chunk = input_.readSlot(i);
+    if (chunk.accessUnit != ordinal || chunk.shed) continue;
+    chunk.shed = true;
+    counters_.shedBytes.add(chunk.size - chunk.tsOffset);
+    if (!(chunk.flags & proto::flag::kFragment)) {
+      last = true;
+      break;
+    }
+  }
+  return last;
+}
+
+bool EdgeSession::takeShed(const MediaChunk& chunk) {
+  if (chunk.accessUnit == 0) return false;
+  if (!chunk.shed) {
+    // A chunk of a shed access unit that was not yet queued when it was shed.
+    if (!isShedUnit(chunk.accessUnit)) return false;
+    counters_.shedBytes.add(chunk.size - chunk.tsOffset);
+  }
+  // Its place in the stream is here: later packets of its PIDs count one fewer per packet
+  // that carried a payload (packets without one do not advance the counter), the deleted
+  // filler packets of its run list included.
+  auto shift = [this](uint16_t pid, uint32_t n) {
+    ccShift_[pid] = static_cast<uint8_t>((ccShift_[pid] + n) & 0x0f);
+    anyCcShift_ = true;
+  };
+  if (chunk.tsOffset > 1) {
+    if (auto body =
+            proto::DataBody::parse(std::span<const uint8_t>(chunk.bytes.data(), chunk.size))) {
+      for (const proto::NullRun& run : body->runList()) {
+        if (run.filler)
+          shift(static_cast<uint16_t>((run.header[0] & 0x1f) << 8 | run.header[1]), run.count);
+      }
+    }
+  }
+  for (size_t off = chunk.tsOffset; off + kTsPacketSize <= chunk.size; off += kTsPacketSize) {
+    const uint8_t* p = chunk.bytes.data() + off;
+    if (!(p[3] & 0x10)) continue;
+    shift(static_cast<uint16_t>((p[1] & 0x1f) << 8 | p[2]), 1);
+  }
+  return true;
+}
+
+void EdgeSession::rewriteContinuity(MediaChunk& chunk) {
+  auto renumber = [this](uint8_t& b1, uint8_t b2, uint8_t& flagsAndCc) {
+    const uint16_t pid = static_cast<uint16_t>((b1 & 0x1f) << 8 | b2);
+    if (ccShift_[pid] == 0 || pid == kTsNullPid) return;
+    flagsAndCc = static_cast<uint8_t>((flagsAndCc & 0xf0) | ((flagsAndCc - ccShift_[pid]) & 0x0f));
+  };
+  // Deleted filler packets come back from their header in the run list: renumbered too.
+  if (chunk.tsOffset > 1) {
+    proto::forEachFillerHeader(std::span<uint8_t>(chunk.bytes.data(), chunk.tsOffset),
+                               [&](uint8_t* h) { renumber(h[0], h[1], h[2]); });
+  }
+  for (size_t off = chunk.tsOffset; off + kTsPacketSize <= chunk.size; off += kTsPacketSize) {
+    uint8_t* p = chunk.bytes.data() + off;
+    renumber(p[1], p[2], p[3]);
+  }
+}
+
+void EdgeSession::sendCriticalCopy(const Link& first, const proto::PacketPrefix& prefix,
+                                   const proto::MediaFields& media, std::span<const uint8_t> body,
+                                   uint64_t nowNs) {
+  // The second best link by expected delivery; it borrows from its pacer like a
+  // retransmission (the copy must not wait behind the media it protects).
+  Link* second = bestLink(nowNs, kDataOverheadBytes + body.size(), first.id);
+  if (second == nullptr || second == &first) return;
+  std::array<uint8_t, dp::kDatagramCapacity> packet{};
+  proto::PacketPrefix copy = prefix;
+  copy.linkId = second->id;
+  size_t size = channel_->seal(copy, sendTimestampUs(nowNs), &media, body, packet);
+  if (size == 0 || !sendDatagram(*second, std::span<const uint8_t>(packet.data(), size), nowNs)) {
+    return;
+  }
+  counters_.duplicates.add();
+  counters_.duplicateBytes.add(size);
+}
+
+}  // namespace braid::edge
