@@ -17,6 +17,9 @@ constexpr uint64_t kNsPerMs = 1'000'000;
 constexpr uint64_t kShedCheckIntervalNs = 2 * kNsPerMs;
 // Access units shed per check at most (the next check continues).
 constexpr int kMaxShedsPerCheck = 16;
+// Media older than this at the head of the input means the links are not keeping up (as in
+// edge_session.cpp).
+constexpr uint64_t kBackloggedAfterNs = 20 * kNsPerMs;
 // Sealed DATA overhead on top of the body (docs/protocol.md §3.2).
 constexpr uint64_t kDataOverheadBytes = 46;
 
@@ -26,22 +29,34 @@ void EdgeSession::shedForDeadline(uint64_t nowNs) {
   if (nowNs < nextShedCheckNs_) return;
   nextShedCheckNs_ = nowNs + kShedCheckIntervalNs;
   const size_t queued = input_.readable(SIZE_MAX);
-  if (queued == 0) return;
+  // Only while the links are not keeping up (the head has waited): a rate estimate that is
+  // still low (a link ramping up, delivering only what it was given) must not shed.
+  if (queued == 0 || nowNs - input_.readSlot(0).entryNs <= kBackloggedAfterNs) return;
   // The links' current rate and the earliest a packet sent now arrives: the scheduler's own
   // estimates (delivery rate, or the pacing rate before a link has one).
   double rateBps = 0;
   uint64_t leadNs = UINT64_MAX;
+  bool warming = false;
   for (Link& link : links_) {
     LinkController& c = link.controller;
     if (!carriesMedia(c.phase())) continue;
-    rateBps += c.deliveryBps() > 0 ? c.deliveryBps() : c.paceBps();
+    // A warm link is still finding its rate: what it delivered is only what it was given, so
+    // its pacing rate (ramping up ahead of delivery) stands for it. A live one is judged by
+    // what it delivers.
+    warming |= c.phase() == LinkPhase::kWarm;
+    rateBps += c.phase() == LinkPhase::kWarm || c.deliveryBps() <= 0
+                   ? std::max(c.deliveryBps(), c.paceBps())
+                   : c.deliveryBps();
     leadNs = std::min(
         leadNs, c.expectedDeliveryNs(nowNs, kDataOverheadBytes + options_.wirePacketSize) - nowNs);
   }
   if (rateBps <= 0 || leadNs == UINT64_MAX) return;
   const uint64_t latencyNs = uint64_t{latencyMs_} * kNsPerMs;
-  // What leaves must still land with room for one retransmission (as readyLinkBefore).
-  const uint64_t marginNs = std::max<uint64_t>(100 * kNsPerMs, latencyNs / 4);
+  // What leaves must still land with room for one retransmission (as readyLinkBefore). While
+  // a link warms, its pacing rate is only a lower bound of what it will carry: then the margin
+  // is halved (with the full one, a session's first second sheds on a stream the links carry).
+  const uint64_t fullMarginNs = std::max<uint64_t>(100 * kNsPerMs, latencyNs / 4);
+  const uint64_t marginNs = warming ? fullMarginNs / 2 : fullMarginNs;
   for (int round = 0; round < kMaxShedsPerCheck; ++round) {
     // The first chunk that would leave too late at this rate, and the oldest access unit
     // before it that may be shed whole (none of it sent, not shed yet).

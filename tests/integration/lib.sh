@@ -157,3 +157,14 @@ write_bond_config() {
     done
   } >"$WORK/edge.toml"
 }
+
+# make_media_ts FILE SECONDS: 640x360 at 30 fps H.264 with B-frames (2, no pyramid: every B
+# picture is a non-reference one), a keyframe every 2 s, 1.5 Mbit/s CBR (nal-hrd, filler data)
+# in a 2 Mbit/s constant-rate mux (null packets): the media-awareness tests' stream.
+make_media_ts() {
+  need ffmpeg
+  ffmpeg -hide_banner -v error -f lavfi -i "testsrc2=size=640x360:rate=30" -t "$2" \
+    -c:v libx264 -preset veryfast -b:v 1500k -minrate 1500k -maxrate 1500k -bufsize 1000k \
+    -x264-params bframes=2:b-pyramid=none:nal-hrd=cbr:keyint=60 \
+    -f mpegts -muxrate 2000k -y "$1"
+}
