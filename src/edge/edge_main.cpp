@@ -73,9 +73,9 @@ struct Options {
 // left after deletion, critical copies, shed access units.
 std::string mediaStatsFields(const edge::EdgeCounters& c, const edge::InputPumpCounters& in) {
   return fmt::format(
-      " ts_bytes={} nulls_deleted={} filler_deleted={} access_units={} droppable_units={} "
-      "duplicates={} duplicate_bytes={} shed_access_units={} shed_bytes={}",
-      in.tsBytes.read(), in.media.nullsDeleted.read(), in.media.fillerDeleted.read(),
+      " chunks={} ts_bytes={} nulls_deleted={} filler_deleted={} access_units={} "
+      "droppable_units={} duplicates={} duplicate_bytes={} shed_access_units={} shed_bytes={}",
+      in.chunks.read(), in.tsBytes.read(), in.media.nullsDeleted.read(), in.media.fillerDeleted.read(),
       in.media.accessUnits.read(), in.media.droppableAccessUnits.read(), c.duplicates.read(),
       c.duplicateBytes.read(), c.shedAccessUnits.read(), c.shedBytes.read());
 }

@@ -20,6 +20,8 @@ constexpr int kMaxShedsPerCheck = 16;
 // Media older than this at the head of the input means the links are not keeping up (as in
 // edge_session.cpp).
 constexpr uint64_t kBackloggedAfterNs = 20 * kNsPerMs;
+// The share of the links' rate the queued media can count on.
+constexpr double kMediaShare = 0.9;
 // Sealed DATA overhead on top of the body (docs/protocol.md §3.2).
 constexpr uint64_t kDataOverheadBytes = 46;
 
@@ -51,6 +53,8 @@ void EdgeSession::shedForDeadline(uint64_t nowNs) {
         leadNs, c.expectedDeliveryNs(nowNs, kDataOverheadBytes + options_.wirePacketSize) - nowNs);
   }
   if (rateBps <= 0 || leadNs == UINT64_MAX) return;
+  // Keepalives, ACK-driven retransmissions and the rate's own swings share the links.
+  rateBps *= kMediaShare;
   const uint64_t latencyNs = uint64_t{latencyMs_} * kNsPerMs;
   // What leaves must still land with room for one retransmission (as readyLinkBefore). While
   // a link warms, its pacing rate is only a lower bound of what it will carry: then the margin
@@ -67,7 +71,10 @@ void EdgeSession::shedForDeadline(uint64_t nowNs) {
       const MediaChunk& chunk = input_.readSlot(i);
       if (chunk.shed || isShedUnit(chunk.accessUnit)) continue;
       if (candidate == SIZE_MAX && chunk.accessUnit > lastSentAccessUnit_) candidate = i;
-      bytesAhead += static_cast<double>(chunk.size + kDataOverheadBytes);
+      // A critical chunk leaves twice (its copy goes on the second link).
+      const bool critical =
+          chunk.flags & (proto::flag::kKeyframe | proto::flag::kCodecConfig | proto::flag::kPsi);
+      bytesAhead += static_cast<double>(chunk.size + kDataOverheadBytes) * (critical ? 2 : 1);
       auto leavesNs = static_cast<uint64_t>(bytesAhead * 8 * 1e9 / rateBps);
       if (nowNs + leadNs + leavesNs + marginNs > chunk.entryNs + latencyNs) {
         atRisk = true;
