@@ -27,6 +27,14 @@ Schema<G> makeSchema() {
       field(&G::workers, key("gateway.workers", kInt,
                              "worker threads, one SO_REUSEPORT socket each on gateway.listen")
                              .range(1, 64)),
+      field(&G::backend, key("gateway.backend", kEnum,
+                             "receive backend: kernel (UDP sockets) or af_xdp (XDP program + "
+                             "AF_XDP socket per worker)")
+                             .oneOf({"kernel", "af_xdp"})),
+      field(&G::xdpInterface,
+            key("gateway.xdp_interface", KeyType::kString,
+                "af_xdp: interface to attach to; worker i takes rx queue i (not set: kernel)")
+                .checkedBy(checkInterfaceName)),
       field(&G::aead,
             key("gateway.aead", kEnum, "AES-256-GCM implementation").oneOf(aeadChoices())),
       field(&G::keysFile,
@@ -88,6 +96,10 @@ void crossCheck(const GatewayConfig& c, ReadResult& read) {
     read.fail("session.idle_timeout_ms", std::to_string(c.idleTimeoutMs) +
                                              " must be above session.keepalive_ms (" +
                                              std::to_string(c.keepaliveMs) + ")");
+  }
+  if (c.backend == "af_xdp" && !c.xdpInterface &&
+      !read.anyBad({"gateway.backend", "gateway.xdp_interface"})) {
+    read.fail("gateway.backend", "af_xdp needs gateway.xdp_interface (the interface to attach to)");
   }
   std::map<std::pair<std::string, std::optional<uint32_t>>, size_t> seen;
   for (size_t i = 0; i < c.outputs.size(); ++i) {

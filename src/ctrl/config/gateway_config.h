@@ -29,6 +29,8 @@ struct GatewayConfig {
   std::string listen = "0.0.0.0:7400";
   uint32_t gatewayId = 1;
   uint32_t workers = 1;
+  std::string backend = "kernel";                          // "kernel" or "af_xdp"
+  std::optional<std::string> xdpInterface = std::nullopt;  // af_xdp: the interface to attach to
   std::string aead = "auto";
   std::string keysFile = {};
   std::string secretFile = "braid-gateway.secret";

@@ -148,6 +148,20 @@ std::vector<prometheus::MetricFamily> GatewayCollector::Collect() const {
     margin.metric.push_back(std::move(metric));
   }
   families.push_back(std::move(margin));
+  if (xdpFilter_) {
+    // Gateway-wide: the program's map is per CPU, not per worker.
+    if (std::optional<XdpFilterTotals> xdp = xdpFilter_()) {
+      auto dropped = counterFamily(families, "braid_gateway_xdp_dropped_packets_total",
+                                   "packets the XDP junk filter dropped, by reason");
+      for (const auto& [reason, packets] : xdp->dropped) {
+        dropped.add({{"reason", reason}}, static_cast<double>(packets));
+      }
+      auto redirected =
+          counterFamily(families, "braid_gateway_xdp_redirected_packets_total",
+                        "packets the XDP program redirected to the workers' AF_XDP sockets");
+      redirected.add({}, static_cast<double>(xdp->redirected));
+    }
+  }
   if (sessions_ != nullptr) collectSessions(families);
   return families;
 }

@@ -27,6 +27,9 @@
 #include "dataplane/io/kernel_udp_port.h"
 #include "dataplane/proto/crypto/aead.h"
 #include "spdlog/spdlog.h"
+#if BRAID_HAVE_XDP
+#include "dataplane/gateway/xdp_backend.h"
+#endif
 #if BRAID_HAVE_METRICS
 #include "ctrl/metrics/gateway_collector.h"
 #include "ctrl/metrics/metrics_server.h"
@@ -50,7 +53,9 @@ struct RunOptions {
   std::string logLevel = "info";
   unsigned gatewayId = 1;
   unsigned workers = 1;
-  std::string recoveryTracePath;  // --recovery-trace (tests, troubleshooting): empty for none
+  std::string backend = "kernel";  // "kernel" or "af_xdp"
+  std::string xdpInterface;        // af_xdp: the interface (empty: not set)
+  std::string recoveryTracePath;   // --recovery-trace (tests, troubleshooting): empty for none
   unsigned minLatencyMs = 50;
   unsigned maxLatencyMs = 10000;
   unsigned feedbackMs = 50;
@@ -92,6 +97,8 @@ void applyConfig(const ctrl::GatewayConfig& c, RunOptions& options) {
   options.logLevel = c.logLevel;
   options.gatewayId = c.gatewayId;
   options.workers = c.workers;
+  options.backend = c.backend;
+  options.xdpInterface = c.xdpInterface.value_or("");
   options.minLatencyMs = c.minLatencyMs;
   options.maxLatencyMs = c.maxLatencyMs;
   options.feedbackMs = c.feedbackMs;
@@ -113,6 +120,8 @@ ctrl::GatewayConfig toConfig(const RunOptions& options) {
   c.logLevel = options.logLevel;
   c.gatewayId = options.gatewayId;
   c.workers = options.workers;
+  c.backend = options.backend;
+  if (!options.xdpInterface.empty()) c.xdpInterface = options.xdpInterface;
   c.minLatencyMs = options.minLatencyMs;
   c.maxLatencyMs = options.maxLatencyMs;
   c.feedbackMs = options.feedbackMs;
@@ -247,6 +256,39 @@ int runGateway(RunOptions& options) {
     spdlog::error("--workers must be 1..{}", dp::kMaxWorkers);
     return kExitConfig;
   }
+  if (options.backend != "kernel" && options.backend != "af_xdp") {
+    spdlog::error("--backend must be kernel or af_xdp, not '{}'", options.backend);
+    return kExitConfig;
+  }
+#if BRAID_HAVE_XDP
+  // Declared before the workers: their ports share its state, and it detaches the program
+  // after they are gone.
+  std::unique_ptr<dp::XdpBackend> xdp;
+  if (options.backend == "af_xdp") {
+    auto created = dp::XdpBackend::create(options.xdpInterface, *listen, options.workers);
+    if (!created) {
+      spdlog::error("backend af_xdp: {}", created.error().context);
+      return 1;
+    }
+    xdp = std::move(*created);
+  }
+#else
+  if (options.backend == "af_xdp") {
+    spdlog::error("--backend af_xdp: this build has no AF_XDP support (meson -Dxdp)");
+    return kExitConfig;
+  }
+#endif
+  // Worker `index`'s receive/transmit backend.
+  auto makePort = [&](unsigned index,
+                      const dp::SocketAddress& bindTo) -> Result<std::unique_ptr<dp::PacketPort>> {
+#if BRAID_HAVE_XDP
+    if (xdp) return xdp->makePort(index);
+#endif
+    (void)index;
+    auto port = dp::KernelUdpPort::create(dp::KernelUdpPortOptions{.listen = bindTo});
+    if (!port) return tl::unexpected(port.error());
+    return std::unique_ptr<dp::PacketPort>(std::move(*port));
+  };
 
   std::vector<proto::ResponderKey> responderKeys;
   for (const auto& key : *keys) responderKeys.push_back({.id = key.id, .key = key.key});
@@ -286,7 +328,7 @@ int runGateway(RunOptions& options) {
     }
     // The first socket may take an ephemeral port (tests); the others join its port.
     dp::SocketAddress bindTo = workers.empty() ? *listen : workers.front()->localAddress();
-    auto port = dp::KernelUdpPort::create(dp::KernelUdpPortOptions{.listen = bindTo});
+    auto port = makePort(index, bindTo);
     if (!port) {
       spdlog::error("{}", port.error().describe());
       return 1;
@@ -332,6 +374,21 @@ int runGateway(RunOptions& options) {
     }
     metrics = std::move(*server);
     collector = std::make_shared<ctrl::GatewayCollector>(workerCounters, &registry);
+#if BRAID_HAVE_XDP
+    if (xdp) {
+      collector->setXdpFilter([backend = xdp.get()]() -> std::optional<ctrl::XdpFilterTotals> {
+        auto stats = backend->readStats();
+        if (!stats) return std::nullopt;
+        ctrl::XdpFilterTotals totals{.redirected = stats->packets(BRAID_XDP_REDIRECTED),
+                                     .dropped = {}};
+        for (int s = BRAID_XDP_DROP_TOO_SHORT; s < BRAID_XDP_STAT_COUNT; ++s) {
+          auto stat = static_cast<braid_xdp_stat>(s);
+          totals.dropped.emplace_back(dp::xdpStatName(stat), stats->packets(stat));
+        }
+        return totals;
+      });
+    }
+#endif
     metrics->add(collector);
     spdlog::info("metrics on http://{}:{}/metrics",
                  options.metricsListen.substr(0, options.metricsListen.rfind(':')),
@@ -344,9 +401,10 @@ int runGateway(RunOptions& options) {
   }
 #endif
   spdlog::info(
-      "braid-gateway {} listening on {} ({} keys, AEAD {}, {} worker(s), {} output(s), first {})",
+      "braid-gateway {} listening on {} ({} keys, AEAD {}, {} worker(s), backend {}, {} "
+      "output(s), first {})",
       BRAID_VERSION, dp::toString(workers.front()->localAddress()), keys->size(),
-      proto::aeadBackendName(*backend), workers.size(), options.outputs.size(),
+      proto::aeadBackendName(*backend), workers.size(), options.backend, options.outputs.size(),
       options.outputs.front().url);
 
   std::atomic<bool> stop{false};
@@ -359,6 +417,13 @@ int runGateway(RunOptions& options) {
     });
   }
   dp::GatewayStatsPrinter stats;
+  // The backend's own fields on the stats line (AF_XDP: the junk filter's counts by reason).
+  auto backendFields = [&]() -> std::string {
+#if BRAID_HAVE_XDP
+    if (xdp) return xdp->statsFields();
+#endif
+    return {};
+  };
   auto drainTraces = [&traces, traceFile] {
     for (const auto& trace : traces) {
       trace->drain([traceFile](const dp::RecoveryEvent& e) {
@@ -380,7 +445,7 @@ int runGateway(RunOptions& options) {
       break;
     }
     if (signal && *signal == SIGHUP) reload(options, workers);
-    if (intervalMs > 0) stats.print(workerCounters, false);
+    if (intervalMs > 0) stats.print(workerCounters, false, backendFields());
   }
   stop.store(true);
   for (std::thread& thread : threads) thread.join();
@@ -392,7 +457,7 @@ int runGateway(RunOptions& options) {
     if (dropped > 0) spdlog::warn("recovery trace: {} events dropped (ring full)", dropped);
     std::fclose(traceFile);
   }
-  stats.print(workerCounters, true);
+  stats.print(workerCounters, true, backendFields());
   std::fflush(stdout);
   return exitCode;
 }
@@ -431,6 +496,12 @@ int main(int argc, char** argv) {
   app.add_option("--workers", options.workers,
                  "worker threads, one SO_REUSEPORT socket each on the listen address (1-64)")
       ->capture_default_str();
+  app.add_option("--backend", options.backend,
+                 "receive backend: kernel (UDP sockets) or af_xdp (XDP program on "
+                 "--xdp-interface, worker i on rx queue i; root)")
+      ->capture_default_str();
+  app.add_option("--xdp-interface", options.xdpInterface,
+                 "af_xdp: the interface to attach to (needs as many rx queues as workers)");
   app.add_option("--recovery-trace", options.recoveryTracePath,
                  "write one CSV line per recovered media packet (session, sequence, mechanism: "
                  "arq or fec) to PATH, off the packet path (tests, troubleshooting)");
@@ -488,9 +559,9 @@ int main(int argc, char** argv) {
   std::set<std::string> givenNames;
   for (const char* name :
        {"--listen", "--keys", "--secret-file", "--output", "--aead", "--gateway-id", "--workers",
-        "--min-latency-ms", "--max-latency-ms", "--feedback-ms", "--keepalive-ms",
-        "--idle-timeout-ms", "--handshake-rate", "--stats-interval", "--log-level",
-        "--metrics-listen"}) {
+        "--backend", "--xdp-interface", "--min-latency-ms", "--max-latency-ms", "--feedback-ms",
+        "--keepalive-ms", "--idle-timeout-ms", "--handshake-rate", "--stats-interval",
+        "--log-level", "--metrics-listen"}) {
     if (app.get_option(name)->count() > 0) givenNames.insert(name);
   }
   effective.cliOverrides = [options, outputUrl, givenNames](RunOptions& e) {
@@ -502,6 +573,8 @@ int main(int argc, char** argv) {
     if (given("--aead")) e.aead = options.aead;
     if (given("--gateway-id")) e.gatewayId = options.gatewayId;
     if (given("--workers")) e.workers = options.workers;
+    if (given("--backend")) e.backend = options.backend;
+    if (given("--xdp-interface")) e.xdpInterface = options.xdpInterface;
     if (given("--min-latency-ms")) e.minLatencyMs = options.minLatencyMs;
     if (given("--max-latency-ms")) e.maxLatencyMs = options.maxLatencyMs;
     if (given("--feedback-ms")) e.feedbackMs = options.feedbackMs;

@@ -58,7 +58,8 @@ void sumInto(WorkerCounters& total, std::span<const WorkerCounters* const> worke
 
 }  // namespace
 
-void GatewayStatsPrinter::print(std::span<const WorkerCounters* const> workers, bool final) {
+void GatewayStatsPrinter::print(std::span<const WorkerCounters* const> workers, bool final,
+                                std::string_view extra) {
   WorkerCounters c;
   sumInto(c, workers);
   timespec ts;
@@ -87,7 +88,7 @@ void GatewayStatsPrinter::print(std::span<const WorkerCounters* const> workers, 
       "handshake_state=%llu "
       "nacks=%llu nacked=%llu retransmits=%llu arq_recovered=%llu repairs=%llu "
       "fec_recovered=%llu nulls_restored=%llu workers=%zu handoffs=%llu handoff_drops=%llu "
-      "handshakes_limited=%llu%s\n",
+      "handshakes_limited=%llu%.*s%s\n",
       final ? "final" : "stats", static_cast<double>(nowNs - startNs_) / 1e9,
       (unsigned long long)c.sessionsActive.read(), (unsigned long long)c.rxPackets.read(),
       (unsigned long long)c.dataPackets.read(), (unsigned long long)c.played.read(),
@@ -102,7 +103,8 @@ void GatewayStatsPrinter::print(std::span<const WorkerCounters* const> workers, 
       (unsigned long long)c.repairsReceived.read(), (unsigned long long)c.fecRecovered.read(),
       (unsigned long long)c.nullsRestored.read(), workers.size(),
       (unsigned long long)c.handoffsSent.read(), (unsigned long long)c.handoffDrops.read(),
-      (unsigned long long)c.handshakesLimited.read(), drops.c_str());
+      (unsigned long long)c.handshakesLimited.read(), static_cast<int>(extra.size()), extra.data(),
+      drops.c_str());
   std::fflush(stdout);
 }
 

@@ -28,6 +28,19 @@ uint64_t frameBase(uint64_t addr) {
   return addr & ~uint64_t{kFrameSize - 1};
 }
 
+// A MAC in the low 48 bits, bit 63 marking it valid (a zero MAC is still a value).
+constexpr uint64_t kMacValid = uint64_t{1} << 63;
+uint64_t packMac(const MacAddress& mac) {
+  uint64_t v = 0;
+  for (uint8_t b : mac) v = (v << 8) | b;
+  return v | kMacValid;
+}
+MacAddress unpackMac(uint64_t v) {
+  MacAddress mac;
+  for (size_t i = mac.size(); i-- > 0; v >>= 8) mac[i] = static_cast<uint8_t>(v);
+  return mac;
+}
+
 bool isPowerOfTwo(uint32_t v) {
   return v != 0 && (v & (v - 1)) == 0;
 }
@@ -188,6 +201,7 @@ size_t XdpPort::receive(XdpRxBurst& burst) noexcept {
     return 0;
   }
   uint64_t bytes = 0;
+  std::optional<MacAddress> lastHop;
   for (uint32_t i = 0; i < n; ++i) {
     if (i + 2 < n) {
       __builtin_prefetch(area_ + xsk_ring_cons__rx_desc(&rx_, index + i + 2)->addr);
@@ -200,11 +214,20 @@ size_t XdpPort::receive(XdpRxBurst& burst) noexcept {
       continue;
     }
     neighbours_.learn(view.source, view.sourceMac);
+    if (options_.lastHop != nullptr) lastHop = view.sourceMac;
     size_t k = burst.count++;
     burst.payloads[k] = view.payload;
     burst.sources[k] = view.source;
     burst.destinations[k] = view.destination;
     bytes += view.payload.size();
+  }
+  if (lastHop) {
+    // Written only when it changes: every port of the interface reads it.
+    uint64_t packed = packMac(*lastHop);
+    if (packed != lastHopSeen_) {
+      options_.lastHop->store(packed, std::memory_order_relaxed);
+      lastHopSeen_ = packed;
+    }
   }
   // The descriptors are copied: their ring slots go back now, the frames at release().
   xsk_ring_cons__release(&rx_, n);
@@ -255,6 +278,13 @@ void XdpPort::txCommit(size_t size, const SocketAddress& to, const SocketAddress
   if (txCurrent_ == kNoFrame || size > kDatagramCapacity) return;
   size_t headerSize = udpFrameHeaderSize(from, to);
   std::optional<MacAddress> mac = neighbours_.find(to);
+  if (!mac && options_.lastHop != nullptr) {
+    uint64_t packed = options_.lastHop->load(std::memory_order_relaxed);
+    if (packed != 0) {
+      mac = unpackMac(packed);
+      counters_.txViaLastHop.add();
+    }
+  }
   if (headerSize == 0 || !mac) {
     // The frame stays current: the next txNext() hands it out again.
     counters_.txNoNeighbour.add();

@@ -3,6 +3,7 @@
 #include <xdp/xsk.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -35,6 +36,12 @@ struct XdpPortOptions {
   // Descriptors per ring (RX, TX, fill, completion); a power of two, >= frameCount / 2.
   uint32_t ringSize = 2048;
   XdpBindMode bind = XdpBindMode::kAuto;
+  // Shared by the ports of one interface, or null: the next-hop MAC that any of them learnt
+  // last (48 bits; bit 63 set once valid). A reply to a peer this socket never received
+  // from goes there (the router, or the veth peer) instead of being refused: a gateway
+  // worker answers the links of its sessions, which may reach the host through another
+  // queue.
+  std::atomic<uint64_t>* lastHop = nullptr;
 };
 
 // Datagrams taken from the RX ring by one XdpPort::receive call, in RxBatch's shape. The
@@ -63,6 +70,7 @@ struct XdpPortCounters {
   OwnedCounter txBytes;
   OwnedCounter txNoFrame;      // no free UMEM frame for a reply (completions lag)
   OwnedCounter txNoNeighbour;  // reply to a peer we never received from: no MAC to send to
+  OwnedCounter txViaLastHop;   // replies to such a peer sent to options.lastHop instead
   OwnedCounter txRingFull;     // the TX ring had no room: reply dropped
   OwnedCounter txWakeups;      // sendto kicks because the TX ring needed a wakeup
 };
@@ -146,6 +154,7 @@ class XdpPort {
   static constexpr uint64_t kNoFrame = ~uint64_t{0};
 
   NeighbourTable neighbours_;
+  uint64_t lastHopSeen_ = 0;  // what this port last stored in options_.lastHop
   XdpPortCounters counters_;
 };
 
