@@ -5,6 +5,8 @@
 //           optional loss (sequences never sent) and reorder; sealed live, or all sealed
 //           before the clock starts (--preseal) so the generator's own cost stays low
 //   verify  checks a gateway output of one session for order, gaps and content
+//   flood   junk of every kind the gateway's XDP filter drops, plus HS_INITs of unknown keys,
+//           at stated rates; prints what it sent per kind
 //
 // `run` prints one summary line `loadgen key=value ...` at the end.
 
@@ -25,6 +27,8 @@
 
 #include "ctrl/keys.h"
 #include "dataplane/clock.h"
+#include "dataplane/proto/wire/data_body.h"
+#include "junk_flood.h"
 #include "synthetic_session.h"
 
 namespace {
@@ -54,6 +58,12 @@ struct RunOptions {
 // Sealed datagrams are the payload plus this much (prefix, sealed header, media sequence and
 // timestamp varints of up to 4 bytes each, GCM tag): --packet-bytes is the wire size.
 constexpr size_t kSealOverhead = 12 + 10 + 4 + 4 + 16;
+
+// A DATA body is a null-run list (one byte: no runs) and whole 188-byte TS packets
+// (docs/protocol.md §5.1): the payload is as many TS packets as fit in the wire size.
+size_t payloadBytesFor(size_t packetBytes) {
+  return (packetBytes - kSealOverhead - 1) / proto::kTsPacketSize * proto::kTsPacketSize;
+}
 
 struct SessionPlan {
   uint64_t nextSeq = 0;
@@ -174,13 +184,13 @@ int runLoad(const RunOptions& o) {
                  keys->size(), o.sessions);
     return 2;
   }
-  if (o.packetBytes < kSealOverhead + bench::kPayloadHeaderSize ||
+  if (o.packetBytes < kSealOverhead + 1 + proto::kTsPacketSize ||
       o.packetBytes > dp::kDatagramCapacity) {
     std::fprintf(stderr, "--packet-bytes must be %zu..%zu\n",
-                 kSealOverhead + bench::kPayloadHeaderSize, dp::kDatagramCapacity);
+                 kSealOverhead + 1 + proto::kTsPacketSize, dp::kDatagramCapacity);
     return 2;
   }
-  const size_t payloadBytes = o.packetBytes - kSealOverhead;
+  const size_t payloadBytes = payloadBytesFor(o.packetBytes);
 
   std::vector<std::unique_ptr<bench::SyntheticSession>> sessions;
   uint64_t handshakeStart = dp::monotonicNs();
@@ -335,6 +345,52 @@ int runLoad(const RunOptions& o) {
   return sendErrors == 0 ? 0 : 1;
 }
 
+int runFlood(const std::string& gateway, const std::vector<std::string>& bind, size_t ports,
+             double junkPps, double initPps, double seconds) {
+  auto target = dp::parseSocketAddress(gateway);
+  if (!target) {
+    std::fprintf(stderr, "--gateway: %s\n", target.error().describe().c_str());
+    return 2;
+  }
+  bench::FloodOptions o{.gateway = *target,
+                        .sources = {},
+                        .socketsPerSource = ports,
+                        .junkPps = junkPps,
+                        .initPps = initPps,
+                        .seconds = seconds};
+  for (const std::string& address : bind) {
+    auto source = dp::parseSocketAddress(address + ":0");
+    if (!source) {
+      std::fprintf(stderr, "--bind: %s\n", source.error().describe().c_str());
+      return 2;
+    }
+    o.sources.push_back(*source);
+  }
+  auto report = bench::runFlood(o);
+  if (!report) {
+    std::fprintf(stderr, "braid-loadgen flood: %s\n", report.error().describe().c_str());
+    return 1;
+  }
+  uint64_t junk = 0;
+  std::string kinds;
+  for (size_t k = 0; k < bench::kFloodKinds; ++k) {
+    if (k < bench::kJunkKinds) junk += report->sent[k];
+    kinds += " sent_";
+    kinds += bench::floodKindName(static_cast<bench::FloodKind>(k));
+    kinds += "=" + std::to_string(report->sent[k]);
+  }
+  uint64_t inits = report->sent[static_cast<size_t>(bench::FloodKind::kHandshakeInit)];
+  double secs = report->seconds > 0 ? report->seconds : 1;
+  std::printf(
+      "flood junk=%llu inits=%llu send_errors=%llu seconds=%.3f junk_pps=%.0f init_pps=%.0f "
+      "offered_junk_pps=%.0f offered_init_pps=%.0f max_late_ms=%.2f%s\n",
+      (unsigned long long)junk, (unsigned long long)inits, (unsigned long long)report->sendErrors,
+      report->seconds, static_cast<double>(junk) / secs, static_cast<double>(inits) / secs, junkPps,
+      initPps, static_cast<double>(report->maxLateNs) / 1e6, kinds.c_str());
+  std::fflush(stdout);
+  return report->sendErrors == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -378,9 +434,31 @@ int main(int argc, char** argv) {
   bool noClose = false;
   run->add_flag("--no-close", noClose, "leave the sessions open at the end (they idle out)");
 
+  auto* flood = app.add_subcommand(
+      "flood", "send junk the XDP filter drops, plus HS_INITs of unknown keys, at stated rates");
+  std::string floodGateway = "127.0.0.1:7400";
+  std::vector<std::string> floodBind = {"127.0.0.1"};
+  size_t floodPorts = 4;
+  double junkPps = 200'000;
+  double initPps = 10'000;
+  double floodSeconds = 10;
+  flood->add_option("--gateway", floodGateway, "gateway address HOST:PORT")->capture_default_str();
+  flood->add_option("--bind", floodBind, "local addresses to send from, in turn")
+      ->capture_default_str();
+  flood->add_option("--ports", floodPorts, "source ports (sockets) per address")
+      ->capture_default_str();
+  flood
+      ->add_option("--junk-pps", junkPps,
+                   "junk datagrams per second (too_short, bad_version, unknown_type, bad_link_id, "
+                   "sealed_too_short, bad_init, wrong_direction in turn)")
+      ->capture_default_str();
+  flood->add_option("--init-pps", initPps, "HS_INITs of unknown keys per second")
+      ->capture_default_str();
+  flood->add_option("--seconds", floodSeconds, "sending time")->capture_default_str();
+
   auto* verify = app.add_subcommand("verify", "check one session's gateway output");
   std::string verifyPath;
-  size_t verifyPayload = 1200 - kSealOverhead;
+  size_t verifyPayload = payloadBytesFor(1200);
   uint32_t verifyKey = 1;
   bool allowGaps = false;
   verify->add_option("file", verifyPath, "output file")->required();
@@ -397,6 +475,9 @@ int main(int argc, char** argv) {
   }
   if (keygen->parsed()) return runKeygen(keyCount, firstKeyId, keyOut);
   if (verify->parsed()) return runVerify(verifyPath, verifyPayload, verifyKey, allowGaps);
+  if (flood->parsed()) {
+    return runFlood(floodGateway, floodBind, floodPorts, junkPps, initPps, floodSeconds);
+  }
   o.close = !noClose;
   return runLoad(o);
 }

@@ -1,5 +1,7 @@
 #include "synthetic_session.h"
 
+#include "dataplane/proto/wire/data_body.h"
+
 #include <poll.h>
 
 #include <array>
@@ -8,6 +10,7 @@
 #include "dataplane/clock.h"
 #include "dataplane/proto/handshake/initiator.h"
 #include "dataplane/proto/wire/control_messages.h"
+#include "dataplane/proto/wire/data_body.h"
 #include "dataplane/proto/wire/prefix.h"
 
 namespace braid::bench {
@@ -146,8 +149,12 @@ Result<void> SyntheticSession::handshake(uint64_t timeoutNs) {
 size_t SyntheticSession::sealData(uint64_t seq, uint8_t link, uint64_t atUs, size_t payloadBytes,
                                   std::span<uint8_t> out) noexcept {
   std::array<uint8_t, dp::kDatagramCapacity> payload;
-  if (!channel_ || payloadBytes > payload.size()) return 0;
-  fillPayload(options_.keyId, seq, std::span(payload).first(payloadBytes));
+  if (!channel_ || payloadBytes + 1 > payload.size()) return 0;
+  // The body's null-run list first (docs/protocol.md §5.1): none deleted, one byte.
+  size_t runs = proto::writeNullRuns({}, payload);
+  if (runs == 0) return 0;
+  fillPayload(options_.keyId, seq, std::span(payload).subspan(runs, payloadBytes));
+  payloadBytes += runs;
   proto::PacketPrefix prefix{
       .type = proto::PacketType::kData, .sessionId = sessionId_, .linkId = link, .flags = 0};
   proto::MediaFields media{.mediaSeq = seq, .mediaTsUs = atUs};

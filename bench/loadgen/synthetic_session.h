@@ -55,7 +55,9 @@ class SyntheticSession {
   Result<void> handshake(uint64_t timeoutNs);
 
   // Seals DATA for media sequence `seq` on `link`, timestamped `atUs` (µs of the session's
-  // media clock, also the send timestamp), into `out`; returns its size (0: failed).
+  // media clock, also the send timestamp), into `out`: a body of no null runs and
+  // `payloadBytes` of synthetic payload (a whole number of TS packets for the gateway to
+  // accept). Returns its size (0: failed).
   size_t sealData(uint64_t seq, uint8_t link, uint64_t atUs, size_t payloadBytes,
                   std::span<uint8_t> out) noexcept;
   // Seals a CLOSE on `link`.
