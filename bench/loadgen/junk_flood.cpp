@@ -110,9 +110,12 @@ Result<FloodReport> runFlood(const FloodOptions& o) {
   size_t socketTurn = 0;
   const uint64_t t0 = dp::monotonicNs() + 10'000'000;
   uint64_t lastSendNs = t0;
+  // The flood lasts the stated time: a generator that falls behind sends less, and says so.
+  const uint64_t endNs = t0 + static_cast<uint64_t>(o.seconds * 1e9);
   for (uint64_t g = 0; g < total; g += kBurst) {
     uint64_t dueNs = t0 + static_cast<uint64_t>(static_cast<double>(g) * intervalNs);
     uint64_t now = dp::monotonicNs();
+    if (now >= endNs) break;
     if (now + 20'000 < dueNs) {
       sleepUntil(dueNs);
     } else if (now > dueNs) {

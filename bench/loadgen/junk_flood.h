@@ -43,7 +43,8 @@ struct FloodReport {
 };
 
 // Sends the flood from one thread with sendmmsg bursts of 32, paced to the stated rates
-// (a burst waits for the due time of its first datagram). Returns what was sent.
+// (a burst waits for the due time of its first datagram) for the stated time, whether or
+// not it kept up. Returns what was sent.
 Result<FloodReport> runFlood(const FloodOptions& options);
 
 }  // namespace braid::bench
