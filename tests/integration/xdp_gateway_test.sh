@@ -89,6 +89,22 @@ run() {
     rx_packets) xdp_redirected=$(stat_value "$WORK/gateway-$tag.log" xdp_redirected)"
 }
 
+# Clear errors at start: an interface that does not exist, a queue count other than workers.
+pair 1
+refused() {
+  local name=$1 expect=$2 rc=0
+  shift 2
+  ip netns exec "$GW" "$GATEWAY" --listen "$GW_IP:$PORT" --secret-file "$WORK/gateway.secret" \
+    --keys "$WORK/edge.key" --output null: --backend af_xdp "$@" >"$WORK/$name.log" 2>&1 || rc=$?
+  ((rc != 0)) || die "$name: the gateway started"
+  grep -qF "$expect" "$WORK/$name.log" || { cat "$WORK/$name.log"; die "$name: no clear error"; }
+  log "$name refused: $(grep -F "$expect" "$WORK/$name.log" | sed 's/.*\] //')"
+}
+refused no-interface "xdp_interface 'nosuch0': no such interface" --xdp-interface nosuch0
+refused queue-mismatch "has 1 rx queue(s) but gateway.workers = 2" --xdp-interface "$GW_IF" \
+  --workers 2
+! ip -n "$GW" link show "$GW_IF" | grep -q 'prog/xdp' || die "a refused start left the program"
+
 for backend in kernel af_xdp; do
   for workers in 1 2; do run "$backend" "$workers"; done
 done

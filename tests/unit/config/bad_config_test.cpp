@@ -78,6 +78,21 @@ const BadConfig kBadConfigs[] = {
      Binary::kGateway,
      "[gateway]\nworkers = 65\nkeys_file = \"k\"\n[[outputs]]\nurl = \"null:\"\n",
      {"g.toml:2: gateway.workers: 65 is above the maximum 64"}},
+    {"UnknownBackend",
+     Binary::kGateway,
+     "[gateway]\nbackend = \"dpdk\"\nkeys_file = \"k\"\n[[outputs]]\nurl = \"null:\"\n",
+     {"g.toml:2: gateway.backend: \"dpdk\" is not one of kernel, af_xdp"}},
+    {"AfXdpWithoutInterface",
+     Binary::kGateway,
+     "[gateway]\nbackend = \"af_xdp\"\nkeys_file = \"k\"\n[[outputs]]\nurl = \"null:\"\n",
+     {"g.toml:2: gateway.backend: af_xdp needs gateway.xdp_interface (the interface to attach "
+      "to)"}},
+    {"BadXdpInterfaceName",
+     Binary::kGateway,
+     "[gateway]\nbackend = \"af_xdp\"\nxdp_interface = \"much-too-long-name0\"\n"
+     "keys_file = \"k\"\n[[outputs]]\nurl = \"null:\"\n",
+     {"g.toml:3: gateway.xdp_interface: \"much-too-long-name0\" is not an interface name (1-15 "
+      "bytes, no '/', ':' or spaces)"}},
     {"KeyIdAboveUint32",
      Binary::kGateway,
      "[gateway]\nkeys_file = \"k\"\n[[outputs]]\nurl = \"file:o.ts\"\nkey_id = 4294967296\n",

@@ -49,6 +49,20 @@ TEST(GatewayConfig, MinimalFileTakesEveryDefault) {
   EXPECT_FALSE(config->outputs[0].keyId.has_value());
 }
 
+TEST(GatewayConfig, AfXdpBackendWithItsInterface) {
+  auto config = checkGatewayConfig(
+      "[gateway]\nbackend = \"af_xdp\"\nxdp_interface = \"eth1\"\nworkers = 2\n"
+      "keys_file = \"keys\"\n[[outputs]]\nurl = \"null:\"\n",
+      "gateway.toml");
+  ASSERT_TRUE(config) << joinErrors(config.error());
+  EXPECT_EQ(config->backend, "af_xdp");
+  EXPECT_EQ(config->xdpInterface, "eth1");
+  auto defaults = checkGatewayConfig(kMinimalGateway, "gateway.toml");
+  ASSERT_TRUE(defaults) << joinErrors(defaults.error());
+  EXPECT_EQ(defaults->backend, "kernel");
+  EXPECT_FALSE(defaults->xdpInterface.has_value());
+}
+
 TEST(EdgeConfig, MinimalFileTakesEveryDefault) {
   auto config = checkEdgeConfig(kMinimalEdge, "edge.toml");
   ASSERT_TRUE(config) << joinErrors(config.error());
