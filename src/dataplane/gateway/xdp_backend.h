@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dataplane/io/packet_port.h"
 #include "dataplane/io/socket_address.h"
@@ -29,8 +30,10 @@ class XdpBackend {
 
   // The program's per-reason totals (one map read). Control or scraper thread.
   Result<XdpProgramStats> readStats() const { return program_->readStats(); }
-  // " xdp_redirected=N xdp_drop_REASON=N ..." (reasons with a count only) for the stats
-  // line; empty if the map cannot be read. Control thread.
+  // " xdp_redirected=N xdp_no_socket=N xsk_rx_dropped=N xsk_rx_ring_full=N
+  // xsk_fill_empty=N xdp_drop_REASON=N ..." (reasons with a count only) for the stats line:
+  // the program's map, then what the kernel could not put on the workers' RX rings. Empty if
+  // the map cannot be read. Control thread.
   std::string statsFields() const;
   const XdpProgram& program() const { return *program_; }
 
@@ -43,6 +46,9 @@ class XdpBackend {
   std::string interface_;
   SocketAddress listen_;
   bool zeroCopyLogged_ = false;
+  // The workers' AF_XDP sockets (owned by their ports), for the kernel's per-socket drop
+  // statistics: getsockopt is safe from the control thread.
+  std::vector<int> socketFds_;
   // The next-hop MAC the ports learnt last (XdpPortOptions::lastHop).
   std::atomic<uint64_t> lastHop_{0};
 };
