@@ -130,8 +130,12 @@ class Worker {
   void admit(const proto::ValidatedInit& validated, const SocketAddress& from, uint64_t nowNs);
   void onSessionTimer(uint64_t sessionId, uint64_t nowNs) noexcept;
   void serviceTimers(uint64_t nowNs) noexcept;
-  // Sleeps until a datagram, a handoff or the next timer (at most kMaxIdleWaitNs).
-  void idleWait(uint64_t nowNs) noexcept;
+  enum class Wake : uint8_t { kTimeout, kPort, kDoorbell };
+  // Sleeps until a datagram, a handoff or the next timer (at most kMaxIdleWaitNs); says
+  // which (kPort when the port has datagrams, whatever else happened).
+  Wake idleWait(uint64_t nowNs) noexcept;
+  // Sleeps `forNs` (never past the next timer) so that a burst can gather.
+  void coalesce(uint64_t nowNs, uint64_t forNs) noexcept;
   // The outputs a new session of `keyId` plays to; empty (and logged) if none can be had.
   std::vector<std::shared_ptr<OutputThread>> outputsFor(uint32_t keyId);
   // Removes a session from the table, the wheel and the registry (its series disappear).

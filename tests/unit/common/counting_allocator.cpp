@@ -13,10 +13,13 @@
 namespace {
 
 std::atomic<bool> gCounting{false};
+std::atomic<bool> gMarkedOnly{false};
 std::atomic<uint64_t> gAllocations{0};
+thread_local bool tMarked = false;
 
 void* countedAlloc(std::size_t size, std::size_t align) {
-  if (gCounting.load(std::memory_order_relaxed))
+  if (gCounting.load(std::memory_order_relaxed) &&
+      (!gMarkedOnly.load(std::memory_order_relaxed) || tMarked))
     gAllocations.fetch_add(1, std::memory_order_relaxed);
   if (size == 0) size = 1;
   void* p = align <= alignof(std::max_align_t)
@@ -83,11 +86,23 @@ namespace braid::test {
 
 void startCountingAllocations() noexcept {
   gAllocations.store(0);
+  gMarkedOnly.store(false);
+  gCounting.store(true);
+}
+
+void markThisThreadCounted() noexcept {
+  tMarked = true;
+}
+
+void startCountingMarkedThreads() noexcept {
+  gAllocations.store(0);
+  gMarkedOnly.store(true);
   gCounting.store(true);
 }
 
 uint64_t stopCountingAllocations() noexcept {
   gCounting.store(false);
+  gMarkedOnly.store(false);
   return gAllocations.load();
 }
 
