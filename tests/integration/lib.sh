@@ -7,6 +7,7 @@ SRC=${BRAID_SOURCE_ROOT:?run through meson test}
 GATEWAY=$BUILD/src/dataplane/gateway/braid-gateway
 EDGE=$BUILD/src/edge/braid-edge
 ATTACK=$BUILD/tests/tools/braid-attack
+LOADGEN=$BUILD/bench/loadgen/braid-loadgen
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/braid-test.XXXXXX")
 PIDS=()
 
