@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Scale (docs/gateway.md): SESSIONS (500) authenticated sessions of 2 links at 1 Mbit/s each,
+# straight from braid-loadgen, on ONE worker through the kernel UDP backend for SECONDS (20).
+# Every session's output is complete by sequence (its played count equals what it was sent,
+# nothing skipped, scraped per session from /metrics), on one timer wheel: the gateway runs a
+# handful of threads, not one per session.
+source "$(dirname "$0")/lib.sh"
+need python3
+SESSIONS=${SESSIONS:-500}
+SECONDS_RUN=${SECONDS_RUN:-20}
+
+scrape() { python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "$1"; }
+
+"$LOADGEN" keygen --count "$SESSIONS" --out "$WORK/keys" >/dev/null
+start_gateway "$WORK/gateway.log" --keys "$WORK/keys" --output null: --workers 1 \
+  --handshake-rate 5000 --idle-timeout-ms 60000 --metrics-listen 127.0.0.1:0
+wait_for_line "$WORK/gateway.log" 'metrics on http://' 5
+URL=$(grep -oE 'http://[0-9.]+:[0-9]+/metrics' "$WORK/gateway.log" | head -n1)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$GATEWAY_PID/stat"; }
+
+"$LOADGEN" run --gateway "$GATEWAY_ADDR" --keys "$WORK/keys" --sessions "$SESSIONS" --links 2 \
+  --rate-mbps 1 --seconds "$SECONDS_RUN" --latency-ms 500 --no-close \
+  --report "$WORK/report" >"$WORK/loadgen.log" &
+LOADGEN_PID=$!
+PIDS+=("$LOADGEN_PID")
+wait_for_line "$WORK/gateway.log" "sessions=$SESSIONS " 60
+ticks0=$(cpu_ticks)
+t0=$(date +%s.%N)
+threads=$(awk '/^Threads:/ {print $2}' "/proc/$GATEWAY_PID/status")
+wait "$LOADGEN_PID" || { cat "$WORK/loadgen.log"; die "loadgen failed"; }
+t1=$(date +%s.%N)
+ticks1=$(cpu_ticks)
+cat "$WORK/loadgen.log"
+sleep 1.5  # the last packets play out (latency 500 ms)
+scrape "$URL" >"$WORK/metrics.txt"
+
+python3 - "$WORK/report" "$WORK/metrics.txt" "$SESSIONS" <<'PY' || die "outputs incomplete"
+import re, sys
+report, metrics, want = sys.argv[1], sys.argv[2], int(sys.argv[3])
+sent = {}
+for line in open(report):
+    if line.startswith('#'): continue
+    key, sid, n, last, lost, reordered = line.split()
+    sent[sid] = (int(n), int(last))
+played, skipped, late = {}, {}, {}
+pat = re.compile(r'^braid_session_(played|skipped|late)_packets_total\{session="([0-9a-f]+)",key="\d+"\} (\S+)')
+for line in open(metrics):
+    m = pat.match(line)
+    if m: {'played': played, 'skipped': skipped, 'late': late}[m[1]][m[2]] = int(float(m[3]))
+bad = []
+for sid, (n, last) in sent.items():
+    if played.get(sid) != n or last + 1 != n or skipped.get(sid, -1) != 0 or late.get(sid, -1) != 0:
+        bad.append(f"{sid}: sent {n} (last seq {last}) played {played.get(sid)} skipped {skipped.get(sid)} late {late.get(sid)}")
+print(f"sessions in report {len(sent)}, in metrics {len(played)}, incomplete {len(bad)}")
+for b in bad[:10]: print("  " + b)
+sys.exit(0 if len(sent) == want and len(played) == want and not bad else 1)
+PY
+grep -qE '^braid_gateway_handoffs_sent_total\{worker="0"\} 0$' "$WORK/metrics.txt" ||
+  die "one worker handed datagrams off"
+hz=$(getconf CLK_TCK)
+packets=$(awk '!/^#/ {s += $3} END {print s}' "$WORK/report")
+cpu=$(python3 -c "print(f'{($ticks1 - $ticks0) / $hz / ($t1 - $t0) * 100:.0f}')")
+((threads < 20)) || die "the gateway runs $threads threads for $SESSIONS sessions"
+stop "$GATEWAY_PID" || die "gateway exited non-zero"
+log "$SESSIONS sessions x 1 Mbit/s, 1 worker, ${SECONDS_RUN} s: $packets packets, every output complete; gateway threads=$threads, CPU ${cpu}% of one core"
