@@ -77,14 +77,14 @@ run_braid() {
     >"$work/gateway.log" 2>&1 &
   local gw=$!
   pids+=("$gw")
-  until grep -q 'listening on' "$work/gateway.log"; do sleep 0.05; done
+  until grep -q 'listening on' "$work/gateway.log" 2>/dev/null; do sleep 0.05; done
   local addr
   addr=$(grep -oE 'listening on [0-9.]+:[0-9]+' "$work/gateway.log" | awk '{print $3}')
   taskset -c "$gen_cpu" "$loadgen" run --gateway "$addr" --keys "$work/keys" \
     --sessions "$sessions" --links 2 --rate-mbps "$rate" --seconds "$seconds" --reorder 0.01 \
     --latency-ms 200 --preseal --no-close >"$work/loadgen.log" &
   local lg=$!
-  until grep -q 'loadgen sending' "$work/loadgen.log"; do sleep 0.01; done
+  until grep -q 'loadgen sending' "$work/loadgen.log" 2>/dev/null; do sleep 0.01; done
   sleep 0.02  # the generator's clock starts 20 ms after that line
   local c0 t0 c1 t1
   c0=$(ticks "$gw"); t0=$(date +%s.%N)

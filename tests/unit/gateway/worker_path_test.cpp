@@ -11,97 +11,13 @@
 
 #include "counting_allocator.h"
 #include "dataplane/clock.h"
-#include "dataplane/gateway/worker.h"
-#include "dataplane/io/kernel_udp_port.h"
 #include "synthetic_session.h"
+#include "test_gateway.h"
 
 namespace braid::dp {
 namespace {
 
-constexpr uint32_t kKeyId = 1;
 constexpr uint64_t kSteadyPackets = 100'000;
-
-proto::PskBytes testPsk() {
-  proto::PskBytes psk;
-  psk.fill(0x11);
-  return psk;
-}
-
-struct Totals {
-  uint64_t rxPackets = 0, rxCalls = 0, data = 0, played = 0, handoffs = 0, handoffDrops = 0;
-  uint64_t idleWaits = 0, coalesceSleeps = 0, drops = 0;
-};
-
-class TestGateway {
- public:
-  explicit TestGateway(size_t count) {
-    std::array<uint8_t, 32> secret;
-    secret.fill(0x42);
-    auto backend = proto::parseAeadBackend("auto");
-    backend_ = backend ? *backend : proto::AeadBackend::kOpenSsl;
-    for (size_t i = 0; i < count; ++i) {
-      auto responder = proto::HandshakeResponder::create(
-          secret, {proto::ResponderKey{.id = kKeyId, .key = testPsk()}},
-          proto::ResponderConfig{.minLatencyMs = 50, .backend = backend_});
-      EXPECT_TRUE(responder.has_value());
-      auto bindTo =
-          workers_.empty() ? *parseSocketAddress("127.0.0.1:0") : workers_.front()->localAddress();
-      auto port = KernelUdpPort::create(KernelUdpPortOptions{.listen = bindTo});
-      EXPECT_TRUE(port.has_value());
-      auto worker =
-          Worker::create(WorkerOptions{.workerIndex = static_cast<uint8_t>(i),
-                                       .workerCount = static_cast<uint8_t>(count),
-                                       .outputs = {OutputTarget{.url = "null:", .keyId = {}}},
-                                       .jitterCapacity = 16384,
-                                       .channel = {.backend = backend_},
-                                       .claims = &claims_},
-                         std::move(*responder), std::move(*port));
-      EXPECT_TRUE(worker.has_value());
-      workers_.push_back(std::move(*worker));
-    }
-    EXPECT_TRUE(Worker::connect(workers_).has_value());
-    for (auto& worker : workers_) {
-      threads_.emplace_back([this, w = worker.get()] {
-        braid::test::markThisThreadCounted();
-        w->run(stop_);
-      });
-    }
-  }
-  ~TestGateway() {
-    stop_.store(true);
-    for (auto& thread : threads_) thread.join();
-    for (auto& worker : workers_) worker->shutdown();
-  }
-  SocketAddress address() const { return workers_.front()->localAddress(); }
-  proto::AeadBackend backend() const { return backend_; }
-  Totals totals() const {
-    Totals t;
-    for (const auto& w : workers_) {
-      t.rxPackets += w->portCounters().rxPackets.read();
-      t.rxCalls += w->portCounters().rxCalls.read();
-      t.data += w->counters().dataPackets.read();
-      t.played += w->counters().played.read();
-      t.handoffs += w->counters().handoffsSent.read();
-      t.handoffDrops += w->counters().handoffDrops.read();
-      t.idleWaits += w->counters().idleWaits.read();
-      t.coalesceSleeps += w->counters().coalesceSleeps.read();
-      t.drops += w->counters().totalDrops();
-    }
-    return t;
-  }
-
- private:
-  proto::AeadBackend backend_;
-  OutputClaims claims_;
-  std::vector<std::unique_ptr<Worker>> workers_;
-  std::vector<std::thread> threads_;
-  std::atomic<bool> stop_{false};
-};
-
-void sleepUs(long us) {
-  timespec ts{0, us * 1000};
-  nanosleep(&ts, nullptr);
-}
 
 // Sends DATA at about 100 kpps (bursts of 40 every 200 µs plus the sleep's overshoot, not in
 // step with the worker's bursts of 32) until the gateway has received
@@ -127,7 +43,7 @@ bool sendUntilReceived(TestGateway& gateway, bench::SyntheticSession& session, u
 // `minPerCall`: datagrams each recvmmsg must return on average. With two workers a worker
 // also wakes for its handoffs and then asks its own socket, which holds only its share.
 void runSteadyState(size_t workers, size_t links, uint64_t minPerCall) {
-  TestGateway gateway(workers);
+  TestGateway gateway(workers, [] { braid::test::markThisThreadCounted(); });
   auto session = bench::SyntheticSession::open(
       bench::SyntheticSessionOptions{.gateway = gateway.address(),
                                      .bind = *parseSocketAddress("127.0.0.1:0"),
