@@ -35,7 +35,7 @@ constexpr uint64_t kWakeCoalesceNs = 250'000;
 // Handshakes handled per pass: each may cost an X25519 (~50 µs); media waits for no more.
 constexpr size_t kHandshakesPerPass = 4;
 // Where the owner worker of a session sits in a datagram: byte 2 of the session ID
-// (docs/protocol.md §1.1), and an HS_INIT's key ID (§4.1).
+// (docs/protocol.md §1.1), and an HS_INIT's key ID (§4.3).
 constexpr size_t kOwnerOffset = 4;
 constexpr size_t kInitKeyIdOffset = 12;
 
