@@ -46,11 +46,11 @@ wait_for_line() {
 }
 
 # start_gateway LOG ARGS...: starts the gateway on an ephemeral loopback port and sets
-# GATEWAY_PID and GATEWAY_ADDR (read from its log).
+# GATEWAY_PID and GATEWAY_ADDR (read from its log). GATEWAY_WORKERS=N: --workers N.
 start_gateway() {
   local logfile=$1; shift
   "$GATEWAY" --listen 127.0.0.1:${GATEWAY_PORT:-0} --secret-file "$WORK/gateway.secret" \
-    --stats-interval 1 "$@" >"$logfile" 2>&1 &
+    --stats-interval 1 ${GATEWAY_WORKERS:+--workers "$GATEWAY_WORKERS"} "$@" >"$logfile" 2>&1 &
   GATEWAY_PID=$!
   PIDS+=("$GATEWAY_PID")
   wait_for_line "$logfile" 'listening on' 10
