@@ -341,9 +341,6 @@ int runGateway(RunOptions& options) {
                           .channel = {.backend = *backend},
                           .registry = &registry,
                           .claims = &claims,
-                          // Spoofed INITs cost a cookie each; ten times the authenticated
-                          // rate leaves retries and many links room.
-                          .handshakeIntakePerSecond = std::max(100.0, perWorkerRate * 10),
                           .recoveryTrace = traceFile != nullptr ? traces.back().get() : nullptr},
         std::move(*responder), std::move(*port));
     if (!worker) {

@@ -32,8 +32,14 @@ constexpr uint64_t kMaxIdleWaitNs = 50 * kNsPerMs;
 // budget, and a sleep never passes the next timer. After an idle wake: 250 µs.
 constexpr uint64_t kMaxCoalesceNs = 1'000'000;
 constexpr uint64_t kWakeCoalesceNs = 250'000;
-// Handshakes handled per pass: each may cost an X25519 (~50 µs); media waits for no more.
-constexpr size_t kHandshakesPerPass = 4;
+// Handshakes handled per pass, after the pass's media. Most cost a cookie (a MAC, ~1 µs);
+// the authenticated ones (an X25519 each) are limited by the responder's own bucket.
+constexpr size_t kHandshakesPerPass = 32;
+// Rings per ordered worker pair: media (and every other sealed packet), and handshakes.
+constexpr size_t kLanes = 2;
+constexpr size_t kMediaLane = 0;
+constexpr size_t kHandshakeLane = 1;
+constexpr size_t kHandshakeRingSlots = 128;
 // Where the owner worker of a session sits in a datagram: byte 2 of the session ID
 // (docs/protocol.md §1.1), and an HS_INIT's key ID (§4.3).
 constexpr size_t kOwnerOffset = 4;
@@ -79,9 +85,9 @@ Worker::Worker(const WorkerOptions& options, proto::HandshakeResponder&& respond
       tx_(port_.get()),
       intake_(options.handshakeIntakePerSecond, options.handshakeIntakePerSecond * 2),
       wheel_(monotonicNs()),
-      inbound_(options.workerCount),
-      outbound_(options.workerCount, nullptr),
-      staged_(options.workerCount, 0),
+      inbound_(options.workerCount * kLanes),
+      outbound_(options.workerCount * kLanes, nullptr),
+      staged_(options.workerCount * kLanes, 0),
       peers_(options.workerCount, nullptr),
       doorbell_(doorbell) {}
 
@@ -101,9 +107,13 @@ Result<void> Worker::connect(std::span<const std::unique_ptr<Worker>> workers) {
     for (size_t sender = 0; sender < workers.size(); ++sender) {
       workers[sender]->peers_[owner] = &consumer;
       if (sender == owner) continue;
-      consumer.inbound_[sender] =
-          std::make_unique<SpscRing<Handoff>>(consumer.options_.handoffRingSlots);
-      workers[sender]->outbound_[owner] = consumer.inbound_[sender].get();
+      for (size_t lane = 0; lane < kLanes; ++lane) {
+        size_t slots =
+            lane == kMediaLane ? consumer.options_.handoffRingSlots : kHandshakeRingSlots;
+        consumer.inbound_[sender * kLanes + lane] = std::make_unique<SpscRing<Handoff>>(slots);
+        workers[sender]->outbound_[owner * kLanes + lane] =
+            consumer.inbound_[sender * kLanes + lane].get();
+      }
     }
   }
   return {};
@@ -376,30 +386,39 @@ void Worker::dispatch(std::span<uint8_t> datagram, const SocketAddress& from,
     if (owner == options_.workerIndex) {
       queueHandshake(datagram, from);
     } else {
-      handOff(owner, datagram, from);
+      handOff(owner, kHandshakeLane, datagram, from);
     }
     return;
   }
-  // The owner byte routes without a lookup; a value no worker has (junk, another gateway
-  // configuration) is answered here as an unknown session.
-  if (workers > 1 && datagram.size() > kOwnerOffset) {
+  // The owner byte routes without a lookup. Only what could be a sealed packet of this
+  // gateway is copied to another worker (version, length, gateway ID), so a junk flood
+  // cannot fill the rings live sessions use; the rest, and an owner byte no worker has, is
+  // dropped (and counted) or answered here as an unknown session.
+  if (workers > 1 && datagram.size() >= proto::kSealedFixedSize + proto::kTagSize &&
+      datagram[0] == proto::kVersion &&
+      ((uint16_t{datagram[2]} << 8) | datagram[3]) == options_.gatewayId) {
     size_t owner = datagram[kOwnerOffset];
     if (owner < workers && owner != options_.workerIndex) {
-      handOff(owner, datagram, from);
+      handOff(owner, kMediaLane, datagram, from);
       return;
     }
   }
   handleDatagram(datagram, from, nowNs);
 }
 
-void Worker::handOff(size_t owner, std::span<const uint8_t> datagram,
+void Worker::handOff(size_t owner, size_t lane, std::span<const uint8_t> datagram,
                      const SocketAddress& from) noexcept {
-  SpscRing<Handoff>& ring = *outbound_[owner];
-  size_t& staged = staged_[owner];
+  SpscRing<Handoff>& ring = *outbound_[owner * kLanes + lane];
+  size_t& staged = staged_[owner * kLanes + lane];
   // Full: drop here and count, never wait for the owner (a stalled owner must not stall
-  // the sessions of this worker).
+  // the sessions of this worker). Handshakes have their own ring: a flood of them fills
+  // that one, not the one live media takes.
   if (ring.writable(staged + 1) <= staged || datagram.size() > kDatagramCapacity) {
-    counters_.handoffDrops.add();
+    if (lane == kMediaLane) {
+      counters_.handoffDrops.add();
+    } else {
+      counters_.handshakesLimited.add();
+    }
     return;
   }
   Handoff& slot = ring.writeSlot(staged++);
@@ -410,14 +429,14 @@ void Worker::handOff(size_t owner, std::span<const uint8_t> datagram,
 }
 
 void Worker::publishHandoffs() noexcept {
-  for (size_t owner = 0; owner < staged_.size(); ++owner) {
-    if (staged_[owner] == 0) continue;
-    outbound_[owner]->publish(staged_[owner]);
-    staged_[owner] = 0;
+  for (size_t i = 0; i < staged_.size(); ++i) {
+    if (staged_[i] == 0) continue;
+    outbound_[i]->publish(staged_[i]);
+    staged_[i] = 0;
     // Pairs with idleWait(): either the owner sees the items before it sleeps, or this
     // sees its flag and wakes it. One eventfd write per burst, only for a sleeping owner.
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    Worker& peer = *peers_[owner];
+    Worker& peer = *peers_[i / kLanes];
     if (peer.sleeping_.load(std::memory_order_relaxed)) {
       uint64_t one = 1;
       [[maybe_unused]] ssize_t r = ::write(peer.doorbell_, &one, sizeof(one));
@@ -427,14 +446,14 @@ void Worker::publishHandoffs() noexcept {
 
 size_t Worker::drainInbound(uint64_t nowNs) noexcept {
   size_t handled = 0;
-  for (auto& ring : inbound_) {
-    if (!ring) continue;
+  for (size_t r = 0; r < inbound_.size(); ++r) {
+    SpscRing<Handoff>* ring = inbound_[r].get();
+    if (ring == nullptr) continue;
     size_t n = std::min(ring->readable(kBurstSize), kBurstSize);
     for (size_t i = 0; i < n; ++i) {
       Handoff& item = ring->readSlot(i);
       std::span<uint8_t> datagram(item.bytes.data(), item.size);
-      if (item.size >= proto::kPrefixSize &&
-          datagram[1] == static_cast<uint8_t>(PacketType::kHandshakeInit)) {
+      if (r % kLanes == kHandshakeLane) {
         queueHandshake(datagram, item.from);  // already let in by the receiver's intake
       } else {
         handleDatagram(datagram, item.from, nowNs);
@@ -551,7 +570,8 @@ void Worker::run(const std::atomic<bool>& stop) noexcept {
     serviceHandshakes(nowNs);
     serviceTimers(nowNs);
     tx_.flush();
-    if (n == kBurstSize || handedIn >= kBurstSize) continue;  // more may be waiting
+    // More may be waiting: no sleep.
+    if (n == kBurstSize || handedIn >= kBurstSize || handshakeLane_.readable() > 0) continue;
     if (n > 0 || handedIn > 0) {
       // Busy but not saturated: let the next burst gather.
       size_t got = std::max(n, handedIn);
@@ -559,7 +579,6 @@ void Worker::run(const std::atomic<bool>& stop) noexcept {
                kMaxCoalesceNs * std::min(kBurstSize - got, kBurstSize / 2) / (kBurstSize / 2));
       continue;
     }
-    if (handshakeLane_.readable() > 0) continue;
     // Woken by a datagram after idling: its burst is usually still arriving; receiving at
     // once would take it one datagram per syscall.
     switch (idleWait(nowNs)) {

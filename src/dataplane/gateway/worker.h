@@ -51,8 +51,9 @@ struct WorkerOptions {
   // Output URL ownership shared by the workers of one gateway; null: this worker alone.
   OutputClaims* claims = nullptr;
   // HS_INITs this worker lets into the handshake path per second (burst: twice this),
-  // counted before any MAC or cookie work; the rest are dropped and counted.
-  double handshakeIntakePerSecond = 2000;
+  // before any MAC or cookie work; the rest are dropped and counted. A CPU guard: a cookie
+  // costs ~1 µs, so a flood at this rate takes at most ~10 % of the worker's core.
+  double handshakeIntakePerSecond = 100'000;
   // Slots of each worker-pair handoff ring (~2.2 KB each): 512 ≈ 5 ms at 100 kpps.
   size_t handoffRingSlots = 512;
   // Where this worker's sessions record what FEC and ARQ recovered; null: nowhere.
@@ -116,7 +117,9 @@ class Worker {
   // A datagram from this worker's port: handled here, queued for the handshake path, or
   // handed to its owner.
   void dispatch(std::span<uint8_t> datagram, const SocketAddress& from, uint64_t nowNs) noexcept;
-  void handOff(size_t owner, std::span<const uint8_t> datagram, const SocketAddress& from) noexcept;
+  // Copies `datagram` into the ring of `lane` (media or handshakes) to worker `owner`.
+  void handOff(size_t owner, size_t lane, std::span<const uint8_t> datagram,
+               const SocketAddress& from) noexcept;
   // Publishes the handoffs staged this burst and rings the doorbell of sleeping owners.
   void publishHandoffs() noexcept;
   // Handles up to a burst from each inbound ring; returns how many.
@@ -160,15 +163,16 @@ class Worker {
   std::unordered_map<std::string, CachedOutput> outputs_;  // by resolved URL
   SpscRing<std::function<void(Worker&)>> mailbox_{16};
   RxBurst burst_;
-  // Rings from each other worker (index = sender; null for this worker): this worker
-  // consumes them. Rings to each other worker (index = owner): this worker produces.
+  // Rings from each other worker (index = sender × 2 + lane, lane 0 media, 1 handshakes;
+  // null for this worker): this worker consumes them. Rings to each other worker (index =
+  // owner × 2 + lane): this worker produces.
   std::vector<std::unique_ptr<SpscRing<Handoff>>> inbound_;
   std::vector<SpscRing<Handoff>*> outbound_;
   std::vector<size_t> staged_;  // per owner: slots filled this burst, not yet published
   std::vector<Worker*> peers_;
   // Handshakes wait here (this thread produces and consumes) and are handled after the
-  // burst's data, a few per pass, so a flood of them cannot delay media.
-  SpscRing<Handoff> handshakeLane_{64};
+  // burst's data, at most kHandshakesPerPass per pass, so a flood of them cannot delay media.
+  SpscRing<Handoff> handshakeLane_{256};
   int doorbell_;  // eventfd other workers write when they hand to this sleeping worker
   alignas(64) std::atomic<bool> sleeping_{false};
 };
