@@ -31,7 +31,7 @@ TEST(WorkerHandoff, SessionSpreadOverTwoWorkersPlaysEverySequence) {
   for (uint64_t seq = 0; seq < kPackets; ++seq) {
     // Every 16 packets (once per link) a pause: ~8 kpps, and the idle path gets exercised.
     uint8_t link = static_cast<uint8_t>(seq % 16);
-    size_t size = (*session)->sealData(seq, link, monotonicNs() / 1000, 1000, packet);
+    size_t size = (*session)->sealData(seq, link, monotonicNs() / 1000, 940, packet);
     ASSERT_GT(size, 0u);
     (*session)->send(link, std::span<const uint8_t>(packet.data(), size));
     if (link == 15) sleepUs(2'000);

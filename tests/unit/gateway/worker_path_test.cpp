@@ -31,7 +31,7 @@ bool sendUntilReceived(TestGateway& gateway, bench::SyntheticSession& session, u
     if (monotonicNs() > deadline) return false;
     for (int i = 0; i < 40; ++i, ++seq) {
       uint8_t link = static_cast<uint8_t>(seq % session.links());
-      size_t size = session.sealData(seq, link, monotonicNs() / 1000, 1154, packet);
+      size_t size = session.sealData(seq, link, monotonicNs() / 1000, 1128, packet);
       if (size == 0) return false;
       session.send(link, std::span<const uint8_t>(packet.data(), size));
     }
