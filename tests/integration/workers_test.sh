@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 
 "$LOADGEN" keygen --count 2 --out "$WORK/keys" >/dev/null
-PAYLOAD=1154  # --packet-bytes 1200 minus the sealing overhead (braid-loadgen prints it)
+PAYLOAD=1128  # whole TS packets that fit --packet-bytes 1200 (braid-loadgen prints it)
 
 run_with_workers() {
   local workers=$1 dir=$WORK/w$1
