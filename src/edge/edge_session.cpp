@@ -376,7 +376,8 @@ void EdgeSession::sendChunk(Link& link, MediaChunk& chunk, uint64_t nowNs) {
     counters_.mediaBytesSent.add(chunk.size - chunk.tsOffset);
     counters_.dataPackets.add();
     counters_.links[link.id].dataPackets.add();
-    if (chunk.flags & (proto::flag::kKeyframe | proto::flag::kCodecConfig | proto::flag::kPsi)) {
+    if ((chunk.flags & (proto::flag::kKeyframe | proto::flag::kCodecConfig | proto::flag::kPsi)) &&
+        duplicatesCritical(nowNs)) {
       sendCriticalCopy(link, prefix, media,
                        std::span<const uint8_t>(chunk.bytes.data(), chunk.size), nowNs);
     }

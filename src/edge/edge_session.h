@@ -121,14 +121,14 @@ struct EdgeCounters {
   // Non-reference access units shed whole under overload, and the TS bytes of their chunks.
   dp::OwnedCounter shedAccessUnits;
   dp::OwnedCounter shedBytes;
-  dp::OwnedCounter liveLinks;  // gauge
-  dp::OwnedCounter fecBlocks;           // FEC blocks closed
-  dp::OwnedCounter repairPackets;       // REPAIR packets sent
-  dp::OwnedCounter repairBytes;         // their UDP payload bytes (also in udpBytesSent)
-  dp::OwnedCounter repairsDropped;      // repairs not sent: their block was past its deadline
-  dp::OwnedCounter repairPermille;      // gauge: repairs per 1000 sources of the last block
-  dp::OwnedCounter lossPermille;        // gauge: the bond's loss rate the FEC policy sees
-  dp::OwnedCounter burstCenti;          // gauge: its mean loss burst length × 100
+  dp::OwnedCounter liveLinks;       // gauge
+  dp::OwnedCounter fecBlocks;       // FEC blocks closed
+  dp::OwnedCounter repairPackets;   // REPAIR packets sent
+  dp::OwnedCounter repairBytes;     // their UDP payload bytes (also in udpBytesSent)
+  dp::OwnedCounter repairsDropped;  // repairs not sent: their block was past its deadline
+  dp::OwnedCounter repairPermille;  // gauge: repairs per 1000 sources of the last block
+  dp::OwnedCounter lossPermille;    // gauge: the bond's loss rate the FEC policy sees
+  dp::OwnedCounter burstCenti;      // gauge: its mean loss burst length × 100
   std::array<EdgeLinkCounters, proto::kMaxLinks> links;
   std::atomic<uint64_t> sessionId{0};
   std::atomic<uint8_t> state{0};
@@ -250,6 +250,10 @@ class EdgeSession {
   // Renumbers the chunk's continuity counters by the offsets of what was shed before it.
   void rewriteContinuity(MediaChunk& chunk);
   // Sends a second copy of a critical packet on the best live link other than `first`.
+  // Whether critical packets get a second copy now: while the bond's measured loss is at
+  // least kDuplicateAboveLoss.
+  bool duplicatesCritical(uint64_t nowNs) const;
+  static constexpr double kDuplicateAboveLoss = 0.005;
   void sendCriticalCopy(const Link& first, const proto::PacketPrefix& prefix,
                         const proto::MediaFields& media, std::span<const uint8_t> body,
                         uint64_t nowNs);

@@ -53,8 +53,11 @@ void EdgeSession::shedForDeadline(uint64_t nowNs) {
         leadNs, c.expectedDeliveryNs(nowNs, kDataOverheadBytes + options_.wirePacketSize) - nowNs);
   }
   if (rateBps <= 0 || leadNs == UINT64_MAX) return;
-  // Keepalives, ACK-driven retransmissions and the rate's own swings share the links.
+  // Keepalives, ACK-driven retransmissions and the rate's own swings share the links, and so
+  // do the FEC repairs (at the last block's ratio).
   rateBps *= kMediaShare;
+  if (fec_) rateBps /= 1.0 + static_cast<double>(counters_.repairPermille.read()) / 1000;
+  const bool duplicating = duplicatesCritical(nowNs);
   const uint64_t latencyNs = uint64_t{latencyMs_} * kNsPerMs;
   // What leaves must still land with room for one retransmission (as readyLinkBefore). While
   // a link warms, its pacing rate is only a lower bound of what it will carry: then the margin
@@ -71,9 +74,10 @@ void EdgeSession::shedForDeadline(uint64_t nowNs) {
       const MediaChunk& chunk = input_.readSlot(i);
       if (chunk.shed || isShedUnit(chunk.accessUnit)) continue;
       if (candidate == SIZE_MAX && chunk.accessUnit > lastSentAccessUnit_) candidate = i;
-      // A critical chunk leaves twice (its copy goes on the second link).
+      // A critical chunk leaves twice while its copy goes on the second link.
       const bool critical =
-          chunk.flags & (proto::flag::kKeyframe | proto::flag::kCodecConfig | proto::flag::kPsi);
+          duplicating &&
+          (chunk.flags & (proto::flag::kKeyframe | proto::flag::kCodecConfig | proto::flag::kPsi));
       bytesAhead += static_cast<double>(chunk.size + kDataOverheadBytes) * (critical ? 2 : 1);
       auto leavesNs = static_cast<uint64_t>(bytesAhead * 8 * 1e9 / rateBps);
       if (nowNs + leadNs + leavesNs + marginNs > chunk.entryNs + latencyNs) {
@@ -160,6 +164,13 @@ void EdgeSession::rewriteContinuity(MediaChunk& chunk) {
     uint8_t* p = chunk.bytes.data() + off;
     renumber(p[1], p[2], p[3]);
   }
+}
+
+bool EdgeSession::duplicatesCritical(uint64_t nowNs) const {
+  // On clean links FEC at its floor already covers a stray loss, and a second copy of every
+  // keyframe packet would cost a tenth of the stream (a clean bond's overhead must stay under
+  // 1.15): copies go out only while the bond loses packets.
+  return fecPolicy_.lossRate(nowNs) >= kDuplicateAboveLoss;
 }
 
 void EdgeSession::sendCriticalCopy(const Link& first, const proto::PacketPrefix& prefix,

@@ -2,7 +2,7 @@
 # FEC against random loss: three constant 3 Mbit/s links at 40 ms, each losing 2 % of its
 # packets at random, a 4 Mbit/s stream at 500 ms, sent twice: with FEC (the default) and with
 # --no-fec. With FEC nothing is missing, FEC recovers packets (the gateway counts them by
-# mechanism), and the edge resends fewer packets than with ARQ alone.
+# mechanism), critical packets go twice, and the edge resends fewer packets than with ARQ alone.
 source "$(dirname "$0")/lib.sh"
 make_cbr_ts "$WORK/in.ts" 16 4000
 keygen 1 "$WORK/edge.key"
@@ -34,6 +34,9 @@ cmp "$WORK/in.ts" "$WORK/out.ts" || die "output differs from input"
 fec_recovered=$(stat_value "$WORK/fec-gateway.log" fec_recovered)
 ((fec_recovered > 0)) || die "FEC recovered nothing of $lost lost packets"
 fec_resent=$(stat_value "$WORK/fec-edge.log" retransmits)
+# Over a lossy bond the critical packets (keyframes, parameter sets, PSI) also go twice.
+dups=$(stat_value "$WORK/fec-edge.log" duplicates)
+((dups > 0)) || die "no critical packet was sent twice over a bond losing 2 %"
 
 run arq --no-fec
 arq_resent=$(stat_value "$WORK/arq-edge.log" retransmits)

@@ -28,7 +28,9 @@ stale=$(stat_value "$WORK/edge.log" stale_dropped)
 dups=$(stat_value "$WORK/edge.log" duplicates)
 ((shed > 0)) || die "the edge shed nothing over links 20 % short of the stream"
 ((stale == 0)) || die "$stale chunks went stale at the edge: something other than whole non-reference access units was lost"
-((dups > 0)) || die "no critical packet was sent twice"
+# Critical packets get a second copy only while the bond loses packets (fec-random-loss checks
+# that); these links drop only what overflows their queues, so there may be none.
+log "critical copies: $dups"
 python3 "$SRC/tests/integration/ts_check.py" compare "$WORK/in.ts" "$WORK/out.ts" "$shed" ||
   die "the output is not the input minus whole non-reference access units"
 errors=$(ffmpeg -hide_banner -v error -i "$WORK/out.ts" -f null - 2>&1)
