@@ -56,8 +56,18 @@ std::string checkOutputUrl(std::string_view url) {
 }
 
 std::string checkMediaInput(std::string_view input) {
-  return checkMediaUrl(input, true,
-                       "an input (expected file:PATH[?loop=1], PATH or udp://[HOST]:PORT)");
+  constexpr std::string_view kExpected =
+      "an input (expected file:PATH[?loop=1], PATH, udp://[HOST]:PORT or "
+      "testpattern:[?KEY=VALUE&...])";
+  // The test pattern's option values are checked by braid-edge itself (--check-config, or
+  // when it opens the input): the edge owns their parser, ctrl does not depend on it.
+  if (input.starts_with("testpattern:")) {
+    std::string_view rest = input.substr(12);
+    return rest.empty() || rest.front() == '?'
+               ? std::string()
+               : quoted(input) + " is not " + std::string(kExpected);
+  }
+  return checkMediaUrl(input, true, kExpected);
 }
 
 std::string checkLinkName(std::string_view name) {

@@ -27,7 +27,8 @@ std::string checkLinkName(std::string_view name);
 // A network interface name: 1-15 bytes (IFNAMSIZ), no '/', ':' or whitespace.
 std::string checkInterfaceName(std::string_view name);
 
-// A media input: file:PATH[?loop=1], udp://HOST:PORT or a plain path; must not be empty.
+// A media input: file:PATH[?loop=1], udp://HOST:PORT, a plain path, or testpattern:[?OPTIONS]
+// (whose option values the edge checks); must not be empty.
 std::string checkMediaInput(std::string_view input);
 
 }  // namespace braid::ctrl

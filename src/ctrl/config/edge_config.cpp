@@ -28,7 +28,8 @@ Schema<E> makeSchema() {
                 .mandatory()),
       field(&E::input,
             key("edge.input", KeyType::kString,
-                "media input: file:PATH[?loop=1] (paced by PCR), PATH or udp://HOST:PORT")
+                "media input: file:PATH[?loop=1] (paced by PCR), PATH, udp://HOST:PORT or "
+                "testpattern:[?OPTIONS] (built-in encoder)")
                 .checkedBy(checkMediaInput)
                 .mandatory()),
       field(&E::latencyMs,

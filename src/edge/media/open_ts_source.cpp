@@ -2,15 +2,21 @@
 
 #include <string>
 
+#include "braid_config.h"
 #include "dataplane/output/host_port.h"
+#include "edge/media/test_pattern_options.h"
 #include "edge/media/ts_file_source.h"
 #include "edge/media/udp_ts_source.h"
+#if BRAID_HAVE_TESTPATTERN
+#include "edge/media/test_pattern_source.h"
+#endif
 
 namespace braid::edge {
 
 namespace {
 
-constexpr std::string_view kSupported = "expected file:PATH[?loop=1], PATH or udp://HOST:PORT";
+constexpr std::string_view kSupported =
+    "expected file:PATH[?loop=1], PATH, udp://HOST:PORT or testpattern:[?OPTIONS]";
 
 Result<std::unique_ptr<TsSource>> openFile(std::string_view url, std::string_view path,
                                            std::string_view query, const TsInputOptions& options) {
@@ -47,6 +53,21 @@ Result<std::unique_ptr<TsSource>> openTsSource(std::string_view url,
                                                const TsInputOptions& options) {
   if (url.empty()) {
     return fail(ErrorCode::kInvalidArgument, "empty input URL (" + std::string(kSupported) + ")");
+  }
+  if (isTestPatternUrl(url)) {
+    auto parsed = parseTestPatternUrl(url);
+    if (!parsed) return tl::unexpected(parsed.error());
+#if BRAID_HAVE_TESTPATTERN
+    parsed->clock = options.clock;
+    auto source = TestPatternSource::open(*parsed);
+    if (!source) return tl::unexpected(source.error());
+    return std::unique_ptr<TsSource>(std::move(*source));
+#else
+    return fail(ErrorCode::kUnsupported,
+                "input '" + std::string(url) +
+                    "': this braid-edge was built without the test pattern (meson -Dtestpattern "
+                    "needs FFmpeg's libavfilter, libavformat and libavcodec with libx264)");
+#endif
   }
   if (url.starts_with("udp://")) {
     auto local = dp::parseUdpUrl(url, /*allowEmptyHost=*/true);

@@ -14,10 +14,11 @@ struct TsInputOptions {
   std::shared_ptr<MonotonicClock> clock;  // null: steadyClock()
 };
 
-// Opens the media input named by `url`: "file:PATH[?loop=1]", a plain PATH, or
+// Opens the media input named by `url`: "file:PATH[?loop=1]", a plain PATH,
 // "udp://HOST:PORT" (HOST may be empty or 0.0.0.0 for any local address, or a multicast
-// group). Any thread. Errors: kInvalidArgument (malformed URL or option), kUnsupported
-// (another scheme), and the errors of TsFileSource::open / UdpTsSource::open.
+// group), or "testpattern:[?OPTIONS]" (the built-in encoder, test_pattern_options.h).
+// Any thread. Errors: kInvalidArgument (malformed URL or option), kUnsupported (another
+// scheme; testpattern: in a build without FFmpeg), and the errors of the sources' open().
 [[nodiscard]] Result<std::unique_ptr<TsSource>> openTsSource(std::string_view url,
                                                              const TsInputOptions& options = {});
 

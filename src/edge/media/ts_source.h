@@ -8,6 +8,7 @@
 
 #include "dataplane/counter.h"
 #include "dataplane/proto/result.h"
+#include "edge/media/encoder_control.h"
 #include "edge/media/ts_packet.h"
 
 namespace braid::edge {
@@ -74,6 +75,9 @@ class TsSource {
 
   // Counters; any thread.
   const TsSourceCounters& counters() const { return counters_; }
+  // The bit-rate knob of a source that encodes its own media (the test pattern); nullptr for
+  // inputs that arrive encoded. The pointer lives as long as the source. Any thread.
+  virtual EncoderControl* encoderControl() noexcept { return nullptr; }
 
  protected:
   TsSourceCounters counters_;

@@ -125,8 +125,8 @@ const BadConfig kBadConfigs[] = {
      {"e.toml:2: edge.gateway: \"[::1]:99999\" is not a socket address (expected IPV4:PORT or "
       "[IPV6]:PORT)",
       "e.toml:3: edge.key_file: must not be empty",
-      "e.toml:4: edge.input: \"rtmp://x/y\" is not an input (expected file:PATH[?loop=1], PATH "
-      "or udp://[HOST]:PORT)",
+      "e.toml:4: edge.input: \"rtmp://x/y\" is not an input (expected file:PATH[?loop=1], PATH, "
+      "udp://[HOST]:PORT or testpattern:[?KEY=VALUE&...])",
       "e.toml:6: links[0].name: \"lte a\" is not a link name (1-32 of A-Z a-z 0-9 _ - .)",
       "e.toml:7: links[0].device: \"a/b\" is not an interface name (1-15 bytes, no '/', ':' or "
       "spaces)",
