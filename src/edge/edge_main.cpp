@@ -21,10 +21,12 @@
 #include "dataplane/clock.h"
 #include "dataplane/proto/crypto/aead.h"
 #include "edge/edge_session.h"
+#include "edge/encoder_feedback.h"
 #include "edge/input_pump.h"
 #include "edge/link_test.h"
 #include "edge/media/open_ts_source.h"
 #include "edge/media/packetizer.h"
+#include "edge/media/test_pattern_options.h"
 #include "edge/stats_table.h"
 #include "edge/wire_clock.h"
 #include "spdlog/spdlog.h"
@@ -62,6 +64,9 @@ struct Options {
   uint32_t fecMaxBlock = 32;
   double fecMinRepairRatio = 0.05;
   double fecMaxRepairRatio = 0.5;
+  uint64_t encoderMinBitrate = ctrl::EdgeConfig{}.encoderMinBitrate;
+  uint64_t encoderMaxBitrate = ctrl::EdgeConfig{}.encoderMaxBitrate;
+  double encoderSafetyMargin = ctrl::EdgeConfig{}.encoderSafetyMargin;
   // From the config file's [[links]]; when it has none (or no file), one link made of
   // --link-name, --device and --bind.
   std::vector<ctrl::LinkConfig> links;
@@ -79,28 +84,40 @@ std::string mediaStatsFields(const edge::EdgeCounters& c, const edge::InputPumpC
       in.media.accessUnits.read(), in.media.droppableAccessUnits.read(), c.duplicates.read(),
       c.duplicateBytes.read(), c.shedAccessUnits.read(), c.shedBytes.read());
 }
+// What the stats line reports about the encoder target and the built-in encoder.
+struct EncoderStats {
+  const edge::EncoderFeedbackCounters& feedback;
+  const edge::EncoderCounters* encoder;  // nullptr: an external encoder
+  uint64_t lastOutputBytes = 0;
+};
 
 // One stats line, and one per link while there are several (the links configured now: a link
 // removed by a reload is no longer shown, one added shows from the next line on).
 void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
-                const edge::LinkSet& links, uint64_t startNs, uint64_t& lastNs, uint64_t& lastBytes,
-                bool final) {
+                const edge::LinkSet& links, EncoderStats& enc, uint64_t startNs, uint64_t& lastNs,
+                uint64_t& lastBytes, bool final) {
   uint64_t nowNs = dp::monotonicNs();
   uint64_t bytes = c.udpBytesSent.read();
   double seconds = static_cast<double>(nowNs - lastNs) / 1e9;
   double mbps = seconds > 0 ? static_cast<double>(bytes - lastBytes) * 8 / seconds / 1e6 : 0;
+  uint64_t encoderBytes = enc.encoder != nullptr ? enc.encoder->outputBytes.read() : 0;
+  double encoderMbps =
+      seconds > 0 && enc.encoder != nullptr
+          ? static_cast<double>(encoderBytes - enc.lastOutputBytes) * 8 / seconds / 1e6
+          : 0;
+  enc.lastOutputBytes = encoderBytes;
   lastNs = nowNs;
   lastBytes = bytes;
   uint64_t media = c.mediaBytesSent.read();
   const char* kind = final ? "final" : "stats";
   double t = static_cast<double>(nowNs - startNs) / 1e9;
   std::printf(
-      "%s t=%.1f state=%s session=%016llx send_mbps=%.2f input_bytes=%llu media_bytes=%llu "
+      "%s t=%.2f state=%s session=%016llx send_mbps=%.2f input_bytes=%llu media_bytes=%llu "
       "udp_bytes=%llu overhead=%.3f data_packets=%llu next_seq=%llu acked_seq=%llu srtt_ms=%.1f "
       "live_links=%llu handshakes=%llu rekeys=%llu resets=%llu stale_dropped=%llu ring_full=%llu "
       "send_errors=%llu nacks=%llu retransmits=%llu retransmit_bytes=%llu "
       "retransmits_refused=%llu fec_blocks=%llu repairs=%llu repair_bytes=%llu "
-      "repairs_dropped=%llu repair_ratio=%.3f fec_loss=%.3f fec_burst=%.2f%s\n",
+      "repairs_dropped=%llu repair_ratio=%.3f fec_loss=%.3f fec_burst=%.2f%s target_bps=%llu capacity_bps=%llu",
       kind, t, edge::edgeStateName(static_cast<edge::EdgeState>(c.state.load())),
       (unsigned long long)c.sessionId.load(), mbps, (unsigned long long)in.bytes.read(),
       (unsigned long long)media, (unsigned long long)bytes,
@@ -117,7 +134,20 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
       (unsigned long long)c.repairsDropped.read(),
       static_cast<double>(c.repairPermille.read()) / 1000,
       static_cast<double>(c.lossPermille.read()) / 1000,
-      static_cast<double>(c.burstCenti.read()) / 100, mediaStatsFields(c, in).c_str());
+      static_cast<double>(c.burstCenti.read()) / 100, mediaStatsFields(c, in).c_str(),
+      (unsigned long long)enc.feedback.targetBps.read(),
+      (unsigned long long)enc.feedback.capacityBps.read());
+  if (enc.encoder != nullptr) {
+    // The built-in encoder: what it produced over this interval, and what it runs at.
+    std::printf(
+        " encoder_mbps=%.3f encoder_bps=%llu encoder_frames=%llu encoder_keyframes=%llu "
+        "encoder_rate_changes=%llu",
+        encoderMbps, (unsigned long long)enc.encoder->bitrateBps.read(),
+        (unsigned long long)enc.encoder->frames.read(),
+        (unsigned long long)enc.encoder->keyframes.read(),
+        (unsigned long long)enc.encoder->bitrateChanges.read());
+  }
+  std::printf("\n");
   if (links.size() > 1) {
     for (uint8_t i = 0; i < proto::kMaxLinks; ++i) {
       const edge::EdgeLinkOptions* link = links.find(i);
@@ -161,6 +191,9 @@ void applyConfig(const ctrl::EdgeConfig& c, Options& o) {
   o.fecMaxBlock = c.fecMaxBlock;
   o.fecMinRepairRatio = c.fecMinRepairRatio;
   o.fecMaxRepairRatio = c.fecMaxRepairRatio;
+  o.encoderMinBitrate = c.encoderMinBitrate;
+  o.encoderMaxBitrate = c.encoderMaxBitrate;
+  o.encoderSafetyMargin = c.encoderSafetyMargin;
   if (!c.links.empty()) {
     o.linkName = c.links.front().name;
     o.device = c.links.front().device.value_or("");
@@ -183,6 +216,9 @@ ctrl::EdgeConfig toConfig(const Options& o, const std::vector<ctrl::LinkConfig>&
   c.fecMaxBlock = o.fecMaxBlock;
   c.fecMinRepairRatio = o.fecMinRepairRatio;
   c.fecMaxRepairRatio = o.fecMaxRepairRatio;
+  c.encoderMinBitrate = o.encoderMinBitrate;
+  c.encoderMaxBitrate = o.encoderMaxBitrate;
+  c.encoderSafetyMargin = o.encoderSafetyMargin;
   c.links = fileLinks;
   if (c.links.empty()) c.links.push_back(ctrl::LinkConfig{.name = o.linkName});
   c.links.front().name = o.linkName;
@@ -300,6 +336,7 @@ void addLinkMetrics(ctrl::CounterCollector& collector, const edge::EdgeLinkCount
 struct ReloadTargets {
   edge::LinkSet& links;
   edge::EdgeSession& session;
+  edge::EncoderFeedback& encoder;
   const dp::SocketAddress& gateway;
   std::function<void(std::span<const edge::LinkChange>)> onLinksChanged;
 };
@@ -382,6 +419,15 @@ void reload(Options& options, ReloadTargets& targets) {
     options.logLevel = after.logLevel;
   }
   options.statsInterval = after.statsIntervalSeconds;
+  if (after.encoderMinBitrate != before.encoderMinBitrate ||
+      after.encoderMaxBitrate != before.encoderMaxBitrate ||
+      after.encoderSafetyMargin != before.encoderSafetyMargin) {
+    options.encoderMinBitrate = after.encoderMinBitrate;
+    options.encoderMaxBitrate = after.encoderMaxBitrate;
+    options.encoderSafetyMargin = after.encoderSafetyMargin;
+    targets.encoder.reconfigure(after.encoderMinBitrate, after.encoderMaxBitrate,
+                                after.encoderSafetyMargin);
+  }
   if (after.links != before.links && reloadLinks(after.links, targets)) {
     options.links = after.links;
     options.linkName = reloaded.linkName;
@@ -494,6 +540,20 @@ int runEdge(Options& options) {
   std::shared_ptr<ctrl::CounterCollector> collector;
 #endif
   edge::InputPump pump(**source, *packetizer, ring);
+  // The encoder target: the built-in encoder starts from its URL's bit rate (within the
+  // limits) and follows it; an external encoder can only read it (metric, stats line).
+  edge::EncoderControl* encoderControl = (*source)->encoderControl();
+  edge::EncoderFeedback encoderFeedback(
+      edge::BitrateControllerConfig{
+          .minBps = options.encoderMinBitrate,
+          .maxBps = options.encoderMaxBitrate,
+          .initialBps = encoderControl != nullptr ? encoderControl->requestedBitrate() : 0,
+          .safetyMargin = options.encoderSafetyMargin},
+      encoderControl);
+  // Media waiting at the sender, in bytes: whole chunks in the input ring (each at most one
+  // payload; they are full but for the last one of a burst).
+  const uint64_t chunkBytes =
+      (options.wireSize - edge::kDataOverhead) / edge::kTsPacketSize * edge::kTsPacketSize;
   if (!options.metricsListen.empty()) {
 #if BRAID_HAVE_METRICS
     auto server = ctrl::MetricsServer::start(options.metricsListen);
@@ -547,6 +607,39 @@ int runEdge(Options& options) {
                      ? 1.0
                      : 0.0;
         });
+    const edge::EncoderFeedbackCounters& f = encoderFeedback.counters();
+    collector->gauge("braid_edge_target_bitrate_bps",
+                     "encoder target bit rate (TS): what the bond carries x safety margin / "
+                     "overhead; the test pattern follows it, an external encoder should",
+                     &f.targetBps);
+    collector->gauge("braid_edge_bond_capacity_bps",
+                     "sum over media links of what their congestion control allows (UDP bit/s)",
+                     &f.capacityBps);
+    collector->gauge("braid_edge_bond_delivery_bps",
+                     "sum over media links of the delivery rate the gateway reports (UDP bit/s)",
+                     &f.deliveryBps);
+    collector->gauge("braid_edge_overhead_ratio",
+                     "UDP payload bytes / media bytes sent over the last second",
+                     &f.overheadPerMille, {}, 1e-3);
+    collector->counter("braid_edge_target_bitrate_changes_total",
+                       "times the encoder target moved (beyond its dead band)", &f.targetChanges);
+    if (encoderControl != nullptr) {
+      const edge::EncoderCounters& e = encoderControl->encoderCounters();
+      collector->counter("braid_edge_encoder_frames_total", "test-pattern frames encoded",
+                         &e.frames);
+      collector->counter("braid_edge_encoder_keyframes_total", "test-pattern keyframes encoded",
+                         &e.keyframes);
+      collector->gauge("braid_edge_encoder_bitrate_bps",
+                       "bit rate (TS) the test-pattern encoder runs at now", &e.bitrateBps);
+      collector->counter("braid_edge_encoder_bitrate_changes_total",
+                         "bit-rate changes applied to the running test-pattern encoder",
+                         &e.bitrateChanges);
+      collector->counter("braid_edge_encoder_output_bytes_total",
+                         "TS bytes the test-pattern encoder produced", &e.outputBytes);
+      collector->counter("braid_edge_encoder_busy_seconds_total",
+                         "time the test pattern spent generating, encoding and muxing frames",
+                         &e.encodeUs, {}, 1e-6);
+    }
     metrics->add(collector);
     spdlog::info("metrics on http://{}:{}/metrics",
                  options.metricsListen.substr(0, options.metricsListen.rfind(':')),
@@ -587,6 +680,7 @@ int runEdge(Options& options) {
   ReloadTargets reloadTargets{
       .links = linkSet,
       .session = **session,
+      .encoder = encoderFeedback,
       .gateway = prepared->gateway,
       .onLinksChanged = [&](std::span<const edge::LinkChange> changes) {
 #if BRAID_HAVE_METRICS
@@ -619,6 +713,10 @@ int runEdge(Options& options) {
   uint64_t lastNs = startNs, lastBytes = 0;
   auto intervalNs = [&options] { return static_cast<uint64_t>(options.statsInterval * 1e9); };
   uint64_t nextStatsNs = startNs + intervalNs();
+  uint64_t nextEncoderTickNs = startNs;
+  EncoderStats encoderStats{
+      .feedback = encoderFeedback.counters(),
+      .encoder = encoderControl != nullptr ? &encoderControl->encoderCounters() : nullptr};
   while (!senderDone.load()) {
     auto signal = signals->wait(std::chrono::milliseconds(table ? 10 : 20));
     if (signal && (*signal == SIGINT || *signal == SIGTERM)) {
@@ -630,21 +728,26 @@ int runEdge(Options& options) {
       reload(options, reloadTargets);
       if (intervalNs() != interval) nextStatsNs = dp::monotonicNs() + intervalNs();
     }
+    if (uint64_t now = dp::monotonicNs(); now >= nextEncoderTickNs) {
+      encoderFeedback.tick(now, (*session)->counters(), linkSet, ring.size() * chunkBytes);
+      nextEncoderTickNs = std::max(nextEncoderTickNs + edge::EncoderFeedback::kTickNs, now);
+    }
     if (table && dp::monotonicNs() >= nextTableNs) {
       table->draw((*session)->counters(), linkSet,
                   static_cast<double>(dp::monotonicNs() - startNs) / 1e9);
       nextTableNs = dp::monotonicNs() + kTableIntervalNs;
     }
     if (intervalNs() > 0 && dp::monotonicNs() >= nextStatsNs) {
-      printStats((*session)->counters(), pump.counters(), linkSet, startNs, lastNs, lastBytes,
-                 false);
+      printStats((*session)->counters(), pump.counters(), linkSet, encoderStats, startNs, lastNs,
+                 lastBytes, false);
       nextStatsNs += intervalNs();
     }
   }
   stop.store(true);
   inputThread.join();
   senderThread.join();
-  printStats((*session)->counters(), pump.counters(), linkSet, startNs, lastNs, lastBytes, true);
+  printStats((*session)->counters(), pump.counters(), linkSet, encoderStats, startNs, lastNs,
+             lastBytes, true);
   if (inputFailed.load()) return 1;
   return 0;
 }
@@ -701,8 +804,12 @@ int main(int argc, char** argv) {
                "validate the configuration, print it with every default filled in, and exit");
   app.add_option("--gateway", options.gateway, "gateway address HOST:PORT");
   app.add_option("--key", options.keyPath, "this edge's key file (from 'braid-gateway keygen')");
-  app.add_option("--input", options.input,
-                 "media input: file:PATH[?loop=1] (paced by PCR), PATH, or udp://HOST:PORT");
+  app.add_option(
+      "--input", options.input,
+      "media input: file:PATH[?loop=1] (paced by PCR), PATH, udp://HOST:PORT, or "
+      "testpattern:[?bitrate=4M&size=1280x720&fps=30&gop=1&preset=veryfast&duration=S] (the "
+      "built-in encoder: lavfi testsrc2 + libx264 with 2 B-frames, its bit rate "
+      "following the bond; docs/config.md)");
   app.add_option("--latency-ms", options.latencyMs, "target end-to-end latency to ask for")
       ->capture_default_str();
   app.add_option("--bind", options.bind, "local address of the link (HOST:PORT)");
@@ -801,6 +908,13 @@ int main(int argc, char** argv) {
   effective.configPath = options.configPath;
   effective.links = toConfig(effective, fileLinks).links;
   if (checkConfig) {
+    // The config reader checks the input's form; the test pattern's options are the edge's.
+    if (edge::isTestPatternUrl(effective.input)) {
+      if (auto pattern = edge::parseTestPatternUrl(effective.input); !pattern) {
+        std::fprintf(stderr, "braid-edge: edge.input: %s\n", pattern.error().context.c_str());
+        return kExitConfig;
+      }
+    }
     std::printf("%s", ctrl::renderEffective(toConfig(effective, fileLinks)).c_str());
     return 0;
   }

@@ -23,6 +23,9 @@ promtool check metrics <"$WORK/edge-metrics.txt" >"$WORK/promtool-edge.txt" 2>&1
 grep -qE '^braid_edge_session_live 1' "$WORK/edge-metrics.txt" || die "edge does not report its live session"
 grep -qE '^braid_edge_link_sent_bytes_total\{link="0",name="link0"\} [1-9]' "$WORK/edge-metrics.txt" ||
   die "edge does not report bytes sent per link"
+# The encoder target is published whatever the input (here a file: an external encoder).
+grep -qE '^braid_edge_target_bitrate_bps [1-9]' "$WORK/edge-metrics.txt" ||
+  die "edge does not publish the encoder target"
 sleep 0.5
 scrape "$URL" >"$WORK/metrics-live.txt"
 promtool check metrics <"$WORK/metrics-live.txt" >"$WORK/promtool-live.txt" 2>&1 ||

@@ -41,6 +41,19 @@ Schema<E> makeSchema() {
             key("edge.rekey_after_packets", kInt,
                 "handshake new keys once a link has sent this many packets under them")
                 .range(100, static_cast<double>(E{}.rekeyAfterPackets))),
+      field(&E::encoderMinBitrate,
+            key("encoder.min_bitrate", kInt, "lowest encoder target, TS bit/s")
+                .range(100'000, 100'000'000)
+                .live()),
+      field(&E::encoderMaxBitrate,
+            key("encoder.max_bitrate", kInt, "highest encoder target, TS bit/s")
+                .range(100'000, 100'000'000)
+                .live()),
+      field(&E::encoderSafetyMargin,
+            key("encoder.safety_margin", KeyType::kFloat,
+                "share of the bond's measured capacity the encoder target aims at")
+                .range(0.3, 1.0)
+                .live()),
       field(&E::logLevel,
             key("log.level", kEnum, "least severe level logged").oneOf(logLevelChoices()).live()),
       field(&E::statsIntervalSeconds, key("log.stats_interval_s", KeyType::kFloat,
@@ -92,6 +105,12 @@ Schema<E> makeSchema() {
 }
 
 void crossCheck(const EdgeConfig& c, ReadResult& read) {
+  if (c.encoderMinBitrate > c.encoderMaxBitrate &&
+      !read.anyBad({"encoder.min_bitrate", "encoder.max_bitrate"})) {
+    read.fail("encoder.min_bitrate", std::to_string(c.encoderMinBitrate) +
+                                         " is above encoder.max_bitrate (" +
+                                         std::to_string(c.encoderMaxBitrate) + ")");
+  }
   std::map<std::string, size_t> names;
   for (size_t i = 0; i < c.links.size(); ++i) {
     std::string key = "links[" + std::to_string(i) + "].name";

@@ -43,6 +43,11 @@ struct EdgeConfig {
   std::string aead = "auto";
   // proto::kRekeySequenceThreshold (sealed_channel.h would pull in the crypto headers).
   uint64_t rekeyAfterPackets = proto::kMaxLinkSeq - (uint64_t{1} << 16);
+  // The encoder bit-rate target (edge/bitrate_controller.h): its range, and the share of
+  // the bond's capacity it aims at.
+  uint64_t encoderMinBitrate = 300'000;
+  uint64_t encoderMaxBitrate = 8'000'000;
+  double encoderSafetyMargin = 0.8;
   std::string logLevel = "info";
   double statsIntervalSeconds = 1.0;
   std::vector<LinkConfig> links = {};

@@ -144,6 +144,15 @@ const BadConfig kBadConfigs[] = {
      "",
      {"g.toml: gateway.keys_file: required key is missing",
       "g.toml: outputs: required key is missing"}},
+    {"EncoderLimits",
+     Binary::kEdge,
+     "[edge]\ngateway = \"127.0.0.1:1\"\nkey_file = \"k\"\ninput = \"testpattern:fps=25\"\n"
+     "[encoder]\nmin_bitrate = 9000000\nmax_bitrate = 8000000\nsafety_margin = 1.5\n"
+     "[[links]]\nname = \"a\"\n",
+     {"e.toml:4: edge.input: \"testpattern:fps=25\" is not an input (expected file:PATH[?loop=1], "
+      "PATH, udp://[HOST]:PORT or testpattern:[?KEY=VALUE&...])",
+      "e.toml:6: encoder.min_bitrate: 9000000 is above encoder.max_bitrate (8000000)",
+      "e.toml:8: encoder.safety_margin: 1.5 is above the maximum 1"}},
     {"LatencyMinAboveMax",
      Binary::kGateway,
      "[gateway]\nkeys_file = \"k\"\n[latency]\nmin_ms = 500\nmax_ms = 200\n"

@@ -104,6 +104,35 @@ TEST(EdgeConfig, ExampleLoads) {
   ASSERT_EQ(config->links.size(), 3u);
   EXPECT_EQ(config->links[2].bind, "0.0.0.0:0");
   EXPECT_EQ(config->links[2].priority, "backup");
+  EXPECT_EQ(config->encoderMinBitrate, 500'000u);
+  EXPECT_EQ(config->encoderMaxBitrate, 6'000'000u);
+  EXPECT_DOUBLE_EQ(config->encoderSafetyMargin, 0.8);
+}
+
+TEST(EdgeConfig, TestPatternInputAndEncoderKeys) {
+  auto config = parseEdgeConfig(
+      "[edge]\ngateway = \"127.0.0.1:7400\"\nkey_file = \"k\"\n"
+      "input = \"testpattern:?bitrate=6M&size=960x540\"\n[encoder]\nmax_bitrate = 6000000\n"
+      "[[links]]\nname = \"a\"\n",
+      "e.toml");
+  ASSERT_TRUE(config) << config.error().describe();
+  EXPECT_EQ(config->input, "testpattern:?bitrate=6M&size=960x540");
+  EXPECT_EQ(config->encoderMaxBitrate, 6'000'000u);
+  EXPECT_EQ(config->encoderMinBitrate, EdgeConfig{}.encoderMinBitrate);
+  EXPECT_TRUE(
+      parseEdgeConfig("[edge]\ngateway = \"127.0.0.1:7400\"\nkey_file = \"k\"\n"
+                      "input = \"testpattern:\"\n[[links]]\nname = \"a\"\n",
+                      "e.toml"));
+  // The encoder keys are reloaded on SIGHUP.
+  EdgeConfig after = *config;
+  after.encoderMaxBitrate = 4'000'000;
+  after.encoderSafetyMargin = 0.7;
+  auto changes = diffConfig(*config, after);
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].key, "encoder.max_bitrate");
+  EXPECT_EQ(changes[0].reload, Reload::kLive);
+  EXPECT_EQ(changes[1].key, "encoder.safety_margin");
+  EXPECT_EQ(changes[1].reload, Reload::kLive);
 }
 
 TEST(GatewayConfig, MissingFileIsAnIoError) {
