@@ -67,7 +67,7 @@ frames=$(stat_value "$WORK/edge.log" encoder_frames)
 ((frames == SECONDS_OF_STREAM * 30)) || die "the edge encoded $frames frames, not $((SECONDS_OF_STREAM * 30))"
 errors=$(ffmpeg -nostdin -v error -i "$WORK/out.ts" -f null - 2>&1 | wc -l)
 decoded=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames \
-  -of csv=p=0 "$WORK/out.ts" | awk 'NF && !n { print; n = 1 }')  # (listed per program too)
+  -of csv=p=0 "$WORK/out.ts" 2>/dev/null | awk 'NF && !n { print; n = 1 }')  # (listed per program too)
 types=$(ffprobe -v error -select_streams v:0 -show_entries frame=pict_type -of csv=p=0 "$WORK/out.ts")
 grep -q B <<<"$types" || die "no B pictures in the output"
 changes=$(stat_value "$WORK/edge.log" encoder_rate_changes)
