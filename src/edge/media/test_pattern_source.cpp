@@ -266,8 +266,8 @@ TestPatternSource::TestPatternSource(const TestPatternOptions& options, std::uni
 }
 
 TestPatternSource::~TestPatternSource() {
-  // The TS trailer flushes nothing useful for a live stream that stops: leave it out, but
-  // drop the muxer's private state properly.
+  // Nothing reads the trailer's bytes any more (the write callback drops them), but writing
+  // it frees the muxer's per-stream state.
   if (av_ && av_->headerWritten && av_->muxer) {
     av_->io->opaque = nullptr;
     av_write_trailer(av_->muxer.get());
