@@ -80,9 +80,10 @@ std::string mediaStatsFields(const edge::EdgeCounters& c, const edge::InputPumpC
   return fmt::format(
       " chunks={} ts_bytes={} nulls_deleted={} filler_deleted={} access_units={} "
       "droppable_units={} duplicates={} duplicate_bytes={} shed_access_units={} shed_bytes={}",
-      in.chunks.read(), in.tsBytes.read(), in.media.nullsDeleted.read(), in.media.fillerDeleted.read(),
-      in.media.accessUnits.read(), in.media.droppableAccessUnits.read(), c.duplicates.read(),
-      c.duplicateBytes.read(), c.shedAccessUnits.read(), c.shedBytes.read());
+      in.chunks.read(), in.tsBytes.read(), in.media.nullsDeleted.read(),
+      in.media.fillerDeleted.read(), in.media.accessUnits.read(),
+      in.media.droppableAccessUnits.read(), c.duplicates.read(), c.duplicateBytes.read(),
+      c.shedAccessUnits.read(), c.shedBytes.read());
 }
 // What the stats line reports about the encoder target and the built-in encoder.
 struct EncoderStats {
@@ -117,7 +118,8 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
       "live_links=%llu handshakes=%llu rekeys=%llu resets=%llu stale_dropped=%llu ring_full=%llu "
       "send_errors=%llu nacks=%llu retransmits=%llu retransmit_bytes=%llu "
       "retransmits_refused=%llu fec_blocks=%llu repairs=%llu repair_bytes=%llu "
-      "repairs_dropped=%llu repair_ratio=%.3f fec_loss=%.3f fec_burst=%.2f%s target_bps=%llu capacity_bps=%llu",
+      "repairs_dropped=%llu repair_ratio=%.3f fec_loss=%.3f fec_burst=%.2f%s target_bps=%llu "
+      "capacity_bps=%llu",
       kind, t, edge::edgeStateName(static_cast<edge::EdgeState>(c.state.load())),
       (unsigned long long)c.sessionId.load(), mbps, (unsigned long long)in.bytes.read(),
       (unsigned long long)media, (unsigned long long)bytes,
