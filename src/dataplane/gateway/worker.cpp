@@ -554,34 +554,45 @@ Worker::Wake Worker::idleWait(uint64_t nowNs) noexcept {
   return wake;
 }
 
+Worker::Pass Worker::pass(bool receive) noexcept {
+  std::function<void(Worker&)> task;
+  while (mailbox_.readable() > 0 && mailbox_.tryPop(task)) task(*this);
+  Pass done;
+  done.received = receive ? port_->receive(burst_) : 0;
+  done.nowNs = monotonicNs();  // one clock read per burst
+  for (size_t i = 0; i < done.received; ++i) {
+    dispatch(burst_.packets[i], burst_.sources[i], done.nowNs);
+  }
+  port_->release(burst_);
+  publishHandoffs();
+  done.handedIn = drainInbound(done.nowNs);
+  serviceHandshakes(done.nowNs);
+  serviceTimers(done.nowNs);
+  tx_.flush();
+  done.handshakesWaiting = handshakeLane_.readable() > 0;
+  return done;
+}
+
 void Worker::run(const std::atomic<bool>& stop) noexcept {
   // False after a wake by the doorbell alone: the port has nothing, do not ask it.
   bool portReady = true;
   while (!stop.load(std::memory_order_relaxed)) {
-    std::function<void(Worker&)> task;
-    while (mailbox_.readable() > 0 && mailbox_.tryPop(task)) task(*this);
-    size_t n = portReady ? port_->receive(burst_) : 0;
+    const Pass done = pass(portReady);
     portReady = true;
-    uint64_t nowNs = monotonicNs();  // one clock read per burst
-    for (size_t i = 0; i < n; ++i) dispatch(burst_.packets[i], burst_.sources[i], nowNs);
-    port_->release(burst_);
-    publishHandoffs();
-    size_t handedIn = drainInbound(nowNs);
-    serviceHandshakes(nowNs);
-    serviceTimers(nowNs);
-    tx_.flush();
+    const size_t n = done.received;
+    const size_t handedIn = done.handedIn;
     // More may be waiting: no sleep.
-    if (n == kBurstSize || handedIn >= kBurstSize || handshakeLane_.readable() > 0) continue;
+    if (n == kBurstSize || handedIn >= kBurstSize || done.handshakesWaiting) continue;
     if (n > 0 || handedIn > 0) {
       // Busy but not saturated: let the next burst gather.
       size_t got = std::max(n, handedIn);
-      coalesce(nowNs,
+      coalesce(done.nowNs,
                kMaxCoalesceNs * std::min(kBurstSize - got, kBurstSize / 2) / (kBurstSize / 2));
       continue;
     }
     // Woken by a datagram after idling: its burst is usually still arriving; receiving at
     // once would take it one datagram per syscall.
-    switch (idleWait(nowNs)) {
+    switch (idleWait(done.nowNs)) {
       case Wake::kPort:
         coalesce(monotonicNs(), kWakeCoalesceNs);
         break;

@@ -84,8 +84,21 @@ class Worker {
   // one ring per ordered pair and a doorbell each. Control thread, before any run().
   static Result<void> connect(std::span<const std::unique_ptr<Worker>> workers);
 
-  // The receive/playout loop. Returns when `stop` becomes true. Worker thread.
+  // The receive/playout loop: pass() after pass(), sleeping between them as traffic allows
+  // (docs/gateway.md §5). Returns when `stop` becomes true. Worker thread.
   void run(const std::atomic<bool>& stop) noexcept;
+
+  // What one pass did.
+  struct Pass {
+    size_t received = 0;  // datagrams from the port
+    size_t handedIn = 0;  // datagrams from other workers' rings
+    bool handshakesWaiting = false;
+    uint64_t nowNs = 0;  // the pass's one clock read
+  };
+  // One pass of run() without any sleep: control tasks, one receive burst (if `receive`),
+  // handoffs out and in, the handshake lane, due timers, transmit. Worker thread (also what
+  // the fuzz target drives, with every worker on the calling thread).
+  Pass pass(bool receive) noexcept;
 
   // After run() of every worker returned: plays out what every session holds, tells the
   // edges, stops the outputs.
