@@ -8,7 +8,7 @@
 #           Mbit/s of 1200-byte packets over 2 links each, 1% reordered. Counted per packet:
 #           recvmmsg, AES-256-GCM open, replay check, per-link stats, reorder into the jitter
 #           buffer, playout from the timer wheel, feedback (ACK every 50 ms), the output thread.
-#           (FEC decode is not in the gateway yet.)
+#           (braid-loadgen sends no REPAIR packets: FEC decode is not exercised.)
 #   srt     srt-live-transmit receiving SRT (AES-256 passphrase) from srt-live-transmit and
 #           forwarding to UDP, same total bit rate, 1316-byte payloads
 #   rist    ristreceiver (main profile, AES-256) from ristsender, forwarding to UDP, same
