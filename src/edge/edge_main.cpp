@@ -118,7 +118,8 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
       "live_links=%llu handshakes=%llu rekeys=%llu resets=%llu stale_dropped=%llu ring_full=%llu "
       "send_errors=%llu nacks=%llu retransmits=%llu retransmit_bytes=%llu "
       "retransmits_refused=%llu fec_blocks=%llu repairs=%llu repair_bytes=%llu "
-      "repairs_dropped=%llu repair_ratio=%.3f fec_loss=%.3f fec_burst=%.2f%s target_bps=%llu "
+      "repairs_dropped=%llu repairs_trimmed=%llu repair_ratio=%.3f fec_loss=%.3f fec_burst=%.2f%s "
+      "target_bps=%llu "
       "capacity_bps=%llu",
       kind, t, edge::edgeStateName(static_cast<edge::EdgeState>(c.state.load())),
       (unsigned long long)c.sessionId.load(), mbps, (unsigned long long)in.bytes.read(),
@@ -133,7 +134,7 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
       (unsigned long long)c.retransmits.read(), (unsigned long long)c.retransmitBytes.read(),
       (unsigned long long)c.retransmitsRefused.read(), (unsigned long long)c.fecBlocks.read(),
       (unsigned long long)c.repairPackets.read(), (unsigned long long)c.repairBytes.read(),
-      (unsigned long long)c.repairsDropped.read(),
+      (unsigned long long)c.repairsDropped.read(), (unsigned long long)c.repairsTrimmed.read(),
       static_cast<double>(c.repairPermille.read()) / 1000,
       static_cast<double>(c.lossPermille.read()) / 1000,
       static_cast<double>(c.burstCenti.read()) / 100, mediaStatsFields(c, in).c_str(),

@@ -411,7 +411,17 @@ void EdgeSession::closeFecBlock(uint64_t nowNs) {
     counters_.repairsDropped.add(pendingRepairs_.block.m - pendingRepairs_.next);
   }
   const uint32_t k = fec_->sources();
-  auto block = fec_->close(fecPolicy_.repairsFor(k, nowNs));
+  uint32_t repairs = fecPolicy_.repairsFor(k, nowNs);
+  // While media waits at the sender the links are the bottleneck: repairs would take their
+  // room from the media they protect and make every later packet later (at a link's start,
+  // on a lossy link, that cost resends their deadline). Then a block gets one repair.
+  const bool backlogged =
+      input_.readable() > 0 && nowNs - input_.readSlot(0).entryNs > kBackloggedAfterNs;
+  if (backlogged && repairs > 1) {
+    counters_.repairsTrimmed.add(repairs - 1);
+    repairs = 1;
+  }
+  auto block = fec_->close(repairs);
   if (!block) {
     spdlog::error("fec: {}", block.error().describe());
     pendingRepairs_ = {};

@@ -126,6 +126,7 @@ struct EdgeCounters {
   dp::OwnedCounter repairPackets;   // REPAIR packets sent
   dp::OwnedCounter repairBytes;     // their UDP payload bytes (also in udpBytesSent)
   dp::OwnedCounter repairsDropped;  // repairs not sent: their block was past its deadline
+  dp::OwnedCounter repairsTrimmed;  // repairs the policy asked for, not made: media backlog
   dp::OwnedCounter repairPermille;  // gauge: repairs per 1000 sources of the last block
   dp::OwnedCounter lossPermille;    // gauge: the bond's loss rate the FEC policy sees
   dp::OwnedCounter burstCenti;      // gauge: its mean loss burst length × 100
