@@ -28,13 +28,21 @@ Schema<G> makeSchema() {
                              "worker threads, one SO_REUSEPORT socket each on gateway.listen")
                              .range(1, 64)),
       field(&G::backend, key("gateway.backend", kEnum,
-                             "receive backend: kernel (UDP sockets) or af_xdp (XDP program + "
-                             "AF_XDP socket per worker)")
-                             .oneOf({"kernel", "af_xdp"})),
+                             "receive backend: kernel (UDP sockets), af_xdp (XDP program + "
+                             "AF_XDP socket per worker) or dpdk (a DPDK port, a queue pair per "
+                             "worker)")
+                             .oneOf({"kernel", "af_xdp", "dpdk"})),
       field(&G::xdpInterface,
             key("gateway.xdp_interface", KeyType::kString,
                 "af_xdp: interface to attach to; worker i takes rx queue i (not set: kernel)")
                 .checkedBy(checkInterfaceName)),
+      field(&G::dpdkEalArgs,
+            key("gateway.dpdk_eal_args", KeyType::kString,
+                "dpdk: EAL arguments, e.g. \"--no-huge -m 256 --no-pci --in-memory "
+                "--vdev=net_af_packet0,iface=eth1\"")),
+      field(&G::dpdkPort,
+            key("gateway.dpdk_port", kInt, "dpdk: ethdev port ID; worker i takes queue pair i")
+                .range(0, 1023)),
       field(&G::aead,
             key("gateway.aead", kEnum, "AES-256-GCM implementation").oneOf(aeadChoices())),
       field(&G::keysFile,
@@ -100,6 +108,10 @@ void crossCheck(const GatewayConfig& c, ReadResult& read) {
   if (c.backend == "af_xdp" && !c.xdpInterface &&
       !read.anyBad({"gateway.backend", "gateway.xdp_interface"})) {
     read.fail("gateway.backend", "af_xdp needs gateway.xdp_interface (the interface to attach to)");
+  }
+  if (c.backend == "dpdk" && !c.dpdkEalArgs &&
+      !read.anyBad({"gateway.backend", "gateway.dpdk_eal_args"})) {
+    read.fail("gateway.backend", "dpdk needs gateway.dpdk_eal_args (the EAL arguments)");
   }
   std::map<std::pair<std::string, std::optional<uint32_t>>, size_t> seen;
   for (size_t i = 0; i < c.outputs.size(); ++i) {

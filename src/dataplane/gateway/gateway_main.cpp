@@ -30,6 +30,9 @@
 #if BRAID_HAVE_XDP
 #include "dataplane/gateway/xdp_backend.h"
 #endif
+#if BRAID_HAVE_DPDK
+#include "dataplane/io/dpdk_port.h"
+#endif
 #if BRAID_HAVE_METRICS
 #include "ctrl/metrics/gateway_collector.h"
 #include "ctrl/metrics/metrics_server.h"
@@ -53,8 +56,10 @@ struct RunOptions {
   std::string logLevel = "info";
   unsigned gatewayId = 1;
   unsigned workers = 1;
-  std::string backend = "kernel";  // "kernel" or "af_xdp"
+  std::string backend = "kernel";  // "kernel", "af_xdp" or "dpdk"
   std::string xdpInterface;        // af_xdp: the interface (empty: not set)
+  std::string dpdkEalArgs;         // dpdk: the EAL arguments (empty: not set)
+  unsigned dpdkPort = 0;           // dpdk: the ethdev port ID
   std::string recoveryTracePath;   // --recovery-trace (tests, troubleshooting): empty for none
   unsigned minLatencyMs = 50;
   unsigned maxLatencyMs = 10000;
@@ -99,6 +104,8 @@ void applyConfig(const ctrl::GatewayConfig& c, RunOptions& options) {
   options.workers = c.workers;
   options.backend = c.backend;
   options.xdpInterface = c.xdpInterface.value_or("");
+  options.dpdkEalArgs = c.dpdkEalArgs.value_or("");
+  options.dpdkPort = c.dpdkPort;
   options.minLatencyMs = c.minLatencyMs;
   options.maxLatencyMs = c.maxLatencyMs;
   options.feedbackMs = c.feedbackMs;
@@ -122,6 +129,8 @@ ctrl::GatewayConfig toConfig(const RunOptions& options) {
   c.workers = options.workers;
   c.backend = options.backend;
   if (!options.xdpInterface.empty()) c.xdpInterface = options.xdpInterface;
+  if (!options.dpdkEalArgs.empty()) c.dpdkEalArgs = options.dpdkEalArgs;
+  c.dpdkPort = options.dpdkPort;
   c.minLatencyMs = options.minLatencyMs;
   c.maxLatencyMs = options.maxLatencyMs;
   c.feedbackMs = options.feedbackMs;
@@ -256,10 +265,35 @@ int runGateway(RunOptions& options) {
     spdlog::error("--workers must be 1..{}", dp::kMaxWorkers);
     return kExitConfig;
   }
-  if (options.backend != "kernel" && options.backend != "af_xdp") {
-    spdlog::error("--backend must be kernel or af_xdp, not '{}'", options.backend);
+  if (options.backend != "kernel" && options.backend != "af_xdp" && options.backend != "dpdk") {
+    spdlog::error("--backend must be kernel, af_xdp or dpdk, not '{}'", options.backend);
     return kExitConfig;
   }
+#if BRAID_HAVE_DPDK
+  // Declared before the workers: their ports use its mbuf pool, and it stops the device and
+  // the EAL after they are gone.
+  std::unique_ptr<dp::DpdkDevice> dpdk;
+  if (options.backend == "dpdk") {
+    if (options.dpdkPort > 0xffff) {
+      spdlog::error("--dpdk-port {}: not a DPDK port ID", options.dpdkPort);
+      return kExitConfig;
+    }
+    auto created = dp::DpdkDevice::create(
+        options.dpdkEalArgs, static_cast<uint16_t>(options.dpdkPort), *listen, options.workers);
+    if (!created) {
+      spdlog::error("backend dpdk: {}", created.error().context);
+      return 1;
+    }
+    dpdk = std::move(*created);
+    spdlog::info("DPDK port {} ({}) with {} queue pair(s)", options.dpdkPort, dpdk->driverName(),
+                 dpdk->queueCount());
+  }
+#else
+  if (options.backend == "dpdk") {
+    spdlog::error("--backend dpdk: this build has no DPDK support (meson -Ddpdk)");
+    return kExitConfig;
+  }
+#endif
 #if BRAID_HAVE_XDP
   // Declared before the workers: their ports share its state, and it detaches the program
   // after they are gone.
@@ -283,6 +317,9 @@ int runGateway(RunOptions& options) {
                       const dp::SocketAddress& bindTo) -> Result<std::unique_ptr<dp::PacketPort>> {
 #if BRAID_HAVE_XDP
     if (xdp) return xdp->makePort(index);
+#endif
+#if BRAID_HAVE_DPDK
+    if (dpdk) return dpdk->makePort(index);
 #endif
     (void)index;
     auto port = dp::KernelUdpPort::create(dp::KernelUdpPortOptions{.listen = bindTo});
@@ -419,6 +456,9 @@ int runGateway(RunOptions& options) {
 #if BRAID_HAVE_XDP
     if (xdp) return xdp->statsFields();
 #endif
+#if BRAID_HAVE_DPDK
+    if (dpdk) return dpdk->statsFields();
+#endif
     return {};
   };
   auto drainTraces = [&traces, traceFile] {
@@ -494,11 +534,17 @@ int main(int argc, char** argv) {
                  "worker threads, one SO_REUSEPORT socket each on the listen address (1-64)")
       ->capture_default_str();
   app.add_option("--backend", options.backend,
-                 "receive backend: kernel (UDP sockets) or af_xdp (XDP program on "
-                 "--xdp-interface, worker i on rx queue i; root)")
+                 "receive backend: kernel (UDP sockets), af_xdp (XDP program on "
+                 "--xdp-interface, worker i on rx queue i; root) or dpdk (DPDK port "
+                 "--dpdk-port, worker i on queue pair i; root)")
       ->capture_default_str();
   app.add_option("--xdp-interface", options.xdpInterface,
                  "af_xdp: the interface to attach to (needs as many rx queues as workers)");
+  app.add_option("--dpdk-eal-args", options.dpdkEalArgs,
+                 "dpdk: EAL arguments, e.g. \"--no-huge -m 256 --no-pci --in-memory "
+                 "--vdev=net_af_packet0,iface=eth1,qpairs=2\"");
+  app.add_option("--dpdk-port", options.dpdkPort, "dpdk: the ethdev port ID")
+      ->capture_default_str();
   app.add_option("--recovery-trace", options.recoveryTracePath,
                  "write one CSV line per recovered media packet (session, sequence, mechanism: "
                  "arq or fec) to PATH, off the packet path (tests, troubleshooting)");
@@ -555,10 +601,11 @@ int main(int argc, char** argv) {
   }
   std::set<std::string> givenNames;
   for (const char* name :
-       {"--listen", "--keys", "--secret-file", "--output", "--aead", "--gateway-id", "--workers",
-        "--backend", "--xdp-interface", "--min-latency-ms", "--max-latency-ms", "--feedback-ms",
-        "--keepalive-ms", "--idle-timeout-ms", "--handshake-rate", "--stats-interval",
-        "--log-level", "--metrics-listen"}) {
+       {"--listen",         "--keys",           "--secret-file",  "--output",
+        "--aead",           "--gateway-id",     "--workers",      "--backend",
+        "--xdp-interface",  "--dpdk-eal-args",  "--dpdk-port",    "--min-latency-ms",
+        "--max-latency-ms", "--feedback-ms",    "--keepalive-ms", "--idle-timeout-ms",
+        "--handshake-rate", "--stats-interval", "--log-level",    "--metrics-listen"}) {
     if (app.get_option(name)->count() > 0) givenNames.insert(name);
   }
   effective.cliOverrides = [options, outputUrl, givenNames](RunOptions& e) {
@@ -572,6 +619,8 @@ int main(int argc, char** argv) {
     if (given("--workers")) e.workers = options.workers;
     if (given("--backend")) e.backend = options.backend;
     if (given("--xdp-interface")) e.xdpInterface = options.xdpInterface;
+    if (given("--dpdk-eal-args")) e.dpdkEalArgs = options.dpdkEalArgs;
+    if (given("--dpdk-port")) e.dpdkPort = options.dpdkPort;
     if (given("--min-latency-ms")) e.minLatencyMs = options.minLatencyMs;
     if (given("--max-latency-ms")) e.maxLatencyMs = options.maxLatencyMs;
     if (given("--feedback-ms")) e.feedbackMs = options.feedbackMs;

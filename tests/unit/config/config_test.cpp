@@ -63,6 +63,22 @@ TEST(GatewayConfig, AfXdpBackendWithItsInterface) {
   EXPECT_FALSE(defaults->xdpInterface.has_value());
 }
 
+TEST(GatewayConfig, DpdkBackendWithEalArgsAndPort) {
+  auto config = checkGatewayConfig(
+      "[gateway]\nbackend = \"dpdk\"\nlisten = \"10.0.0.1:7400\"\n"
+      "dpdk_eal_args = \"--no-huge -m 256 --no-pci --vdev=net_af_packet0,iface=eth1\"\n"
+      "dpdk_port = 1\nworkers = 2\nkeys_file = \"keys\"\n[[outputs]]\nurl = \"null:\"\n",
+      "gateway.toml");
+  ASSERT_TRUE(config) << joinErrors(config.error());
+  EXPECT_EQ(config->backend, "dpdk");
+  EXPECT_EQ(config->dpdkEalArgs, "--no-huge -m 256 --no-pci --vdev=net_af_packet0,iface=eth1");
+  EXPECT_EQ(config->dpdkPort, 1u);
+  auto defaults = checkGatewayConfig(kMinimalGateway, "gateway.toml");
+  ASSERT_TRUE(defaults) << joinErrors(defaults.error());
+  EXPECT_FALSE(defaults->dpdkEalArgs.has_value());
+  EXPECT_EQ(defaults->dpdkPort, 0u);
+}
+
 TEST(EdgeConfig, MinimalFileTakesEveryDefault) {
   auto config = checkEdgeConfig(kMinimalEdge, "edge.toml");
   ASSERT_TRUE(config) << joinErrors(config.error());

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# The gateway over DPDK (issue 8, acceptance 1): the real braid-edge sends a TS file over a
+# veth pair between two namespaces to braid-gateway with backend kernel and dpdk, each with
+# 1 and 2 workers. DPDK runs without hugepages or a NIC: --no-huge and the net_af_packet vdev
+# on the gateway's veth with one queue pair per worker (its packet sockets share a fanout
+# group, so the edge's four links spread over both queues). An af_packet socket does not
+# steal frames from the kernel, so for the dpdk runs an nftables netdev ingress rule drops
+# everything on the veth after the packet taps have seen it: the kernel neither answers ARP
+# and ping nor sends ICMP port unreachable, and the edge reaches the gateway only through the
+# ARP and ICMP answers of the DPDK port. Every output must be byte-identical to the input,
+# hence to each other. Needs root (skips otherwise).
+source "$(dirname "$0")/lib.sh"
+
+((EUID == 0)) || skip "needs root to create network namespaces and open packet sockets"
+need nft
+
+id=$$
+GW=braid-dgw-gw-$id
+ED=braid-dgw-ed-$id
+GW_IF=dgg$id
+ED_IF=dge$id
+GW_IP=10.96.0.1
+PORT=7400
+teardown() {
+  cleanup
+  ip netns del "$GW" 2>/dev/null || true
+  ip netns del "$ED" 2>/dev/null || true
+}
+trap teardown EXIT
+ip netns add "$GW"
+ip netns add "$ED"
+for ns in "$GW" "$ED"; do ip -n "$ns" link set lo up; done
+
+# pair: (re)creates the veth pair, the kernel answering on the gateway side.
+pair() {
+  ip netns exec "$GW" nft delete table netdev braid_dpdk 2>/dev/null || true
+  ip -n "$GW" link del "$GW_IF" 2>/dev/null || true
+  ip link add "$GW_IF" type veth peer name "$ED_IF"
+  ip link set "$GW_IF" netns "$GW"
+  ip link set "$ED_IF" netns "$ED"
+  ip -n "$GW" addr add "$GW_IP/24" dev "$GW_IF"
+  ip -n "$ED" addr add 10.96.0.2/24 dev "$ED_IF"
+  ip -n "$GW" link set "$GW_IF" up
+  ip -n "$ED" link set "$ED_IF" up
+  ip netns exec "$ED" ping -c 1 -W 2 "$GW_IP" >/dev/null || die "no ping over the veth pair"
+}
+
+# kernel_off: the gateway's kernel no longer sees the veth's frames (the DPDK port does).
+kernel_off() {
+  ip netns exec "$GW" nft -f - <<NFT
+table netdev braid_dpdk {
+  chain ingress {
+    type filter hook ingress device "$GW_IF" priority 0; policy drop;
+  }
+}
+NFT
+  # Forget the kernel's ARP answer: the edge must learn the MAC from the DPDK port.
+  ip -n "$ED" neigh flush dev "$ED_IF"
+}
+
+eal_args() {
+  echo "--no-huge -m 256 --no-pci --in-memory --no-telemetry -l 0 --log-level=*:warning" \
+    "--vdev=net_af_packet0,iface=$GW_IF,qpairs=$1"
+}
+
+make_ts "$WORK/in.ts" 4
+keygen 1 "$WORK/edge.key"
+{
+  printf '[edge]\ngateway = "%s:%s"\nkey_file = "%s"\ninput = "file:%s"\nlatency_ms = 2000\n' \
+    "$GW_IP" "$PORT" "$WORK/edge.key" "$WORK/in.ts"
+  for i in 0 1 2 3; do printf '[[links]]\nname = "l%s"\n' "$i"; done
+} >"$WORK/edge.toml"
+
+# run BACKEND WORKERS: one transfer; the output is $WORK/out-BACKEND-WORKERS.ts.
+run() {
+  local backend=$1 workers=$2 tag=$1-$2
+  pair
+  local dpdk_args=()
+  if [[ $backend == dpdk ]]; then
+    kernel_off
+    dpdk_args=(--backend dpdk --dpdk-eal-args "$(eal_args "$workers")" --dpdk-port 0)
+  fi
+  ip netns exec "$GW" "$GATEWAY" --listen "$GW_IP:$PORT" --secret-file "$WORK/gateway.secret" \
+    --keys "$WORK/edge.key" --output "file:$WORK/out-$tag.ts" --workers "$workers" \
+    --stats-interval 1 "${dpdk_args[@]}" >"$WORK/gateway-$tag.log" 2>&1 &
+  GATEWAY_PID=$!
+  PIDS+=("$GATEWAY_PID")
+  wait_for_line "$WORK/gateway-$tag.log" 'listening on' 20
+  if [[ $backend == dpdk ]]; then
+    # With the kernel cut off, only the DPDK port can answer ARP and ping.
+    ip netns exec "$ED" ping -c 2 -i 0.2 -W 2 "$GW_IP" >"$WORK/ping-$tag.log" ||
+      { cat "$WORK/ping-$tag.log"; tail -n 20 "$WORK/gateway-$tag.log"; die "$tag: no ping answer from the DPDK port"; }
+  fi
+  ip netns exec "$ED" "$EDGE" --config "$WORK/edge.toml" --stats-interval 1 \
+    >"$WORK/edge-$tag.log" 2>&1 &
+  EDGE_PID=$!
+  PIDS+=("$EDGE_PID")
+  local rc=0
+  timeout 40 tail --pid="$EDGE_PID" -f /dev/null || die "$tag: edge did not finish"
+  wait "$EDGE_PID" || rc=$?
+  [[ $rc == 0 ]] || { tail -n 20 "$WORK/edge-$tag.log"; die "$tag: edge exited with $rc"; }
+  wait_for_line "$WORK/gateway-$tag.log" 'session [0-9a-f]+ ended' 10
+  stop "$GATEWAY_PID" || { tail -n 20 "$WORK/gateway-$tag.log"; die "$tag: gateway exited non-zero"; }
+  local extra=""
+  if [[ $backend == dpdk ]]; then
+    local arp icmp
+    arp=$(stat_value "$WORK/gateway-$tag.log" dpdk_arp_answered)
+    icmp=$(stat_value "$WORK/gateway-$tag.log" dpdk_icmp_answered)
+    ((arp > 0)) || die "$tag: the DPDK port answered no ARP request (dpdk_arp_answered=$arp)"
+    ((icmp >= 2)) || die "$tag: the DPDK port answered $icmp ping(s), want 2"
+    extra=" arp_answered=$arp icmp_answered=$icmp other_dropped=$(stat_value \
+      "$WORK/gateway-$tag.log" dpdk_other_dropped) tx_no_neighbour=$(stat_value \
+      "$WORK/gateway-$tag.log" dpdk_tx_no_neighbour)"
+  fi
+  cmp "$WORK/in.ts" "$WORK/out-$tag.ts" ||
+    { tail -n 5 "$WORK/gateway-$tag.log"; die "$tag: output differs from input"; }
+  log "$tag: byte-identical, $(stat -c %s "$WORK/out-$tag.ts") bytes; handoffs=$(stat_value \
+    "$WORK/gateway-$tag.log" handoffs) rx_packets=$(stat_value "$WORK/gateway-$tag.log" \
+    rx_packets) tx_packets=$(stat_value "$WORK/gateway-$tag.log" tx_packets)$extra"
+}
+
+# Clear errors at start: EAL arguments it refuses, a port that does not exist, fewer queue
+# pairs than workers, a wildcard listen address.
+pair
+refused() {
+  local name=$1 expect=$2 rc=0
+  shift 2
+  ip netns exec "$GW" "$GATEWAY" --secret-file "$WORK/gateway.secret" --keys "$WORK/edge.key" \
+    --output null: --backend dpdk "$@" >"$WORK/$name.log" 2>&1 || rc=$?
+  ((rc != 0)) || die "$name: the gateway started"
+  grep -qF "$expect" "$WORK/$name.log" || { cat "$WORK/$name.log"; die "$name: no clear error"; }
+  log "$name refused: $(grep -F "$expect" "$WORK/$name.log" | sed 's/.*\] //')"
+}
+refused bad-eal-args "DPDK EAL init with" --listen "$GW_IP:$PORT" \
+  --dpdk-eal-args "--no-huge --no-such-eal-option"
+refused no-port "gateway.dpdk_port 3: no such DPDK port" --listen "$GW_IP:$PORT" \
+  --dpdk-eal-args "$(eal_args 1)" --dpdk-port 3
+refused queue-mismatch "has 1 rx / 1 tx queue(s) but gateway.workers = 2" \
+  --listen "$GW_IP:$PORT" --dpdk-eal-args "$(eal_args 1)" --workers 2
+refused wildcard-listen "gateway.listen must name the gateway's own address" \
+  --listen "0.0.0.0:$PORT" --dpdk-eal-args "$(eal_args 1)"
+
+for backend in kernel dpdk; do
+  for workers in 1 2; do run "$backend" "$workers"; done
+done
+for tag in kernel-2 dpdk-1 dpdk-2; do
+  cmp "$WORK/out-kernel-1.ts" "$WORK/out-$tag.ts" || die "out-$tag.ts differs from out-kernel-1.ts"
+done
+log "PASS: kernel and dpdk, 1 and 2 workers: four identical outputs"
