@@ -38,7 +38,7 @@ Schema<G> makeSchema() {
                 .checkedBy(checkInterfaceName)),
       field(&G::dpdkEalArgs,
             key("gateway.dpdk_eal_args", KeyType::kString,
-                "dpdk: EAL arguments, e.g. \"--no-huge -m 256 --no-pci --in-memory "
+                "dpdk: EAL arguments, e.g. \"--no-huge -m 256 --no-pci --no-shconf "
                 "--vdev=net_af_packet0,iface=eth1\"")),
       field(&G::dpdkPort,
             key("gateway.dpdk_port", kInt, "dpdk: ethdev port ID; worker i takes queue pair i")

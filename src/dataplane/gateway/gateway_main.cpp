@@ -541,7 +541,7 @@ int main(int argc, char** argv) {
   app.add_option("--xdp-interface", options.xdpInterface,
                  "af_xdp: the interface to attach to (needs as many rx queues as workers)");
   app.add_option("--dpdk-eal-args", options.dpdkEalArgs,
-                 "dpdk: EAL arguments, e.g. \"--no-huge -m 256 --no-pci --in-memory "
+                 "dpdk: EAL arguments, e.g. \"--no-huge -m 256 --no-pci --no-shconf "
                  "--vdev=net_af_packet0,iface=eth1,qpairs=2\"");
   app.add_option("--dpdk-port", options.dpdkPort, "dpdk: the ethdev port ID")
       ->capture_default_str();

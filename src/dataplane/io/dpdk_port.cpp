@@ -101,11 +101,11 @@ Result<std::unique_ptr<DpdkDevice>> DpdkDevice::create(const std::string& ealArg
   if (ealArgs.find_first_not_of(" \t") == std::string::npos) {
     return fail(ErrorCode::kInvalidArgument,
                 "backend dpdk needs gateway.dpdk_eal_args (--dpdk-eal-args), e.g. \"--no-huge "
-                "-m 256 --no-pci --in-memory --vdev=net_af_packet0,iface=eth1\"");
+                "-m 256 --no-pci --no-shconf --vdev=net_af_packet0,iface=eth1\"");
   }
   if (listen.port() == 0 || isWildcard(listen)) {
     return fail(ErrorCode::kInvalidArgument,
-                fmt::format("backend dpdk: gateway.listen must name the gateway's own address "
+                fmt::format("gateway.listen must name the gateway's own address "
                             "and port (the kernel does not know the DPDK port's address), not {}",
                             toString(listen)));
   }

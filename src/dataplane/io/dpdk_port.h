@@ -33,7 +33,7 @@ class DpdkPort;
 class DpdkDevice {
  public:
   // Initialises the EAL from `ealArgs` (whitespace-separated, e.g. "--no-huge -m 256
-  // --no-pci --in-memory --vdev=net_af_packet0,iface=eth1,qpairs=2"), then configures and
+  // --no-pci --no-shconf --vdev=net_af_packet0,iface=eth1,qpairs=2"), then configures and
   // starts ethdev `portId` with `workers` queue pairs. `listen` must name the gateway's own
   // address with a fixed port: the kernel does not know the DPDK NIC's address. Returns the
   // device or an error that names the cause (EAL init, no such port, too few queues, not
