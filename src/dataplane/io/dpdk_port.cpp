@@ -10,6 +10,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -30,8 +31,12 @@ constexpr unsigned kMbufsPerWorker = 4096;
 constexpr unsigned kMbufCache = 256;
 // How long a worker with nothing to do sleeps between two polls of its queue: DPDK queues
 // have no file descriptor to wake a thread (without rx interrupts, which vdevs lack), and a
-// busy-polling worker would take a core from the other workers on small machines.
+// busy-polling worker would take a core from the other workers on small machines. The first
+// sleep after traffic is short; each empty poll doubles it up to the longest, which keeps an
+// idle worker at about 2 % of a core and adds at most ~1.25 ms to the first datagram of a burst
+// (the worker also waits 250 µs after a wake, docs/gateway.md §5).
 constexpr long kPollIntervalNs = 100'000;
+constexpr long kMaxPollIntervalNs = 1'000'000;
 constexpr uint64_t kMacValid = 1ull << 48;
 
 uint64_t packMac(const MacAddress& mac) {
@@ -250,7 +255,8 @@ DpdkPort::~DpdkPort() {
 void DpdkPort::prepareSleep() noexcept {
   // Re-arming also clears an expiry the worker never read.
   itimerspec at{};
-  at.it_value.tv_nsec = kPollIntervalNs;
+  at.it_value.tv_nsec = std::min(kPollIntervalNs << emptySleeps_, kMaxPollIntervalNs);
+  if (at.it_value.tv_nsec < kMaxPollIntervalNs) ++emptySleeps_;
   ::timerfd_settime(timerFd_, 0, &at, nullptr);
 }
 
@@ -259,6 +265,7 @@ size_t DpdkPort::receive(RxBurst& burst) noexcept {
   uint16_t n = rte_eth_rx_burst(portId_, queue_, mbufs.data(), kBurstSize);
   burst.count = 0;
   if (n == 0) return 0;
+  emptySleeps_ = 0;
   counters_.rxCalls.add();
   std::array<rte_mbuf*, kBurstSize> drop;
   size_t dropCount = 0;
