@@ -261,6 +261,9 @@ void DpdkPort::prepareSleep() noexcept {
 }
 
 size_t DpdkPort::receive(RxBurst& burst) noexcept {
+  // A caller that skipped release(): the previous burst's views end here, as with the kernel
+  // port, rather than overrunning held_.
+  if (heldCount_ > 0) release(burst);
   std::array<rte_mbuf*, kBurstSize> mbufs;
   uint16_t n = rte_eth_rx_burst(portId_, queue_, mbufs.data(), kBurstSize);
   burst.count = 0;
