@@ -15,22 +15,9 @@ source "$(dirname "$0")/lib.sh"
 ((EUID == 0)) || skip "needs root to create network namespaces and open packet sockets"
 need nft
 
-id=$$
-GW=braid-dgw-gw-$id
-ED=braid-dgw-ed-$id
-GW_IF=dgg$id
-ED_IF=dge$id
 GW_IP=10.96.0.1
 PORT=7400
-teardown() {
-  cleanup
-  ip netns del "$GW" 2>/dev/null || true
-  ip netns del "$ED" 2>/dev/null || true
-}
-trap teardown EXIT
-ip netns add "$GW"
-ip netns add "$ED"
-for ns in "$GW" "$ED"; do ip -n "$ns" link set lo up; done
+gateway_edge_namespaces dg
 
 # pair: (re)creates the veth pair, the kernel answering on the gateway side.
 pair() {

@@ -169,3 +169,15 @@ make_media_ts() {
     -x264-params bframes=2:b-pyramid=none:nal-hrd=cbr:keyint=60 \
     -f mpegts -muxrate 2000k -y "$1"
 }
+
+# gateway_edge_namespaces TAG: two network namespaces, $GW and $ED (braid-TAG-gw-PID and
+# braid-TAG-ed-PID, loopback up), and the names of the veth pair between them, $GW_IF and $ED_IF
+# (TAGg<PID>, TAGe<PID>: not created). At exit the test's processes stop and both namespaces go.
+gateway_edge_namespaces() {
+  GW=braid-$1-gw-$$ ED=braid-$1-ed-$$ GW_IF=$1g$$ ED_IF=$1e$$
+  trap 'cleanup; ip netns del "$GW" 2>/dev/null || true; ip netns del "$ED" 2>/dev/null || true' EXIT
+  ip netns add "$GW"
+  ip netns add "$ED"
+  local ns
+  for ns in "$GW" "$ED"; do ip -n "$ns" link set lo up; done
+}

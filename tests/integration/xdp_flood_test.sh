@@ -35,22 +35,9 @@ FLOOD_S=7
 GW_CPU=${GW_CPU:-0}
 FLOOD_CPU=${FLOOD_CPU:-1}
 
-id=$$
-GW=braid-xfl-gw-$id
-ED=braid-xfl-ed-$id
-GW_IF=xfg$id
-ED_IF=xfe$id
 GW_IP=10.96.0.1
 PORT=7400
-teardown() {
-  cleanup
-  ip netns del "$GW" 2>/dev/null || true
-  ip netns del "$ED" 2>/dev/null || true
-}
-trap teardown EXIT
-ip netns add "$GW"
-ip netns add "$ED"
-for ns in "$GW" "$ED"; do ip -n "$ns" link set lo up; done
+gateway_edge_namespaces xf
 ip link add "$GW_IF" type veth peer name "$ED_IF"
 ip link set "$GW_IF" netns "$GW"
 ip link set "$ED_IF" netns "$ED"

@@ -9,22 +9,9 @@ source "$(dirname "$0")/lib.sh"
 
 ((EUID == 0)) || skip "needs root to create network namespaces and attach XDP programs"
 
-id=$$
-GW=braid-xgw-gw-$id
-ED=braid-xgw-ed-$id
-GW_IF=xgg$id
-ED_IF=xge$id
 GW_IP=10.95.0.1
 PORT=7400
-teardown() {
-  cleanup
-  ip netns del "$GW" 2>/dev/null || true
-  ip netns del "$ED" 2>/dev/null || true
-}
-trap teardown EXIT
-ip netns add "$GW"
-ip netns add "$ED"
-for ns in "$GW" "$ED"; do ip -n "$ns" link set lo up; done
+gateway_edge_namespaces xg
 
 # pair QUEUES: (re)creates the veth pair with QUEUES rx and tx queues on each end (XDP on veth
 # wants at least as many rx queues as its peer has tx queues).

@@ -14,21 +14,8 @@ need ping
 PROBE=$BUILD/tests/tools/braid-xdp-probe
 [[ -x $PROBE ]] || die "$PROBE is not built (meson feature xdp)"
 
-id=$$
-GW=braid-xdp-gw-$id
-ED=braid-xdp-ed-$id
-GW_IF=bxg$id
-ED_IF=bxe$id
 PORT=7400
-teardown() {
-  cleanup
-  ip netns del "$GW" 2>/dev/null || true
-  ip netns del "$ED" 2>/dev/null || true
-}
-trap teardown EXIT
-
-ip netns add "$GW"
-ip netns add "$ED"
+gateway_edge_namespaces bx
 ip link add "$GW_IF" type veth peer name "$ED_IF"
 ip link set "$GW_IF" netns "$GW"
 ip link set "$ED_IF" netns "$ED"

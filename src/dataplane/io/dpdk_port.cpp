@@ -37,18 +37,6 @@ constexpr unsigned kMbufCache = 256;
 // (the worker also waits 250 µs after a wake, docs/gateway.md §5).
 constexpr long kPollIntervalNs = 100'000;
 constexpr long kMaxPollIntervalNs = 1'000'000;
-constexpr uint64_t kMacValid = 1ull << 48;
-
-uint64_t packMac(const MacAddress& mac) {
-  uint64_t v = 0;
-  for (uint8_t b : mac) v = (v << 8) | b;
-  return v | kMacValid;
-}
-MacAddress unpackMac(uint64_t v) {
-  MacAddress mac;
-  for (size_t i = mac.size(); i-- > 0; v >>= 8) mac[i] = static_cast<uint8_t>(v);
-  return mac;
-}
 
 std::string notRootHint() {
   return ::geteuid() != 0 ? " (not root: DPDK needs root, or CAP_NET_RAW and CAP_SYS_ADMIN for "

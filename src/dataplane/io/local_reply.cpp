@@ -12,14 +12,6 @@ constexpr uint8_t kIpProtoIcmp = 1;
 constexpr uint8_t kIcmpEchoRequest = 8;
 constexpr uint8_t kIcmpEchoReply = 0;
 
-uint16_t load16(const uint8_t* p) {
-  return static_cast<uint16_t>(p[0] << 8 | p[1]);
-}
-void store16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-
 // Ethernet: the reply goes back to whoever sent the request.
 void turnEthernet(uint8_t* eth, const MacAddress& ownMac) {
   std::memcpy(eth, eth + 6, 6);

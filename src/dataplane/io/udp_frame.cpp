@@ -13,14 +13,6 @@ constexpr uint16_t kEtherTypeIpv6 = 0x86dd;
 constexpr uint8_t kProtoUdp = 17;
 constexpr uint8_t kTtl = 64;
 
-uint16_t load16(const uint8_t* p) {
-  return static_cast<uint16_t>(p[0] << 8 | p[1]);
-}
-void store16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-
 void setV4(SocketAddress& address, const uint8_t* ip, const uint8_t* port) {
   // Only the fields operator== and the users read: no 128-byte clear per packet.
   auto* sin = reinterpret_cast<sockaddr_in*>(&address.storage);

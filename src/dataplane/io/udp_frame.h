@@ -14,6 +14,30 @@ namespace braid::dp {
 
 using MacAddress = std::array<uint8_t, 6>;
 
+// Network-order 16-bit fields of the headers this file and the ports' local replies handle.
+inline uint16_t load16(const uint8_t* p) noexcept {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
+inline void store16(uint8_t* p, uint16_t v) noexcept {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+
+// A MAC packed into one word, so a port can publish the last next hop it learnt through a
+// single atomic: the address in the low 48 bits, bit 63 set (a zero MAC is still a value; a
+// zero word is "none").
+inline constexpr uint64_t kPackedMacValid = uint64_t{1} << 63;
+inline uint64_t packMac(const MacAddress& mac) noexcept {
+  uint64_t v = 0;
+  for (uint8_t b : mac) v = (v << 8) | b;
+  return v | kPackedMacValid;
+}
+inline MacAddress unpackMac(uint64_t v) noexcept {
+  MacAddress mac;
+  for (size_t i = mac.size(); i-- > 0; v >>= 8) mac[i] = static_cast<uint8_t>(v);
+  return mac;
+}
+
 inline constexpr size_t kEthHeaderSize = 14;
 inline constexpr size_t kIpv4HeaderSize = 20;  // as written; received ones may carry options
 inline constexpr size_t kIpv6HeaderSize = 40;

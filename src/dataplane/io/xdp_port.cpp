@@ -28,19 +28,6 @@ uint64_t frameBase(uint64_t addr) {
   return addr & ~uint64_t{kFrameSize - 1};
 }
 
-// A MAC in the low 48 bits, bit 63 marking it valid (a zero MAC is still a value).
-constexpr uint64_t kMacValid = uint64_t{1} << 63;
-uint64_t packMac(const MacAddress& mac) {
-  uint64_t v = 0;
-  for (uint8_t b : mac) v = (v << 8) | b;
-  return v | kMacValid;
-}
-MacAddress unpackMac(uint64_t v) {
-  MacAddress mac;
-  for (size_t i = mac.size(); i-- > 0; v >>= 8) mac[i] = static_cast<uint8_t>(v);
-  return mac;
-}
-
 bool isPowerOfTwo(uint32_t v) {
   return v != 0 && (v & (v - 1)) == 0;
 }
