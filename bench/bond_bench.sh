@@ -4,8 +4,8 @@
 # one line per scenario: packets fed, skipped and late at the gateway, packets recovered by FEC
 # and by ARQ, overhead (all UDP payload bytes the edge sent / TS bytes sent as media, after
 # null and filler deletion) split by kind (DATA headers and tags, FEC repairs, retransmissions,
-# control: keepalives, JOIN, probe trains, CLOSE), the overhead over the TS bytes fed in, and
-# demotions per link.
+# critical-packet copies, control: keepalives, JOIN, probe trains, CLOSE, null-run lists), the
+# overhead over the TS bytes fed in, and demotions per link.
 #
 # usage: bench/bond_bench.sh [--seconds N] [SCENARIO...]   (build first: scripts/build release)
 # scenarios: lte (ATT/T-Mobile/Verizon uplink traces, 30/40/50 ms, 6 Mbit/s at 500 ms),
@@ -25,7 +25,7 @@ scenarios=()
 while (($#)); do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
-    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     lte | death | asymmetric | marginal | fec-lowlat | arq-lowlat | fec-lte | arq-lte | fec-clean)
       scenarios+=("$1"); shift ;;
     *) echo "bond_bench: unknown argument '$1' (try --help)" >&2; exit 2 ;;
@@ -110,27 +110,28 @@ run_scenario() (
   gw=$(grep -E '^final ' "$WORK/gateway.log" | tail -n1)
   edge=$(grep -E '^final ' "$WORK/edge.log" | tail -n1)
   val() { grep -oE "(^| )$1=[0-9.]+" <<<"$2" | head -n1 | cut -d= -f2; }
-  local input media udp data retx repair played skipped late fec arq
+  local input media udp data retx repair dup played skipped late fec arq
   input=$(val input_bytes "$edge"); udp=$(val udp_bytes "$edge"); data=$(val data_packets "$edge")
   media=$(val media_bytes "$edge")
   retx=$(val retransmit_bytes "$edge"); repair=$(val repair_bytes "$edge")
+  dup=$(val duplicate_bytes "$edge")
   played=$(val played "$gw"); skipped=$(val skipped "$gw"); late=$(val late "$gw")
   fec=$(val fec_recovered "$gw"); arq=$(val arq_recovered "$gw")
   local demotions
   demotions=$(grep -E '^final-link ' "$WORK/edge.log" | awk '{n=""; d=""; for (i = 1; i <= NF; i++) {
     if ($i ~ /^name=/) n = substr($i, 6); if ($i ~ /^downs=/) d = substr($i, 7) } printf "%s:%s ", n, d}')
   awk -v name="$name" -v s="$seconds" -v input="$input" -v media="$media" -v udp="$udp" -v data="$data" \
-    -v retx="$retx" -v repair="$repair" -v played="$played" -v skipped="$skipped" -v late="$late" \
+    -v retx="$retx" -v repair="$repair" -v dup="${dup:-0}" -v played="$played" -v skipped="$skipped" -v late="$late" \
     -v dem="$demotions" -v fec="$fec" -v arq="$arq" \
     'BEGIN {
       # media: the TS bytes sent as media, after null/filler deletion; the overhead is over
       # them (input - media: deleted nulls and what the edge dropped past its deadline).
-      fed = input / 188; headers = data * 46; control = udp - media - headers - retx - repair
+      fed = input / 188; headers = data * 46; control = udp - media - headers - retx - repair - dup
       printf "scenario=%s seconds=%d ts_packets=%d datagrams_played=%d skipped=%d (%.2f %%) late=%d " \
         "recovered fec=%d arq=%d overhead=%.3f [headers %.3f, fec %.3f, retransmissions %.3f, " \
-        "control %.3f] overhead_vs_fed=%.3f demotions=%s\n",
+        "duplicates %.3f, control %.3f] overhead_vs_fed=%.3f demotions=%s\n",
         name, s, fed, played, skipped, 100 * skipped / (played + skipped), late, fec, arq,
-        udp / media, headers / media, repair / media, retx / media, control / media, udp / input, dem
+        udp / media, headers / media, repair / media, retx / media, dup / media, control / media, udp / input, dem
     }'
 )
 
