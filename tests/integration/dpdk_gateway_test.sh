@@ -53,11 +53,7 @@ eal_args() {
 
 make_ts "$WORK/in.ts" 4
 keygen 1 "$WORK/edge.key"
-{
-  printf '[edge]\ngateway = "%s:%s"\nkey_file = "%s"\ninput = "file:%s"\nlatency_ms = 2000\n' \
-    "$GW_IP" "$PORT" "$WORK/edge.key" "$WORK/in.ts"
-  for i in 0 1 2 3; do printf '[[links]]\nname = "l%s"\n' "$i"; done
-} >"$WORK/edge.toml"
+write_four_link_edge_config "$GW_IP:$PORT"
 
 # run BACKEND WORKERS: one transfer; the output is $WORK/out-BACKEND-WORKERS.ts.
 run() {

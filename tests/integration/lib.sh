@@ -181,3 +181,15 @@ gateway_edge_namespaces() {
   local ns
   for ns in "$GW" "$ED"; do ip -n "$ns" link set lo up; done
 }
+
+# write_four_link_edge_config ADDRESS: $WORK/edge.toml sending $WORK/in.ts (key $WORK/edge.key) to
+# ADDRESS over four links l0..l3 that the routing table places, at 2000 ms latency (well above
+# the links' warm-up, so nothing goes stale and the output must equal the input).
+write_four_link_edge_config() {
+  {
+    printf '[edge]\ngateway = "%s"\nkey_file = "%s"\ninput = "file:%s"\nlatency_ms = 2000\n' \
+      "$1" "$WORK/edge.key" "$WORK/in.ts"
+    local i
+    for i in 0 1 2 3; do printf '[[links]]\nname = "l%s"\n' "$i"; done
+  } >"$WORK/edge.toml"
+}
