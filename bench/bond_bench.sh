@@ -110,11 +110,11 @@ run_scenario() (
   gw=$(grep -E '^final ' "$WORK/gateway.log" | tail -n1)
   edge=$(grep -E '^final ' "$WORK/edge.log" | tail -n1)
   val() { grep -oE "(^| )$1=[0-9.]+" <<<"$2" | head -n1 | cut -d= -f2; }
-  local input media udp data retx repair dup played skipped late fec arq
+  local input media udp data retx repair dup played skipped late fec arq stale
   input=$(val input_bytes "$edge"); udp=$(val udp_bytes "$edge"); data=$(val data_packets "$edge")
   media=$(val media_bytes "$edge")
   retx=$(val retransmit_bytes "$edge"); repair=$(val repair_bytes "$edge")
-  dup=$(val duplicate_bytes "$edge")
+  dup=$(val duplicate_bytes "$edge") stale=$(val stale_dropped "$edge")
   played=$(val played "$gw"); skipped=$(val skipped "$gw"); late=$(val late "$gw")
   fec=$(val fec_recovered "$gw"); arq=$(val arq_recovered "$gw")
   local demotions
@@ -122,15 +122,19 @@ run_scenario() (
     if ($i ~ /^name=/) n = substr($i, 6); if ($i ~ /^downs=/) d = substr($i, 7) } printf "%s:%s ", n, d}')
   awk -v name="$name" -v s="$seconds" -v input="$input" -v media="$media" -v udp="$udp" -v data="$data" \
     -v retx="$retx" -v repair="$repair" -v dup="${dup:-0}" -v played="$played" -v skipped="$skipped" -v late="$late" \
-    -v dem="$demotions" -v fec="$fec" -v arq="$arq" \
+    -v dem="$demotions" -v fec="$fec" -v arq="$arq" -v stale="${stale:-0}" \
     'BEGIN {
       # media: the TS bytes sent as media, after null/filler deletion; the overhead is over
       # them (input - media: deleted nulls and what the edge dropped past its deadline).
       fed = input / 188; headers = data * 46; control = udp - media - headers - retx - repair - dup
-      printf "scenario=%s seconds=%d ts_packets=%d datagrams_played=%d skipped=%d (%.2f %%) late=%d " \
+      # Missing: the holes at the gateway (skipped) and what the edge dropped past its deadline
+      # before it got a sequence number (stale), which the gateway cannot see as a hole.
+      missing = skipped + stale
+      printf "scenario=%s seconds=%d ts_packets=%d datagrams_played=%d missing=%d (%.2f %%) " \
+        "[skipped %d, edge stale %d] late=%d " \
         "recovered fec=%d arq=%d overhead=%.3f [headers %.3f, fec %.3f, retransmissions %.3f, " \
         "duplicates %.3f, control %.3f] overhead_vs_fed=%.3f demotions=%s\n",
-        name, s, fed, played, skipped, 100 * skipped / (played + skipped), late, fec, arq,
+        name, s, fed, played, missing, 100 * missing / (played + missing), skipped, stale, late, fec, arq,
         udp / media, headers / media, repair / media, retx / media, dup / media, control / media, udp / input, dem
     }'
 )

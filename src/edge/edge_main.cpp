@@ -79,10 +79,12 @@ struct Options {
 std::string mediaStatsFields(const edge::EdgeCounters& c, const edge::InputPumpCounters& in) {
   return fmt::format(
       " chunks={} ts_bytes={} nulls_deleted={} filler_deleted={} access_units={} "
-      "droppable_units={} duplicates={} duplicate_bytes={} shed_access_units={} shed_bytes={}",
+      "droppable_units={} duplicates={} duplicate_bytes={} duplicates_skipped={} "
+      "shed_access_units={} shed_bytes={}",
       in.chunks.read(), in.tsBytes.read(), in.media.nullsDeleted.read(),
       in.media.fillerDeleted.read(), in.media.accessUnits.read(),
       in.media.droppableAccessUnits.read(), c.duplicates.read(), c.duplicateBytes.read(),
+      c.duplicatesSkipped.read(),
       c.shedAccessUnits.read(), c.shedBytes.read());
 }
 // What the stats line reports about the encoder target and the built-in encoder.
@@ -279,6 +281,9 @@ void registerMediaMetrics(ctrl::CounterCollector& collector, const edge::EdgeCou
                     &c.duplicates);
   collector.counter("braid_edge_duplicate_bytes_total", "UDP payload bytes of those copies",
                     &c.duplicateBytes);
+  collector.counter("braid_edge_duplicates_skipped_total",
+                    "critical copies not sent because media waited at the sender",
+                    &c.duplicatesSkipped);
   collector.counter("braid_edge_shed_access_units_total",
                     "non-reference access units shed whole under overload", &c.shedAccessUnits);
   collector.counter("braid_edge_shed_bytes_total", "TS bytes of the shed access units",
@@ -657,14 +662,15 @@ int runEdge(Options& options) {
   std::atomic<bool> inputDone{false};
   std::atomic<bool> inputFailed{false};
   std::atomic<bool> senderDone{false};
-  // A file waits for the first session so that none of it is lost to the handshake; a live
-  // input (UDP) runs from the start, since its sender cannot be paused anyway.
+  // A file waits for the first session and the links' probes, so that none of it is lost to
+  // the handshake or goes out on the one link warm so far; a live input (UDP) runs from the
+  // start, since its sender cannot be paused anyway.
   std::atomic<bool> alwaysOpen{true};
   bool isFile = options.input.rfind("udp://", 0) != 0;
   std::thread inputThread([&] {
     std::atomic<bool> gate{false};
     std::thread gateWatcher([&] {
-      while (!stop.load() && !(*session)->everEstablished()) {
+      while (!stop.load() && !(*session)->linksSettled()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
       }
       gate.store(true);

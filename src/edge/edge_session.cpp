@@ -43,6 +43,10 @@ constexpr uint64_t kMaxWaitNs = 1 * kNsPerMs;
 constexpr uint64_t kGaugeIntervalNs = 20 * kNsPerMs;
 // Media older than this at the head of the input means the links are not keeping up.
 constexpr uint64_t kBackloggedAfterNs = 20 * kNsPerMs;
+// The longest a file input waits for the links to finish their probes (a train and its answer
+// take a few hundred milliseconds; a link that cannot answer must not hold the stream).
+constexpr uint64_t kSettleLimitNs = 1500 * kNsPerMs;
+constexpr uint64_t kRepairMarginNs = 30 * kNsPerMs;  // a repair's pacing and the decode
 // Packets in a capacity-probing train (PROBE): enough for the dispersion to average over a
 // few of a cellular scheduler's grants, short enough not to matter to a 1 s queue.
 constexpr uint64_t kTrainPackets = 8;
@@ -207,6 +211,7 @@ void EdgeSession::onAccept(const proto::EstablishedSession& established, uint64_
   firstSeqOfSession_ = nextMediaSeq_;
   ackedSeq_ = nextMediaSeq_;
   setState(EdgeState::kEstablished);
+  establishedNs_ = nowNs;
   everEstablished_.store(true, std::memory_order_release);
   Link& proven = links_[handshakeLink_];
   for (Link& link : links_) {
@@ -311,6 +316,13 @@ uint64_t EdgeSession::sendMedia(uint64_t nowNs) {
     uint64_t bytes = chunk.size + kDataOverheadBytes;
     Link* link = bestLink(nowNs, bytes);
     if (link == nullptr) return kMaxWaitNs;  // no live link: the input waits (and may go stale)
+    if (link->controller.expectedDeliveryNs(nowNs, bytes) > chunk.entryNs + latencyNs) {
+      // Not even the earliest link lands it before it plays: it would arrive late and take
+      // the room of packets that can still make it.
+      input_.consume(1);
+      counters_.staleDiscarded.add();
+      continue;
+    }
     if (uint64_t wait = link->controller.waitNs(nowNs, bytes); wait > 0) {
       // The fastest link is busy. Waiting for it is right while it keeps up; but when the
       // links it prefers are full, the input backs up and every packet behind ends late.
@@ -378,8 +390,14 @@ void EdgeSession::sendChunk(Link& link, MediaChunk& chunk, uint64_t nowNs) {
     counters_.links[link.id].dataPackets.add();
     if ((chunk.flags & (proto::flag::kKeyframe | proto::flag::kCodecConfig | proto::flag::kPsi)) &&
         duplicatesCritical(nowNs)) {
-      sendCriticalCopy(link, prefix, media,
-                       std::span<const uint8_t>(chunk.bytes.data(), chunk.size), nowNs);
+      // While media waits at the sender a copy would take the room of the packets behind
+      // it (a keyframe's copies double the stream for its length): FEC protects it then.
+      if (nowNs - chunk.entryNs > kBackloggedAfterNs) {
+        counters_.duplicatesSkipped.add();
+      } else {
+        sendCriticalCopy(link, prefix, media,
+                         std::span<const uint8_t>(chunk.bytes.data(), chunk.size), nowNs);
+      }
     }
   } else if (size == 0) {
     counters_.sendErrors.add();
@@ -433,12 +451,29 @@ void EdgeSession::closeFecBlock(uint64_t nowNs) {
   counters_.repairPermille.set(block->m * 1000 / block->k);
 }
 
+uint64_t EdgeSession::repairsDueNs(uint64_t latencyNs) {
+  // Also closes when its repairs would otherwise land too late for its first source (which
+  // may have waited at the sender): its entry + latency - the slowest carrier's one-way delay
+  // - a margin; but never before a tenth of the latency (a block of one or two sources and
+  // its repairs would cost more than resending).
+  double oneWayUs = 0;
+  for (Link& link : links_) {
+    if (carriesMedia(link.controller.phase())) {
+      oneWayUs = std::max(oneWayUs, link.controller.srttUs() / 2);
+    }
+  }
+  const uint64_t neededNs = static_cast<uint64_t>(oneWayUs * 1000) + kRepairMarginNs;
+  const uint64_t dueNs = blockEntryNs_ + (latencyNs > neededNs ? latencyNs - neededNs : 0);
+  return std::max(dueNs, fec_->openedNs() + latencyNs / 10);
+}
+
 uint64_t EdgeSession::serviceFec(uint64_t nowNs, bool flush) {
   // A block closes early when its first packet has waited this long: its repairs then still
   // land well inside the playout budget, which counts from the links' fastest transit.
-  const uint64_t budgetNs = uint64_t{latencyMs_} * kNsPerMs * 2 / 5;
+  const uint64_t latencyNs = uint64_t{latencyMs_} * kNsPerMs;
+  const uint64_t budgetNs = latencyNs * 2 / 5;
   if (!pendingRepairs_.active() && !fec_->empty() &&
-      (flush || nowNs - fec_->openedNs() >= budgetNs)) {
+      (flush || nowNs - fec_->openedNs() >= budgetNs || nowNs >= repairsDueNs(latencyNs))) {
     closeFecBlock(nowNs);
   }
   return sendRepairs(nowNs);
@@ -715,10 +750,19 @@ void EdgeSession::maintainLinks(uint64_t nowNs) {
       input_.readable() > 0 && (options_.scheduling == Scheduling::kPerLink ||
                                 nowNs - input_.readSlot(0).entryNs > kBackloggedAfterNs);
   size_t carriers = 0;
-  for (const Link& link : links_) carriers += carriesMedia(link.controller.phase()) ? 1 : 0;
+  size_t probing = 0;
+  for (const Link& link : links_) {
+    carriers += carriesMedia(link.controller.phase()) ? 1 : 0;
+    probing += link.controller.phase() == LinkPhase::kProbe ? 1 : 0;
+  }
+  if (state_ == EdgeState::kEstablished && !linksSettled_.load(std::memory_order_relaxed) &&
+      (probing == 0 || nowNs - establishedNs_ >= kSettleLimitNs)) {
+    linksSettled_.store(true, std::memory_order_release);
+  }
   for (Link& link : links_) {
     LinkController& c = link.controller;
     c.setBacklogged(backlogged);
+    c.setDrainSlot(&drainSlot_);
     c.setSoleCarrier(carriers == 1 && carriesMedia(c.phase()));
     if (channel_) c.tick(nowNs);
     LinkPhase phase = c.phase();

@@ -117,6 +117,7 @@ struct EdgeCounters {
   // Second copies of critical DATA packets (keyframe, codec config, PSI) sent on the second
   // best link (also in udpBytesSent), and their UDP payload bytes.
   dp::OwnedCounter duplicates;
+  dp::OwnedCounter duplicatesSkipped;  // critical copies not made: media backlog
   dp::OwnedCounter duplicateBytes;
   // Non-reference access units shed whole under overload, and the TS bytes of their chunks.
   dp::OwnedCounter shedAccessUnits;
@@ -161,6 +162,9 @@ class EdgeSession {
 
   const EdgeCounters& counters() const { return counters_; }
   bool everEstablished() const { return everEstablished_.load(std::memory_order_acquire); }
+  // Established, and every link has finished probing (or 1.5 s have passed): when a file
+  // input may start without its first second going out on one warming link.
+  bool linksSettled() const { return linksSettled_.load(std::memory_order_acquire); }
 
  private:
   enum class SlotState : uint8_t { kFree, kActive, kRetiring };
@@ -311,9 +315,12 @@ class EdgeSession {
   dp::SpscRing<MediaChunk>& input_;
   ActiveLinks::Slots slots_;
   ActiveLinks links_{slots_};
+  LinkController::DrainSlot drainSlot_;  // the links drain one at a time
   dp::SpscRing<LinkCommand> linkCommands_;
   EdgeCounters counters_;
   std::atomic<bool> everEstablished_{false};
+  std::atomic<bool> linksSettled_{false};
+  uint64_t establishedNs_ = 0;
   EdgeState state_ = EdgeState::kHandshaking;
 
   std::optional<proto::HandshakeInitiator> initiator_;
@@ -340,6 +347,7 @@ class EdgeSession {
   std::unique_ptr<dp::FecBlockEncoder> fec_;
   FecRatePolicy fecPolicy_;
   uint64_t fecBudgetNs_ = 0;
+  uint64_t repairsDueNs(uint64_t latencyNs);
   uint64_t blockEntryNs_ = 0;  // media entry time of the open block's first source
   std::array<uint16_t, proto::kMaxLinks> blockLinkPackets_{};
   struct PendingRepairs {

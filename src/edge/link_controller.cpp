@@ -8,7 +8,9 @@ namespace {
 
 constexpr uint64_t kRttWindowNs = 10'000'000'000;
 constexpr uint64_t kBurstNs = 1'000'000;  // the pacer lets this much of its rate out at once
-constexpr double kMinBurstBytes = 1500;
+// Two packets: with one, a link whose turn came while the scheduler waited on another lost
+// the time it sat ready (its bucket was full), and at 200 ms the bond fell behind its input.
+constexpr double kMinBurstBytes = 2 * 1500;
 constexpr uint64_t kDeliveryWindowNs = 1'000'000'000;
 constexpr uint64_t kMinRateSampleNs = 100'000'000;
 // A cooled-down link goes back to warm only if it answered this recently.
@@ -299,9 +301,16 @@ void LinkController::updatePacing(uint64_t nowNs) noexcept {
   // never empties would otherwise be learnt as base delay, by the gateway's minimum transit
   // and our minimum RTT alike, and grow unseen.
   if (queueNs > target / 2) startup_ = false;
-  if (backlogged_ && !startup_ && nowNs - lastDrainNs_ > kDrainEveryNs) {
+  // A link whose round trip sits near its minimum has no standing queue to hide: it drains
+  // once per RTT window (so that the minimum stays a real one), not every few seconds.
+  const bool queueStanding =
+      (srttUs_ - minRttUs_) * 1000 > static_cast<double>(config_.queueDelayTargetNs) / 2 ||
+      nowNs - lastDrainNs_ > kRttWindowNs;
+  if (backlogged_ && !startup_ && queueStanding && nowNs - lastDrainNs_ > kDrainEveryNs &&
+      (drainSlot_ == nullptr || nowNs >= drainSlot_->busyUntilNs)) {
     lastDrainNs_ = nowNs;
     drainUntilNs_ = nowNs + std::max<uint64_t>(kMinDrainNs, static_cast<uint64_t>(srttUs_ * 1000));
+    if (drainSlot_ != nullptr) drainSlot_->busyUntilNs = drainUntilNs_;
   }
   if (nowNs < drainUntilNs_) {
     paced = delivered * kDrainGain;

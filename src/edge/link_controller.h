@@ -97,6 +97,13 @@ class LinkController {
   // Whether media is waiting at the sender (so a link that delivered all it was given may
   // have more capacity than it showed). Sender thread, every loop pass.
   void setBacklogged(bool backlogged) noexcept { backlogged_ = backlogged; }
+  // The bond's links drain one at a time: drains in step (links go warm together) halved the
+  // whole bond for a round trip every few seconds, which a 200 ms target cannot absorb.
+  // Null: this link alone.
+  struct DrainSlot {
+    uint64_t busyUntilNs = 0;
+  };
+  void setDrainSlot(DrainSlot* slot) noexcept { drainSlot_ = slot; }
   // Whether this is the only link carrying media: it is then never demoted (a bad link is
   // better than none; the others' return takes the load off it).
   void setSoleCarrier(bool sole) noexcept { soleCarrier_ = sole; }
@@ -204,6 +211,7 @@ class LinkController {
   bool startup_ = false;  // warm and the queue has not built yet: the rate ramps fast
   uint64_t lastDrainNs_ = 0;
   uint64_t drainUntilNs_ = 0;
+  DrainSlot* drainSlot_ = nullptr;
   uint64_t lastRefillNs_ = 0;
 };
 
