@@ -84,8 +84,7 @@ std::string mediaStatsFields(const edge::EdgeCounters& c, const edge::InputPumpC
       in.chunks.read(), in.tsBytes.read(), in.media.nullsDeleted.read(),
       in.media.fillerDeleted.read(), in.media.accessUnits.read(),
       in.media.droppableAccessUnits.read(), c.duplicates.read(), c.duplicateBytes.read(),
-      c.duplicatesSkipped.read(),
-      c.shedAccessUnits.read(), c.shedBytes.read());
+      c.duplicatesSkipped.read(), c.shedAccessUnits.read(), c.shedBytes.read());
 }
 // What the stats line reports about the encoder target and the built-in encoder.
 struct EncoderStats {
