@@ -84,8 +84,7 @@ run() (
   edge=$(grep -E '^final ' "$WORK/edge.log" | tail -n1)
   val() { grep -oE "(^| )$1=[0-9.]+" <<<"$2" | head -n1 | cut -d= -f2; }
   frames=$(val encoder_frames "$edge")
-  decoded=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames \
-    -of csv=p=0 "$WORK/out.ts" 2>/dev/null | awk 'NF && !n { print; n = 1 }')  # (listed per program too)
+  decoded=$(count_video_frames "$WORK/out.ts")
   errors=$(ffmpeg -nostdin -v error -i "$WORK/out.ts" -f null - 2>&1 | wc -l)
   awk -v s="$seconds" -v played="$(val played "$gw")" -v skipped="$(val skipped "$gw")" \
     -v stale="$(val stale_dropped "$edge")" -v udp="$(val udp_bytes "$edge")" \

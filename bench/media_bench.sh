@@ -53,9 +53,8 @@ run_scenario() (
   local compare errors frames_in frames_out identical=no
   compare=$(python3 "$check" compare "$WORK/in.ts" "$WORK/out.ts" "$(val shed_access_units "$edge")" || true)
   errors=$(ffmpeg -hide_banner -v error -i "$WORK/out.ts" -f null - 2>&1 | wc -l)
-  frames() { ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames -of csv=p=0 "$1"; }
-  frames_in=$(frames "$WORK/in.ts")
-  frames_out=$(frames "$WORK/out.ts")
+  frames_in=$(count_video_frames "$WORK/in.ts")
+  frames_out=$(count_video_frames "$WORK/out.ts")
   cmp -s "$WORK/in.ts" "$WORK/out.ts" && identical=yes
   local in_packets
   in_packets=$(($(wc -c <"$WORK/in.ts") / 188))

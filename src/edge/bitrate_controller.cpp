@@ -79,7 +79,10 @@ BitrateDecision BitrateController::update(const BondSample& sample) noexcept {
     ++mediaLinks;
     d.capacityBps += std::max(link.paceBps, link.deliveryBps);
     d.deliveryBps += link.deliveryBps;
-    allShort = allShort && link.queueDelayUs < queueTarget / 4;
+    // Short: where the link's own controller probes up (below half its queue target). A
+    // quarter of it was tried: pacing noise on a link with room (5-10 ms) kept the target on
+    // slow growth, and it took 4-5.4 s to climb back after capacity returned.
+    allShort = allShort && link.queueDelayUs < queueTarget / 2;
     anyLong = anyLong || link.queueDelayUs >= queueTarget / 2;
   }
   const uint64_t previous = published_;

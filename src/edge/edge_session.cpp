@@ -763,6 +763,7 @@ void EdgeSession::maintainLinks(uint64_t nowNs) {
     LinkController& c = link.controller;
     c.setBacklogged(backlogged);
     c.setDrainSlot(&drainSlot_);
+    c.setBurstPackets(options_.scheduling == Scheduling::kPerLink ? 1 : 2);
     c.setSoleCarrier(carriers == 1 && carriesMedia(c.phase()));
     if (channel_) c.tick(nowNs);
     LinkPhase phase = c.phase();

@@ -8,9 +8,7 @@ namespace {
 
 constexpr uint64_t kRttWindowNs = 10'000'000'000;
 constexpr uint64_t kBurstNs = 1'000'000;  // the pacer lets this much of its rate out at once
-// Two packets: with one, a link whose turn came while the scheduler waited on another lost
-// the time it sat ready (its bucket was full), and at 200 ms the bond fell behind its input.
-constexpr double kMinBurstBytes = 2 * 1500;
+constexpr double kPacketBytes = 1500;
 constexpr uint64_t kDeliveryWindowNs = 1'000'000'000;
 constexpr uint64_t kMinRateSampleNs = 100'000'000;
 // A cooled-down link goes back to warm only if it answered this recently.
@@ -431,7 +429,8 @@ void LinkController::tick(uint64_t nowNs) noexcept {
 void LinkController::refill(uint64_t nowNs) noexcept {
   if (lastRefillNs_ == 0) lastRefillNs_ = nowNs;
   double rate = paceBps_ > 0 ? paceBps_ : config_.initialBps;
-  double burst = std::max(kMinBurstBytes, rate / 8 * static_cast<double>(kBurstNs) / 1e9);
+  double burst =
+      std::max(burstPackets_ * kPacketBytes, rate / 8 * static_cast<double>(kBurstNs) / 1e9);
   tokens_ = std::min(burst, tokens_ + rate / 8 * static_cast<double>(nowNs - lastRefillNs_) / 1e9);
   lastRefillNs_ = nowNs;
 }

@@ -104,6 +104,11 @@ class LinkController {
     uint64_t busyUntilNs = 0;
   };
   void setDrainSlot(DrainSlot* slot) noexcept { drainSlot_ = slot; }
+  // The pacer's bucket in packets. Two when one queue feeds the bond: with one, a link whose
+  // turn came while the scheduler waited on another lost the time it sat ready (its bucket
+  // was full), and at 200 ms the bond fell behind its input. One when each link sends as its
+  // own pacer allows (the link test), where no turn is lost.
+  void setBurstPackets(double packets) noexcept { burstPackets_ = packets; }
   // Whether this is the only link carrying media: it is then never demoted (a bad link is
   // better than none; the others' return takes the load off it).
   void setSoleCarrier(bool sole) noexcept { soleCarrier_ = sole; }
@@ -212,6 +217,7 @@ class LinkController {
   uint64_t lastDrainNs_ = 0;
   uint64_t drainUntilNs_ = 0;
   DrainSlot* drainSlot_ = nullptr;
+  double burstPackets_ = 2;
   uint64_t lastRefillNs_ = 0;
 };
 

@@ -159,6 +159,13 @@ write_bond_config() {
   } >"$WORK/edge.toml"
 }
 
+# count_video_frames FILE: the number of pictures ffprobe decodes from FILE's first video stream
+# (ffprobe lists an MPEG-TS stream once per program as well: the first figure is taken).
+count_video_frames() {
+  ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames \
+    -of csv=p=0 "$1" 2>/dev/null | awk 'NF && !n { print; n = 1 }'
+}
+
 # make_media_ts FILE SECONDS: 640x360 at 30 fps H.264 with B-frames (2, no pyramid: every B
 # picture is a non-reference one), a keyframe every 2 s, 1.5 Mbit/s CBR (nal-hrd, filler data)
 # in a 2 Mbit/s constant-rate mux (null packets): the media-awareness tests' stream.

@@ -35,12 +35,10 @@ python3 "$SRC/tests/integration/ts_check.py" compare "$WORK/in.ts" "$WORK/out.ts
   die "the output is not the input minus whole non-reference access units"
 errors=$(ffmpeg -hide_banner -v error -i "$WORK/out.ts" -f null - 2>&1)
 [[ -z $errors ]] || die "ffmpeg reports errors decoding the output: $(head -n 5 <<<"$errors")"
-frames() {
-  ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames \
-    -of csv=p=0 "$1"
-}
-in_frames=$(frames "$WORK/in.ts")
-out_frames=$(frames "$WORK/out.ts")
+in_frames=$(count_video_frames "$WORK/in.ts")
+out_frames=$(count_video_frames "$WORK/out.ts")
+[[ $in_frames =~ ^[0-9]+$ && $out_frames =~ ^[0-9]+$ ]] ||
+  die "no frame count from ffprobe (input '$in_frames', output '$out_frames')"
 ((out_frames == in_frames - shed)) ||
   die "decoded $out_frames frames, expected $in_frames - $shed shed = $((in_frames - shed))"
 log "PASS: $shed of $in_frames pictures shed (non-reference only), $out_frames decoded, $dups critical copies"

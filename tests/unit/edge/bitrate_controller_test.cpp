@@ -141,7 +141,7 @@ TEST(BitrateController, StepsDownWithinOneTickWhenTheBondIsOverloaded) {
   EXPECT_LT(d.targetBps, 2e6 * 0.8 / 1.04);
   // Once the backlog has drained (within the hold after the last overloaded tick) the target
   // is the capacity × margin ÷ overhead.
-  bond.roomQueueUs = 12'000;
+  bond.roomQueueUs = 14'000;
   for (int i = 0; i < 20 && (bond.backlogBytes > 0 || d.congested); ++i) {
     d = c.update(bond.next(c.targetBps()));
   }
@@ -153,7 +153,7 @@ TEST(BitrateController, StepsDownWithinOneTickWhenTheBondIsOverloaded) {
 TEST(BitrateController, ClimbsBackToTheMaximumWithinFiveSecondsOfClearRoom) {
   BitrateController c(config());
   Bond bond(3, 2e6 / 3);
-  bond.roomQueueUs = 12'000;  // near capacity the queues are not short: slow probing
+  bond.roomQueueUs = 14'000;  // near capacity the queues are not short: slow probing
   BitrateDecision d = run(c, bond, 4);
   ASSERT_LT(d.targetBps, 2'200'000u);
 
@@ -207,7 +207,7 @@ TEST(BitrateController, HoldsAfterACutThenProbesSlowlyWhileQueuesAreNotShort) {
   cfg.initialBps = 1'900'000;
   BitrateController c(cfg);
   Sampler s;
-  for (int i = 0; i < 30; ++i) c.update(s.next(1e6, 1.3, 12'000, 0));
+  for (int i = 0; i < 30; ++i) c.update(s.next(1e6, 1.3, 14'000, 0));
   ASSERT_GE(c.targetBps(), 1'900'000u);
   // Overloaded for three ticks: cut to 2 × 0.8 ÷ 1.04, less the drain while media waits.
   BitrateDecision d;
@@ -216,15 +216,15 @@ TEST(BitrateController, HoldsAfterACutThenProbesSlowlyWhileQueuesAreNotShort) {
     EXPECT_TRUE(d.congested);
     EXPECT_LT(d.targetBps, 1'538'462u);
   }
-  // Drained, queues at half the target: the level, held for 500 ms after the last cut …
+  // Drained, queues over half the target: the level, held for 500 ms after the last cut …
   for (int i = 0; i < 9; ++i) {
-    d = c.update(s.next(1e6, 1.3, 12'000, 0));
+    d = c.update(s.next(1e6, 1.3, 14'000, 0));
     EXPECT_FALSE(d.congested);
     EXPECT_NEAR(static_cast<double>(d.targetBps), 2e6 * 0.8 / 1.04, 1'000) << "tick " << i;
   }
   // … then at most 5 % per 500 ms.
   const double from = static_cast<double>(c.targetBps());
-  for (int i = 0; i < 41; ++i) d = c.update(s.next(1e6, 1.3, 12'000, 0));
+  for (int i = 0; i < 41; ++i) d = c.update(s.next(1e6, 1.3, 14'000, 0));
   double ratio = static_cast<double>(d.targetBps) / from;
   EXPECT_LE(ratio, std::pow(1.05, 4.2) + 0.01);
   EXPECT_GT(ratio, 1.1);
@@ -323,7 +323,7 @@ TEST(BitrateController, ClampsToItsLimits) {
 TEST(BitrateController, MovesOnlyPastTheDeadBand) {
   BitrateController c(config());
   Bond bond(2, 1e6);
-  bond.roomQueueUs = 12'000;
+  bond.roomQueueUs = 14'000;
   run(c, bond, 3);  // cut to ~1.5 Mbit/s
   bond.linkCapacityBps = 5e6;
   run(c, bond, 1);  // past the hold: slow growth, 0.5 % a tick
@@ -344,7 +344,7 @@ TEST(BitrateController, MovesOnlyPastTheDeadBand) {
 TEST(BitrateController, DividesByTheOverheadOfTheLastSecond) {
   BitrateController c(config());
   Bond bond(2, 1.5e6);
-  bond.roomQueueUs = 12'000;
+  bond.roomQueueUs = 14'000;
   bond.overhead = 1.0;
   run(c, bond, 3);
   bond.overhead = 1.25;  // FEC and retransmissions now cost a quarter
