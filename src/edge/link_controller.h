@@ -54,7 +54,7 @@ struct LinkControllerConfig {
   // around (it sees the queue in the expected delivery), a rise that lasts is the link's.
   uint64_t delayDemoteAfterNs = 1'000'000'000;
   uint32_t burstLostPackets = 4;      // a report with this many lost …
-  double burstLossShare = 0.5;        // … and this share of its packets lost is a loss burst
+  double burstLossShare = 0.3;        // … and this share of its packets lost is a loss burst
   double collapseShare = 0.2;         // delivery below this share of the recent peak …
   uint64_t collapseNs = 300'000'000;  // … for this long, while given enough to do better
   uint64_t firstPenaltyNs = 1'000'000'000;   // cooldown after a first demotion; doubles per
