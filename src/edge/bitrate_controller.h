@@ -20,9 +20,10 @@
 //   - never more than probeHeadroom × what the links allow ÷ overhead: at the start (the
 //     links' pre-warm rate), and when a link stops carrying media its share goes at once;
 //   - room — otherwise the target grows toward maxBps, by fastGrowth per 500 ms while every
-//     media link's queue is short (below half the queue target, where each link's controller
-//     probes up: room, e.g. after capacity came back) and by slowGrowth otherwise. Growing is the probe: the next
-//     overload measures the capacity again. Not while media waits over half the limit.
+//     media link's queue is short (below half the queue target, where each link's
+//     controller probes up: room, e.g. after capacity came back) and by slowGrowth
+//     otherwise. Growing is the probe: the next overload measures the capacity again. Not
+//     while media waits over half the limit.
 // Overhead = UDP payload bytes ÷ media bytes over the last overheadWindowNs (FEC repair,
 // retransmissions, headers, probes), within [1, 2]. The published target moves only by more
 // than deadBand of itself (or to a limit), so the encoder is not reconfigured for noise.

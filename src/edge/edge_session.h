@@ -117,8 +117,8 @@ struct EdgeCounters {
   // Second copies of critical DATA packets (keyframe, codec config, PSI) sent on the second
   // best link (also in udpBytesSent), and their UDP payload bytes.
   dp::OwnedCounter duplicates;
-  dp::OwnedCounter duplicatesSkipped;  // critical copies not made: media backlog
   dp::OwnedCounter duplicateBytes;
+  dp::OwnedCounter duplicatesSkipped;  // critical copies not made: media backlog
   // Non-reference access units shed whole under overload, and the TS bytes of their chunks.
   dp::OwnedCounter shedAccessUnits;
   dp::OwnedCounter shedBytes;
