@@ -87,6 +87,7 @@ Result<std::unique_ptr<EdgeSession>> EdgeSession::create(const EdgeSessionOption
     l.options.gateway = linkGateway(options.links[i], options.gateway);
     l.id = static_cast<uint8_t>(i);
     l.socket = std::move(*socket);
+    l.controller = session->newLinkController();
     l.state = SlotState::kActive;
   }
   auto retransmit = dp::RetransmitBuffer::create(dp::RetransmitConfig{
@@ -762,8 +763,6 @@ void EdgeSession::maintainLinks(uint64_t nowNs) {
   for (Link& link : links_) {
     LinkController& c = link.controller;
     c.setBacklogged(backlogged);
-    c.setDrainSlot(&drainSlot_);
-    c.setBurstPackets(options_.scheduling == Scheduling::kPerLink ? 1 : 2);
     c.setSoleCarrier(carriers == 1 && carriesMedia(c.phase()));
     if (channel_) c.tick(nowNs);
     LinkPhase phase = c.phase();
@@ -941,6 +940,7 @@ void EdgeSession::addLink(LinkCommand& command, uint64_t nowNs) {
   link.options.gateway = linkGateway(change.options, options_.gateway);
   link.id = change.id;
   link.socket = std::move(command.socket);
+  link.controller = newLinkController();
   link.controller.reset(nowNs);
   link.controller.setLatencyTarget(uint64_t{latencyMs_} * kNsPerMs);
   if (channel_) link.controller.startProbing(nowNs);
@@ -952,6 +952,17 @@ void EdgeSession::addLink(LinkCommand& command, uint64_t nowNs) {
   // maintainLinks sends its JOIN (once a session is up) and probes it until it is proven.
   spdlog::info("link {} ({}) added ({}): probing to {}", link.id, link.options.name, change.why,
                dp::toString(link.options.gateway));
+}
+
+LinkController EdgeSession::newLinkController() {
+  LinkControllerConfig config;
+  if (options_.scheduling == Scheduling::kPerLink) {
+    config.burstPackets = 1;
+    config.maxPaceOverDelivery = 1.25;
+  }
+  LinkController controller(config);
+  controller.setDrainSlot(&drainSlot_);
+  return controller;
 }
 
 void EdgeSession::removeLink(Link& link, const std::string& why, uint64_t nowNs) {

@@ -304,6 +304,9 @@ class EdgeSession {
   // gateway has not acknowledged on the others, and lets it retire.
   void applyLinkCommands(uint64_t nowNs);
   void addLink(LinkCommand& command, uint64_t nowNs);
+  // A link's controller as this session's scheduling wants it (bucket, probing cap), sharing
+  // the drain slot.
+  LinkController newLinkController();
   void removeLink(Link& link, const std::string& why, uint64_t nowNs);
   // Closes the sockets of removed links whose grace has passed.
   void retireLinks(uint64_t nowNs);

@@ -17,7 +17,6 @@ constexpr uint64_t kFreshAnswerNs = 500'000'000;
 constexpr double kRisingQueueUsPerS = 100'000;
 // While the queue is short and media waits, the pacing rate grows this much per report.
 constexpr double kProbeUpGain = 1.05;
-constexpr double kMaxPaceOverDelivery = 1.5;
 // Startup (from warm until the queue first builds): the rate may double in a few reports, as
 // in BBR's startup, so that a stream does not back up behind a link that is finding its rate.
 constexpr double kStartupProbeUpGain = 1.25;
@@ -105,6 +104,7 @@ void LinkController::clearMeasurements() noexcept {
   fresh.demoteReason_ = demoteReason_;
   fresh.demotions_ = demotions_;
   fresh.penaltyNs_ = penaltyNs_;
+  fresh.drainSlot_ = drainSlot_;
   *this = fresh;
 }
 
@@ -328,7 +328,7 @@ void LinkController::updatePacing(uint64_t nowNs) noexcept {
   }
   // Never far above the smoothed delivery (twice it in startup): a cellular link's short peaks
   // are not a rate it holds, and pacing at them sends bursts its queue has to absorb.
-  paced = std::min(paced, (startup_ ? kStartupMaxPaceOverDelivery : kMaxPaceOverDelivery) *
+  paced = std::min(paced, (startup_ ? kStartupMaxPaceOverDelivery : config_.maxPaceOverDelivery) *
                               std::max(deliveryBps_, config_.initialBps));
   paceBps_ = std::clamp(paced, config_.minBps, config_.maxBps);
 }
@@ -430,7 +430,7 @@ void LinkController::refill(uint64_t nowNs) noexcept {
   if (lastRefillNs_ == 0) lastRefillNs_ = nowNs;
   double rate = paceBps_ > 0 ? paceBps_ : config_.initialBps;
   double burst =
-      std::max(burstPackets_ * kPacketBytes, rate / 8 * static_cast<double>(kBurstNs) / 1e9);
+      std::max(config_.burstPackets * kPacketBytes, rate / 8 * static_cast<double>(kBurstNs) / 1e9);
   tokens_ = std::min(burst, tokens_ + rate / 8 * static_cast<double>(nowNs - lastRefillNs_) / 1e9);
   lastRefillNs_ = nowNs;
 }

@@ -41,11 +41,22 @@ struct LinkControllerConfig {
   uint64_t queueDelayTargetNs = 25'000'000;  // standing queue the controller allows
   double pacingGain = 1.15;                  // pacing rate over the delivered rate
   double drainFactor = 0.9;                  // rate = delivery × this when the queue grows
-  uint32_t answersToWarm = 2;                // in-band answers before a probing link warms
-  uint64_t trainWaitNs = 500'000'000;        // how long a probing link waits for its train
-  uint64_t warmNs = 1'000'000'000;           // warm this long (and delivering) before live
-  uint32_t reportsToLive = 3;                // delivering reports while warm
-  uint64_t minSilenceNs = 100'000'000;       // no delivery this long (and 2 SRTT + 50 ms)
+  // While media waits and the queue is short, the pace probes up to this multiple of the
+  // smoothed delivery. 1.5 when one queue feeds the bond: a link's delivery then shows its
+  // share of the stream, not what it could carry. 1.25 (BBR's probing gain) when the link is
+  // saturated on its own (the link test), where delivery is the link's capacity and 1.5×
+  // it reached the bottleneck as 10 ms bursts well over its rate.
+  double maxPaceOverDelivery = 1.5;
+  // The pacer's bucket in packets. Two when one queue feeds the bond: with one, a link whose
+  // turn came while the scheduler waited on another lost the time it sat ready (its bucket
+  // was full), and at 200 ms the bond fell behind its input. One when each link sends as its
+  // own pacer allows (the link test), where no turn is lost.
+  double burstPackets = 2;
+  uint32_t answersToWarm = 2;           // in-band answers before a probing link warms
+  uint64_t trainWaitNs = 500'000'000;   // how long a probing link waits for its train
+  uint64_t warmNs = 1'000'000'000;      // warm this long (and delivering) before live
+  uint32_t reportsToLive = 3;           // delivering reports while warm
+  uint64_t minSilenceNs = 100'000'000;  // no delivery this long (and 2 SRTT + 50 ms)
   // Demotion on delay: the forward delay above this share of the latency target (what it
   // carries could no longer play in time); back only below the lower share (hysteresis).
   double delayDemoteShare = 0.8;
@@ -99,16 +110,11 @@ class LinkController {
   void setBacklogged(bool backlogged) noexcept { backlogged_ = backlogged; }
   // The bond's links drain one at a time: drains in step (links go warm together) halved the
   // whole bond for a round trip every few seconds, which a 200 ms target cannot absorb.
-  // Null: this link alone.
+  // Null: this link alone. Kept across reset().
   struct DrainSlot {
     uint64_t busyUntilNs = 0;
   };
   void setDrainSlot(DrainSlot* slot) noexcept { drainSlot_ = slot; }
-  // The pacer's bucket in packets. Two when one queue feeds the bond: with one, a link whose
-  // turn came while the scheduler waited on another lost the time it sat ready (its bucket
-  // was full), and at 200 ms the bond fell behind its input. One when each link sends as its
-  // own pacer allows (the link test), where no turn is lost.
-  void setBurstPackets(double packets) noexcept { burstPackets_ = packets; }
   // Whether this is the only link carrying media: it is then never demoted (a bad link is
   // better than none; the others' return takes the load off it).
   void setSoleCarrier(bool sole) noexcept { soleCarrier_ = sole; }
@@ -217,7 +223,6 @@ class LinkController {
   uint64_t lastDrainNs_ = 0;
   uint64_t drainUntilNs_ = 0;
   DrainSlot* drainSlot_ = nullptr;
-  double burstPackets_ = 2;
   uint64_t lastRefillNs_ = 0;
 };
 

@@ -341,8 +341,17 @@ struct SimulatedLink {
   }
 };
 
-TEST(LinkController, FillsABottleneckWithAShortQueueAndDrainsItPeriodically) {
-  LinkController c;
+// What a saturated sender did over SimulatedLink for 20 s, measured over seconds 5-20.
+struct SaturatedRun {
+  LinkPhase phase;
+  double utilization;
+  std::vector<double> queuesUs;  // sorted
+  double paceBps;
+  uint64_t maxBytesIn10Ms;  // sent in any 10 ms window
+};
+
+SaturatedRun runSaturated(const LinkControllerConfig& config) {
+  LinkController c(config);
   SimulatedLink link;
   uint64_t now = kMs, seq = 0;
   c.setBacklogged(true);
@@ -353,6 +362,7 @@ TEST(LinkController, FillsABottleneckWithAShortQueueAndDrainsItPeriodically) {
     uint64_t rttUs;
   };
   std::vector<Pending> pending;
+  std::vector<uint64_t> sendNs;
   uint64_t nextReportNs = now + 50 * kMs;
   uint64_t measuredFromNs = now + 5000 * kMs, measuredBytes = 0;
   size_t queueFrom = 0;
@@ -376,24 +386,56 @@ TEST(LinkController, FillsABottleneckWithAShortQueueAndDrainsItPeriodically) {
     while (c.waitNs(now, 1200) == 0) {
       c.onSent(now, 1200, ++seq);
       link.send(now, seq, 1200);
+      if (now >= measuredFromNs) sendNs.push_back(now);
     }
   }
-  EXPECT_EQ(c.phase(), LinkPhase::kLive);
+  SaturatedRun run{
+      .phase = c.phase(),
+      .utilization = static_cast<double>(measuredBytes) * 8 / 15.0 / link.rateBps,
+      .queuesUs = {link.queueUs.begin() + static_cast<ptrdiff_t>(queueFrom), link.queueUs.end()},
+      .paceBps = c.paceBps(),
+      .maxBytesIn10Ms = 0};
+  std::sort(run.queuesUs.begin(), run.queuesUs.end());
+  for (size_t lo = 0, hi = 0; hi < sendNs.size(); ++hi) {
+    while (sendNs[lo] + 10 * kMs <= sendNs[hi]) ++lo;
+    run.maxBytesIn10Ms = std::max<uint64_t>(run.maxBytesIn10Ms, (hi - lo + 1) * 1200);
+  }
+  if (!run.queuesUs.empty()) {
+    const std::vector<double>& q = run.queuesUs;
+    std::printf(
+        "utilization %.3f, queue p50 %.1f ms p95 %.1f ms max %.1f ms, pace %.2f Mbit/s, "
+        "at most %llu B in 10 ms\n",
+        run.utilization, q[q.size() / 2] / 1000, q[q.size() * 95 / 100] / 1000, q.back() / 1000,
+        run.paceBps / 1e6, static_cast<unsigned long long>(run.maxBytesIn10Ms));
+  }
+  return run;
+}
+
+TEST(LinkController, FillsABottleneckWithAShortQueueAndDrainsItPeriodically) {
+  SaturatedRun run = runSaturated({});
+  EXPECT_EQ(run.phase, LinkPhase::kLive);
   // Over seconds 5-20: at least 90 % of the capacity, and a queue that stays short.
-  double utilization = static_cast<double>(measuredBytes) * 8 / 15.0 / link.rateBps;
-  EXPECT_GE(utilization, 0.90);
-  std::vector<double> queues(link.queueUs.begin() + static_cast<ptrdiff_t>(queueFrom),
-                             link.queueUs.end());
-  ASSERT_FALSE(queues.empty());
-  std::sort(queues.begin(), queues.end());
-  std::printf("utilization %.3f, queue p50 %.1f ms p95 %.1f ms max %.1f ms, pace %.2f Mbit/s\n",
-              utilization, queues[queues.size() / 2] / 1000,
-              queues[queues.size() * 95 / 100] / 1000, queues.back() / 1000, c.paceBps() / 1e6);
-  EXPECT_LE(queues[queues.size() * 95 / 100], 50'000.0);
-  EXPECT_LE(c.paceBps(), 1.5 * link.rateBps);  // not far above what the link delivers
+  EXPECT_GE(run.utilization, 0.90);
+  ASSERT_FALSE(run.queuesUs.empty());
+  EXPECT_LE(run.queuesUs[run.queuesUs.size() * 95 / 100], 50'000.0);
+  EXPECT_LE(run.paceBps, 1.5 * 3e6);  // not far above what the link delivers
   // The periodic drain empties the queue now and then, so the gateway's minimum transit
   // stays the path's.
-  EXPECT_LT(queues.front(), 2'000.0);
+  EXPECT_LT(run.queuesUs.front(), 2'000.0);
+}
+
+// The link test's pacer (one-packet bucket, probing up to 1.25 × delivery): the link test's
+// own bound on what reaches the bottleneck, rate × 10 ms + 2 packets in any 10 ms window,
+// holds while it still fills the link. (The real link test broke it once in many runs at
+// 1.5 × delivery, pacing near 4.3 Mbit/s on a 3 Mbit/s link; this simulation's delivery
+// estimate is exact and does not overshoot that far, so it guards the bound, not that case.)
+TEST(LinkController, ASaturatedLinkOnItsOwnIsPacedWithoutBursts) {
+  SaturatedRun run = runSaturated({.maxPaceOverDelivery = 1.25, .burstPackets = 1});
+  EXPECT_EQ(run.phase, LinkPhase::kLive);
+  EXPECT_GE(run.utilization, 0.90);
+  ASSERT_FALSE(run.queuesUs.empty());
+  EXPECT_LE(run.queuesUs[run.queuesUs.size() * 95 / 100], 50'000.0);
+  EXPECT_LE(run.maxBytesIn10Ms, 3e6 / 8 * 0.010 + 2 * 1228);
 }
 
 }  // namespace
