@@ -2,8 +2,8 @@
 //
 //   keygen  writes N keys into one gateway key file (the generator reads the same file)
 //   run     N authenticated sessions of M links each at a stated rate per session, with
-//           optional loss (sequences never sent) and reorder; sealed live, or all sealed
-//           before the clock starts (--preseal) so the generator's own cost stays low
+//           optional loss (sequences never sent), reorder and FEC repairs; sealed live, or all
+//           sealed before the clock starts (--preseal) so the generator's own cost stays low
 //   verify  checks a gateway output of one session for order, gaps and content
 //   flood   junk of every kind the gateway's XDP filter drops, plus HS_INITs of unknown keys,
 //           at stated rates; prints what it sent per kind
@@ -46,6 +46,9 @@ struct RunOptions {
   double seconds = 10;
   double loss = 0;
   double reorder = 0;
+  std::string fec;  // "K,M": blocks of K sources and M repairs; empty: no FEC
+  uint32_t fecSources = 0;
+  uint32_t fecRepairs = 0;
   bool preseal = false;
   size_t maxPresealMb = 2048;
   unsigned latencyMs = 500;
@@ -61,6 +64,10 @@ constexpr size_t kSealOverhead = 12 + 10 + 4 + 4 + 16;
 
 // A DATA body is a null-run list (one byte: no runs) and whole 188-byte TS packets
 // (docs/protocol.md §5.1): the payload is as many TS packets as fit in the wire size.
+// A REPAIR's plaintext is at most this much more than its DATA's: header varints and the
+// symbol's length and time.
+constexpr size_t kRepairExtraBytes = 32;
+
 size_t payloadBytesFor(size_t packetBytes) {
   return (packetBytes - kSealOverhead - 1) / proto::kTsPacketSize * proto::kTsPacketSize;
 }
@@ -69,43 +76,99 @@ struct SessionPlan {
   uint64_t nextSeq = 0;
   bool holding = false;  // a sequence held back to be sent after its successor
   uint64_t heldSeq = 0;
+  uint64_t heldAtUs = 0;
   uint64_t sent = 0;
   uint64_t lost = 0;
   uint64_t reordered = 0;
   uint64_t lastSeq = 0;
   uint64_t linkTurn = 0;
+  // --fec: every sequence, sent or lost, joins the open block, as at the edge; a full block's
+  // repairs are the session's next packets.
+  std::unique_ptr<dp::FecBlockEncoder> fec;
+  dp::FecRepairBlock block{};  // valid until the next add: no sequence joins while repairs wait
+  uint32_t repairsLeft = 0;
+  uint64_t repairsSent = 0;
+  uint32_t lostInBlock = 0;
+  uint64_t recoverable = 0;  // lost sequences whose block has enough repairs to rebuild them
 };
 
 struct Planned {
   uint32_t session = 0;
   uint8_t link = 0;
   uint64_t seq = 0;
+  uint64_t atUs = 0;
+  int32_t repair = -1;  // a repair symbol's index in plan.block; -1: DATA of `seq`
 };
 
-// The next packet of a session: loss skips sequences (never sent), reorder sends a
-// sequence's successor first.
-Planned nextPacket(SessionPlan& plan, uint32_t index, size_t links, double loss, double reorder,
-                   std::mt19937_64& rng) {
+// Sequence `seq` (timestamped `atUs`) joins the session's open FEC block; a full block closes.
+void protect(SessionPlan& plan, const bench::SyntheticSession& session, uint64_t seq, uint64_t atUs,
+             size_t payloadBytes, uint32_t repairs, bool lost) {
+  if (!plan.fec) return;
+  std::array<uint8_t, dp::kDatagramCapacity> body;
+  size_t size = session.writeBody(seq, payloadBytes, body);
+  if (size == 0 || !plan.fec->add(seq, atUs, std::span(body).first(size), 0)) return;
+  plan.lostInBlock += lost ? 1 : 0;
+  if (!plan.fec->full()) return;
+  auto block = plan.fec->close(repairs);
+  if (!block) return;
+  plan.block = *block;
+  plan.repairsLeft = block->m;
+  if (plan.lostInBlock <= block->m) plan.recoverable += plan.lostInBlock;
+  plan.lostInBlock = 0;
+}
+
+// The next packet of a session, sent at media time `atUs`: loss skips sequences (never sent,
+// though FEC covers them), reorder sends a sequence's successor first, a closed FEC block's
+// repairs follow its last source.
+Planned nextPacket(SessionPlan& plan, uint32_t index, const bench::SyntheticSession& session,
+                   const RunOptions& o, size_t payloadBytes, uint64_t atUs, std::mt19937_64& rng) {
   std::uniform_real_distribution<double> u(0, 1);
-  Planned p{.session = index, .link = static_cast<uint8_t>(plan.linkTurn++ % links), .seq = 0};
+  Planned p{.session = index,
+            .link = static_cast<uint8_t>(plan.linkTurn++ % o.links),
+            .seq = 0,
+            .atUs = atUs};
   if (plan.holding) {
     plan.holding = false;
     p.seq = plan.heldSeq;
+    p.atUs = plan.heldAtUs;
     return p;
   }
-  while (loss > 0 && u(rng) < loss) {
-    ++plan.nextSeq;
-    ++plan.lost;
+  for (;;) {
+    if (plan.repairsLeft > 0) {
+      p.repair = static_cast<int32_t>(plan.block.m - plan.repairsLeft--);
+      return p;
+    }
+    uint64_t seq = plan.nextSeq++;
+    bool lost = o.loss > 0 && u(rng) < o.loss;
+    protect(plan, session, seq, atUs, payloadBytes, o.fecRepairs, lost);
+    if (lost) {
+      ++plan.lost;
+      continue;
+    }
+    // Reordered only inside a block: its successor must not join the next block while this
+    // one's repairs wait.
+    if (o.reorder > 0 && plan.repairsLeft == 0 && u(rng) < o.reorder) {
+      plan.holding = true;
+      plan.heldSeq = seq;
+      plan.heldAtUs = atUs;
+      seq = plan.nextSeq++;
+      protect(plan, session, seq, atUs, payloadBytes, o.fecRepairs, false);
+      ++plan.reordered;
+    }
+    p.seq = seq;
+    return p;
   }
-  uint64_t seq = plan.nextSeq++;
-  if (reorder > 0 && u(rng) < reorder) {
-    plan.holding = true;
-    plan.heldSeq = seq;
-    seq = plan.nextSeq++;
-    ++plan.reordered;
+}
+
+// Seals what nextPacket planned into `out`; returns its size (0: failed).
+size_t sealPlanned(const Planned& p, SessionPlan& plan, bench::SyntheticSession& session,
+                   size_t payloadBytes, uint64_t slotAtUs, std::span<uint8_t> out) {
+  if (p.repair >= 0) {
+    return session.sealRepair(plan.block, static_cast<uint32_t>(p.repair), p.link, slotAtUs, out);
   }
-  p.seq = seq;
-  return p;
+  plan.lastSeq = std::max(plan.lastSeq, p.seq);
+  return session.sealData(p.seq, p.link, p.atUs, payloadBytes, out,
+                          plan.fec ? proto::flag::kFec : uint8_t{0});
 }
 
 void sleepUntil(uint64_t dueNs) {
@@ -162,7 +225,7 @@ int runVerify(const std::string& path, size_t payloadBytes, uint32_t keyId, bool
   return good ? 0 : 1;
 }
 
-int runLoad(const RunOptions& o) {
+int runLoad(RunOptions o) {
   raiseFileLimit();
   auto gateway = dp::parseSocketAddress(o.gateway);
   if (!gateway) {
@@ -191,6 +254,24 @@ int runLoad(const RunOptions& o) {
     return 2;
   }
   const size_t payloadBytes = payloadBytesFor(o.packetBytes);
+  if (!o.fec.empty()) {
+    unsigned k = 0, m = 0;
+    char tail = 0;
+    if (std::sscanf(o.fec.c_str(), "%u,%u%c", &k, &m, &tail) != 2 || k == 0 ||
+        k > dp::ReedSolomonCodec::kMaxSource || m == 0 || m > dp::ReedSolomonCodec::kMaxRepair) {
+      std::fprintf(stderr, "--fec: want K,M with K 1..%u sources and M 1..%u repairs, got '%s'\n",
+                   dp::ReedSolomonCodec::kMaxSource, dp::ReedSolomonCodec::kMaxRepair,
+                   o.fec.c_str());
+      return 2;
+    }
+    if (o.packetBytes + kRepairExtraBytes > dp::kDatagramCapacity) {
+      std::fprintf(stderr, "--fec: --packet-bytes must be at most %zu (a REPAIR is larger)\n",
+                   dp::kDatagramCapacity - kRepairExtraBytes);
+      return 2;
+    }
+    o.fecSources = k;
+    o.fecRepairs = m;
+  }
 
   std::vector<std::unique_ptr<bench::SyntheticSession>> sessions;
   uint64_t handshakeStart = dp::monotonicNs();
@@ -221,23 +302,43 @@ int runLoad(const RunOptions& o) {
   double handshakeSeconds = static_cast<double>(dp::monotonicNs() - handshakeStart) / 1e9;
 
   // Packets are spread evenly: global packet g goes to session g mod N at t0 + g / rate.
+  // Packets are spread evenly: global packet g goes to session g mod N at t0 + g / rate. The
+  // rate is of DATA packets; FEC adds its repairs (M per K sources) on top.
   const double sessionPps = o.rateMbps * 1e6 / (static_cast<double>(o.packetBytes) * 8);
-  const double totalPps = sessionPps * static_cast<double>(o.sessions);
+  const double fecFactor =
+      o.fecSources > 0 ? 1.0 + static_cast<double>(o.fecRepairs) / o.fecSources : 1.0;
+  const double totalPps = sessionPps * static_cast<double>(o.sessions) * fecFactor;
   const uint64_t total = static_cast<uint64_t>(totalPps * o.seconds);
   const double intervalNs = 1e9 / totalPps;
   std::vector<SessionPlan> plans(o.sessions);
+  for (SessionPlan& plan : plans) {
+    if (o.fecSources == 0) break;
+    auto fec = dp::FecBlockEncoder::create(dp::FecEncoderConfig{
+        .maxSources = o.fecSources, .maxRepairs = o.fecRepairs, .maxPayload = payloadBytes + 1});
+    if (!fec) {
+      std::fprintf(stderr, "--fec: %s\n", fec.error().describe().c_str());
+      return 2;
+    }
+    plan.fec = std::move(*fec);
+  }
   std::mt19937_64 rng(o.seed);
+  auto slotAtUs = [&](uint64_t g) {
+    return static_cast<uint64_t>(static_cast<double>(g) * intervalNs / 1000) + 1'000'000;
+  };
 
   struct Sealed {
     uint32_t session;
     uint8_t link;
+    bool repair;
     uint16_t size;
     uint64_t offset;
   };
   std::vector<Sealed> presealed;
   std::vector<uint8_t> arena;
+  // A REPAIR is larger than the DATA it protects (its header, the symbol's length and time).
+  const size_t slotBytes = o.packetBytes + (o.fecSources > 0 ? kRepairExtraBytes : 0);
   if (o.preseal) {
-    uint64_t bytes = total * o.packetBytes;
+    uint64_t bytes = total * slotBytes;
     if (bytes > uint64_t{o.maxPresealMb} << 20) {
       std::fprintf(stderr, "--preseal: %.0f MB needed, above --max-preseal-mb %zu\n",
                    static_cast<double>(bytes) / (1 << 20), o.maxPresealMb);
@@ -247,14 +348,16 @@ int runLoad(const RunOptions& o) {
     presealed.reserve(total);
     for (uint64_t g = 0; g < total; ++g) {
       uint32_t index = static_cast<uint32_t>(g % o.sessions);
-      Planned p = nextPacket(plans[index], index, o.links, o.loss, o.reorder, rng);
-      uint64_t atUs = static_cast<uint64_t>(static_cast<double>(g) * intervalNs / 1000) + 1'000'000;
-      uint64_t offset = g * o.packetBytes;
-      size_t size = sessions[index]->sealData(p.seq, p.link, atUs, payloadBytes,
-                                              std::span(arena).subspan(offset, o.packetBytes));
-      presealed.push_back(Sealed{
-          .session = index, .link = p.link, .size = static_cast<uint16_t>(size), .offset = offset});
-      plans[index].lastSeq = std::max(plans[index].lastSeq, p.seq);
+      Planned p =
+          nextPacket(plans[index], index, *sessions[index], o, payloadBytes, slotAtUs(g), rng);
+      uint64_t offset = g * slotBytes;
+      size_t size = sealPlanned(p, plans[index], *sessions[index], payloadBytes, slotAtUs(g),
+                                std::span(arena).subspan(offset, slotBytes));
+      presealed.push_back(Sealed{.session = index,
+                                 .link = p.link,
+                                 .repair = p.repair >= 0,
+                                 .size = static_cast<uint16_t>(size),
+                                 .offset = offset});
     }
   }
 
@@ -277,27 +380,30 @@ int runLoad(const RunOptions& o) {
     }
     uint32_t index;
     uint8_t link;
+    bool repair;
     std::span<const uint8_t> datagram;
     if (o.preseal) {
       const Sealed& s = presealed[g];
       index = s.session;
       link = s.link;
+      repair = s.repair;
       datagram = std::span<const uint8_t>(arena.data() + s.offset, s.size);
     } else {
       index = static_cast<uint32_t>(g % o.sessions);
-      Planned p = nextPacket(plans[index], index, o.links, o.loss, o.reorder, rng);
+      Planned p =
+          nextPacket(plans[index], index, *sessions[index], o, payloadBytes, slotAtUs(g), rng);
       link = p.link;
-      uint64_t atUs = static_cast<uint64_t>(static_cast<double>(g) * intervalNs / 1000) + 1'000'000;
-      size_t size = sessions[index]->sealData(p.seq, p.link, atUs, payloadBytes, packet);
+      repair = p.repair >= 0;
+      size_t size =
+          sealPlanned(p, plans[index], *sessions[index], payloadBytes, slotAtUs(g), packet);
       datagram = std::span<const uint8_t>(packet.data(), size);
-      plans[index].lastSeq = std::max(plans[index].lastSeq, p.seq);
     }
     if (datagram.empty() || !sessions[index]->send(link, datagram)) {
       ++sendErrors;
       continue;
     }
     ++sent;
-    ++plans[index].sent;
+    ++(repair ? plans[index].repairsSent : plans[index].sent);
     wireBytes += datagram.size();
   }
   const double elapsed = static_cast<double>(dp::monotonicNs() - t0) / 1e9;
@@ -318,32 +424,38 @@ int runLoad(const RunOptions& o) {
 
   uint64_t lost = 0;
   uint64_t reordered = 0;
+  uint64_t repairs = 0;
+  uint64_t recoverable = 0;
   for (const SessionPlan& plan : plans) {
     lost += plan.lost;
     reordered += plan.reordered;
+    repairs += plan.repairsSent;
+    recoverable += plan.recoverable;
   }
   if (!o.report.empty()) {
     std::ofstream out(o.report);
-    out << "# key_id session_id sent last_seq lost reordered\n";
+    out << "# key_id session_id sent last_seq lost reordered repairs recoverable\n";
     for (size_t i = 0; i < sessions.size(); ++i) {
       char id[17];
       std::snprintf(id, sizeof(id), "%016llx", (unsigned long long)sessions[i]->sessionId().value);
       out << sessions[i]->keyId() << ' ' << id << ' ' << plans[i].sent << ' ' << plans[i].lastSeq
-          << ' ' << plans[i].lost << ' ' << plans[i].reordered << '\n';
+          << ' ' << plans[i].lost << ' ' << plans[i].reordered << ' ' << plans[i].repairsSent << ' '
+          << plans[i].recoverable << '\n';
     }
   }
   std::printf(
       "loadgen sessions=%zu links=%zu mode=%s packets=%llu send_errors=%llu lost=%llu "
       "reordered=%llu seconds=%.3f offered_pps=%.0f achieved_pps=%.0f offered_mbps=%.2f "
       "achieved_mbps=%.2f mean_wire_bytes=%.1f payload_bytes=%zu max_late_ms=%.2f "
-      "handshake_s=%.3f\n",
+      "handshake_s=%.3f fec=%s repairs=%llu recoverable=%llu\n",
       o.sessions, o.links, o.preseal ? "preseal" : "live", (unsigned long long)sent,
       (unsigned long long)sendErrors, (unsigned long long)lost, (unsigned long long)reordered,
       elapsed, totalPps, static_cast<double>(sent) / elapsed,
       totalPps * static_cast<double>(o.packetBytes) * 8 / 1e6,
       static_cast<double>(wireBytes) * 8 / elapsed / 1e6,
       sent > 0 ? static_cast<double>(wireBytes) / static_cast<double>(sent) : 0.0, payloadBytes,
-      static_cast<double>(maxLateNs) / 1e6, handshakeSeconds);
+      static_cast<double>(maxLateNs) / 1e6, handshakeSeconds, o.fec.empty() ? "off" : o.fec.c_str(),
+      (unsigned long long)repairs, (unsigned long long)recoverable);
   std::fflush(stdout);
   return sendErrors == 0 ? 0 : 1;
 }
@@ -427,6 +539,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run->add_option("--reorder", o.reorder, "probability a packet is sent after its successor")
       ->capture_default_str();
+  run->add_option("--fec", o.fec,
+                  "K,M: every K media sequences (lost ones too) get M REPAIR packets, sent "
+                  "after the block's last source on top of --rate-mbps (as braid-edge does)");
   run->add_flag("--preseal", o.preseal, "seal every packet before the clock starts");
   run->add_option("--max-preseal-mb", o.maxPresealMb, "memory --preseal may use")
       ->capture_default_str();

@@ -146,20 +146,46 @@ Result<void> SyntheticSession::handshake(uint64_t timeoutNs) {
   }
 }
 
-size_t SyntheticSession::sealData(uint64_t seq, uint8_t link, uint64_t atUs, size_t payloadBytes,
-                                  std::span<uint8_t> out) noexcept {
-  std::array<uint8_t, dp::kDatagramCapacity> payload;
-  if (!channel_ || payloadBytes + 1 > payload.size()) return 0;
+size_t SyntheticSession::writeBody(uint64_t seq, size_t payloadBytes,
+                                   std::span<uint8_t> out) const noexcept {
+  if (payloadBytes + 1 > out.size()) return 0;
   // The body's null-run list first (docs/protocol.md §5.1): none deleted, one byte.
-  size_t runs = proto::writeNullRuns({}, payload);
+  size_t runs = proto::writeNullRuns({}, out);
   if (runs == 0) return 0;
-  fillPayload(options_.keyId, seq, std::span(payload).subspan(runs, payloadBytes));
-  payloadBytes += runs;
+  fillPayload(options_.keyId, seq, out.subspan(runs, payloadBytes));
+  return runs + payloadBytes;
+}
+
+size_t SyntheticSession::sealData(uint64_t seq, uint8_t link, uint64_t atUs, size_t payloadBytes,
+                                  std::span<uint8_t> out, uint8_t flags) noexcept {
+  std::array<uint8_t, dp::kDatagramCapacity> body;
+  size_t bodyBytes = writeBody(seq, payloadBytes, body);
+  if (!channel_ || bodyBytes == 0) return 0;
   proto::PacketPrefix prefix{
-      .type = proto::PacketType::kData, .sessionId = sessionId_, .linkId = link, .flags = 0};
+      .type = proto::PacketType::kData, .sessionId = sessionId_, .linkId = link, .flags = flags};
   proto::MediaFields media{.mediaSeq = seq, .mediaTsUs = atUs};
   return channel_->seal(prefix, static_cast<uint32_t>(atUs), &media,
-                        std::span<const uint8_t>(payload.data(), payloadBytes), out);
+                        std::span<const uint8_t>(body.data(), bodyBytes), out);
+}
+
+size_t SyntheticSession::sealRepair(const dp::FecRepairBlock& block, uint32_t index, uint8_t link,
+                                    uint64_t atUs, std::span<uint8_t> out) noexcept {
+  if (!channel_ || index >= block.m) return 0;
+  std::array<uint8_t, dp::kDatagramCapacity> body;
+  proto::RepairHeader header{.blockId = block.blockId,
+                             .k = static_cast<uint8_t>(block.k),
+                             .m = static_cast<uint8_t>(block.m),
+                             .index = static_cast<uint8_t>(index),
+                             .firstSeq = block.firstSeq};
+  size_t used = header.encodeWithSymbol(block.repair(index), body);
+  if (used == 0) return 0;
+  proto::PacketPrefix prefix{.type = proto::PacketType::kRepair,
+                             .sessionId = sessionId_,
+                             .linkId = link,
+                             .flags = proto::flag::kFec};
+  proto::MediaFields media{.mediaSeq = block.firstSeq, .mediaTsUs = block.blockTsUs};
+  return channel_->seal(prefix, static_cast<uint32_t>(atUs), &media,
+                        std::span<const uint8_t>(body.data(), used), out);
 }
 
 size_t SyntheticSession::sealClose(uint8_t link, uint64_t atUs, std::span<uint8_t> out) noexcept {

@@ -5,6 +5,7 @@
 #include <span>
 #include <vector>
 
+#include "dataplane/fec/fec_encoder.h"
 #include "dataplane/io/socket_address.h"
 #include "dataplane/io/udp_socket.h"
 #include "dataplane/proto/crypto/aead.h"
@@ -54,12 +55,17 @@ class SyntheticSession {
   // Runs the handshake on link 0 (blocking, retried); the session is live after it.
   Result<void> handshake(uint64_t timeoutNs);
 
-  // Seals DATA for media sequence `seq` on `link`, timestamped `atUs` (µs of the session's
-  // media clock, also the send timestamp), into `out`: a body of no null runs and
+  // Writes the DATA body of media sequence `seq` into `out`: a null-run list of none and
   // `payloadBytes` of synthetic payload (a whole number of TS packets for the gateway to
-  // accept). Returns its size (0: failed).
+  // accept). The FEC encoder takes the same bytes. Returns its size (0: does not fit).
+  size_t writeBody(uint64_t seq, size_t payloadBytes, std::span<uint8_t> out) const noexcept;
+  // Seals DATA for media sequence `seq` on `link`, timestamped `atUs` (µs of the session's
+  // media clock, also the send timestamp), into `out`. Returns its size (0: failed).
   size_t sealData(uint64_t seq, uint8_t link, uint64_t atUs, size_t payloadBytes,
-                  std::span<uint8_t> out) noexcept;
+                  std::span<uint8_t> out, uint8_t flags = 0) noexcept;
+  // Seals repair symbol `index` of `block` as a REPAIR on `link`, as braid-edge does.
+  size_t sealRepair(const dp::FecRepairBlock& block, uint32_t index, uint8_t link, uint64_t atUs,
+                    std::span<uint8_t> out) noexcept;
   // Seals a CLOSE on `link`.
   size_t sealClose(uint8_t link, uint64_t atUs, std::span<uint8_t> out) noexcept;
   // Sends one datagram from `link`'s socket; false if the kernel refused it.

@@ -496,14 +496,11 @@ uint64_t EdgeSession::sendRepairs(uint64_t nowNs) {
                                .m = static_cast<uint8_t>(block.m),
                                .index = static_cast<uint8_t>(pending.next),
                                .firstSeq = block.firstSeq};
-    size_t used = header.encode(body);
-    std::span<const uint8_t> symbol = block.repair(pending.next);
-    if (used == 0 || used + symbol.size() > body.size()) {
+    size_t used = header.encodeWithSymbol(block.repair(pending.next), body);
+    if (used == 0) {
       pending.next = block.m;
       return 0;
     }
-    std::memcpy(body.data() + used, symbol.data(), symbol.size());
-    used += symbol.size();
     const uint64_t bytes = used + kDataOverheadBytes;
     // Spread the block: not on the link that carries most of its sources (its outage would
     // take the repairs along), then round robin over the others by expected delivery, so one

@@ -338,6 +338,14 @@ size_t RepairHeader::encode(std::span<uint8_t> out) const noexcept {
   return encodeInto(*this, out);
 }
 
+size_t RepairHeader::encodeWithSymbol(std::span<const uint8_t> symbol,
+                                      std::span<uint8_t> out) const noexcept {
+  size_t used = encode(out);
+  if (used == 0 || symbol.empty() || used + symbol.size() > out.size()) return 0;
+  std::memcpy(out.data() + used, symbol.data(), symbol.size());
+  return used + symbol.size();
+}
+
 tl::expected<RepairHeader, DropReason> RepairHeader::parse(
     std::span<const uint8_t> in, std::span<const uint8_t>* symbol) noexcept {
   ByteReader r(in);

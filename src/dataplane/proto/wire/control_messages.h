@@ -154,6 +154,8 @@ struct RepairHeader {
   // Writes the header only; the caller appends the symbol.
   bool encode(ByteWriter& w) const noexcept;
   size_t encode(std::span<uint8_t> out) const noexcept;
+  // Writes the whole plaintext, header and `symbol`; 0 if it does not fit in `out`.
+  size_t encodeWithSymbol(std::span<const uint8_t> symbol, std::span<uint8_t> out) const noexcept;
   // Parses the header; `symbol`, if given, receives the (non-empty) rest. Any thread.
   static tl::expected<RepairHeader, DropReason> parse(
       std::span<const uint8_t> in, std::span<const uint8_t>* symbol = nullptr) noexcept;
