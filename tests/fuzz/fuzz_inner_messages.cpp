@@ -59,6 +59,7 @@ void repairRoundTrip(std::span<const uint8_t> body) {
 // its deleted packets yields its TS packets plus nullCount packets, in whole packets.
 void dataBodyRoundTrip(std::span<const uint8_t> body) {
   auto b = DataBody::parse(body);
+  FUZZ_CHECK(DataBody::valid(body) == b.has_value());
   if (!b) {
     FUZZ_CHECK(b.error() == DropReason::kMalformedBody);
     return;

@@ -46,6 +46,7 @@ TEST(DataBody, RoundTripsRunsAtEveryPosition) {
   auto b = body(runs, 5);
   auto parsed = DataBody::parse(b);
   ASSERT_TRUE(parsed);
+  EXPECT_TRUE(DataBody::valid(b));
   EXPECT_EQ(parsed->nullCount, 4074u);
   EXPECT_EQ(nullRunSize(filler), 1u + 1u + 3u);
   ASSERT_EQ(parsed->runCount, runs.size());
@@ -56,13 +57,16 @@ TEST(DataBody, OnlyNulls) {
   const std::array<NullRun, 1> runs{NullRun{0, 12}};
   auto parsed = DataBody::parse(body(runs, 0));
   ASSERT_TRUE(parsed);
+  EXPECT_TRUE(DataBody::valid(body(runs, 0)));
   EXPECT_EQ(parsed->tsPackets(), 0u);
   EXPECT_EQ(parsed->nullCount, 12u);
 }
 
 TEST(DataBody, RejectsWhatBreaksTheRules) {
+  // valid(), the packet path's check, agrees with parse() on every case.
   auto malformed = [](const std::vector<uint8_t>& b) {
     auto parsed = DataBody::parse(b);
+    EXPECT_EQ(DataBody::valid(b), parsed.has_value());
     return !parsed && parsed.error() == DropReason::kMalformedBody;
   };
   EXPECT_TRUE(malformed({}));                           // no run count

@@ -20,39 +20,61 @@ bool runsValid(std::span<const NullRun> runs) noexcept {
 
 }  // namespace
 
-tl::expected<DataBody, DropReason> DataBody::parse(std::span<const uint8_t> body) noexcept {
+namespace {
+
+// Reads and checks a DATA plaintext (the rules of DataBody::parse), handing each run to
+// onRun(index, run); the TS bytes go to `ts`. False: malformed.
+template <typename OnRun>
+bool walkBody(std::span<const uint8_t> body, std::span<const uint8_t>& ts, OnRun&& onRun) noexcept {
   ByteReader r(body);
-  DataBody out;
   const uint64_t runs = r.getVarint();
-  if (!r.ok() || runs > kMaxNullRuns) return tl::unexpected(DropReason::kMalformedBody);
+  if (!r.ok() || runs > kMaxNullRuns) return false;
+  uint64_t nullCount = 0;
+  uint64_t lastPosition = 0;
   for (uint64_t i = 0; i < runs; ++i) {
     const uint64_t position = r.getVarint();
     const uint64_t countAndKind = r.getVarint();
     const uint64_t count = countAndKind >> 1;
-    NullRun& run = out.runs[i];
+    NullRun run;
     run.filler = (countAndKind & 1) != 0;
     if (run.filler) {
       run.header[0] = r.getU8();
       run.header[1] = r.getU8();
       run.header[2] = r.getU8();
     }
-    if (!r.ok() || count == 0 || count > kMaxNullsPerData ||
-        (i > 0 && position < out.runs[i - 1].position) || position > kMaxNullsPerData) {
-      return tl::unexpected(DropReason::kMalformedBody);
+    if (!r.ok() || count == 0 || count > kMaxNullsPerData || position < lastPosition ||
+        position > kMaxNullsPerData) {
+      return false;
     }
-    out.nullCount += count;
-    if (out.nullCount > kMaxNullsPerData) return tl::unexpected(DropReason::kMalformedBody);
+    nullCount += count;
+    if (nullCount > kMaxNullsPerData) return false;
     run.position = static_cast<uint32_t>(position);
     run.count = static_cast<uint32_t>(count);
+    onRun(static_cast<size_t>(i), run);
+    lastPosition = position;
   }
-  out.runCount = static_cast<size_t>(runs);
-  out.ts = r.rest();
-  if (out.ts.size() % kTsPacketSize != 0) return tl::unexpected(DropReason::kMalformedBody);
-  if (out.runCount == 0 && out.ts.empty()) return tl::unexpected(DropReason::kMalformedBody);
-  if (out.runCount > 0 && out.runs[out.runCount - 1].position > out.tsPackets()) {
-    return tl::unexpected(DropReason::kMalformedBody);
-  }
+  ts = r.rest();
+  if (ts.size() % kTsPacketSize != 0) return false;
+  if (runs == 0 && ts.empty()) return false;
+  return runs == 0 || lastPosition <= ts.size() / kTsPacketSize;
+}
+
+}  // namespace
+
+tl::expected<DataBody, DropReason> DataBody::parse(std::span<const uint8_t> body) noexcept {
+  DataBody out;
+  bool ok = walkBody(body, out.ts, [&out](size_t i, const NullRun& run) {
+    out.runs[i] = run;
+    out.runCount = i + 1;
+    out.nullCount += run.count;
+  });
+  if (!ok) return tl::unexpected(DropReason::kMalformedBody);
   return out;
+}
+
+bool DataBody::valid(std::span<const uint8_t> body) noexcept {
+  std::span<const uint8_t> ts;
+  return walkBody(body, ts, [](size_t, const NullRun&) {});
 }
 
 size_t nullRunSize(const NullRun& run) noexcept {

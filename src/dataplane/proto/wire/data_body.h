@@ -54,6 +54,9 @@ struct DataBody {
   // a run nor a TS packet carries nothing. Anything else is malformed_body. Any thread; no
   // allocation.
   static tl::expected<DataBody, DropReason> parse(std::span<const uint8_t> body) noexcept;
+  // Whether parse() would accept `body`, without building the run list (the packet path
+  // checks every DATA and every rebuilt one; it parses only at playout).
+  static bool valid(std::span<const uint8_t> body) noexcept;
 };
 
 // Bytes the run list takes on the wire (the count varint and every run). noexcept.
