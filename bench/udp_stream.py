@@ -4,7 +4,10 @@
   udp_stream.py send HOST:PORT MBPS SECONDS [SIZE]   paced datagrams of SIZE bytes (1316)
   udp_stream.py sink PORT SECONDS                     counts datagrams until SECONDS of silence
                                                       after the first; prints packets and bytes
+                                                      (and the counts so far on SIGUSR1: a
+                                                      measuring window's start)
 """
+import signal
 import socket
 import sys
 import time
@@ -35,17 +38,24 @@ def sink(port, quiet):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
     s.bind(('127.0.0.1', int(port)))
-    packets = 0
-    nbytes = 0
+    counts = [0, 0]  # packets, bytes
+
+    def mark(_signum, _frame):
+        print(f"mark packets={counts[0]} bytes={counts[1]}", flush=True)
+
+    signal.signal(signal.SIGUSR1, mark)
     s.settimeout(60)
     while True:
         try:
             data = s.recv(65536)
         except socket.timeout:
             break
-        packets += 1
-        nbytes += len(data)
+        except InterruptedError:
+            continue
+        counts[0] += 1
+        counts[1] += len(data)
         s.settimeout(quiet)
+    packets, nbytes = counts
     print(f"received packets={packets} bytes={nbytes}", flush=True)
 
 
