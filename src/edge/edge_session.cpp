@@ -41,8 +41,6 @@ constexpr uint64_t kFastProbeIntervalNs = 50 * kNsPerMs;
 constexpr uint64_t kDataOverheadBytes = 46;
 constexpr uint64_t kMaxWaitNs = 1 * kNsPerMs;
 constexpr uint64_t kGaugeIntervalNs = 20 * kNsPerMs;
-// Media older than this at the head of the input means the links are not keeping up.
-constexpr uint64_t kBackloggedAfterNs = 20 * kNsPerMs;
 // The longest a file input waits for the links to finish their probes (a train and its answer
 // take a few hundred milliseconds; a link that cannot answer must not hold the stream).
 constexpr uint64_t kSettleLimitNs = 1500 * kNsPerMs;

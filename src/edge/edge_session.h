@@ -39,6 +39,11 @@ struct EdgeFecOptions {
   FecPolicyConfig policy;
 };
 
+// Media older than this at the head of the input means the links are not keeping up: the
+// bonded links probe up, critical packets are no longer copied, the shedder looks for
+// droppable access units.
+inline constexpr uint64_t kBackloggedAfterNs = 20'000'000;
+
 // Room a REPAIR packet needs beyond the DATA packet of its largest source: the source symbol's
 // 6-byte header and the repair header (block ID, k, m, index, first sequence; 8-byte varints
 // at worst, 19 bytes). The packetizer leaves it free when FEC is on.

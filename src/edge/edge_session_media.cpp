@@ -17,9 +17,6 @@ constexpr uint64_t kNsPerMs = 1'000'000;
 constexpr uint64_t kShedCheckIntervalNs = 2 * kNsPerMs;
 // Access units shed per check at most (the next check continues).
 constexpr int kMaxShedsPerCheck = 16;
-// Media older than this at the head of the input means the links are not keeping up (as in
-// edge_session.cpp).
-constexpr uint64_t kBackloggedAfterNs = 20 * kNsPerMs;
 // The share of the links' rate the queued media can count on.
 constexpr double kMediaShare = 0.9;
 // Sealed DATA overhead on top of the body (docs/protocol.md §3.2).
