@@ -12,6 +12,9 @@ namespace braid::dp {
 namespace {
 
 TEST(WorkerHandoff, SessionSpreadOverTwoWorkersPlaysEverySequence) {
+  // 300 ms of latency: a worker descheduled for tens of milliseconds on a loaded machine must
+  // not turn into skipped sequences. (At 50 ms the test once ran out its 20 s wait, not all
+  // played, while two builds shared the machine; its log was not kept.)
   TestGateway gateway(2);
   auto session = bench::SyntheticSession::open(
       bench::SyntheticSessionOptions{.gateway = gateway.address(),
@@ -19,7 +22,7 @@ TEST(WorkerHandoff, SessionSpreadOverTwoWorkersPlaysEverySequence) {
                                      .keyId = kKeyId,
                                      .psk = testPsk(),
                                      .links = 16,
-                                     .latencyMs = 50,
+                                     .latencyMs = 300,
                                      .backend = gateway.backend()});
   ASSERT_TRUE(session.has_value());
   ASSERT_TRUE((*session)->handshake(10'000'000'000).has_value());
