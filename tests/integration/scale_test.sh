@@ -40,7 +40,7 @@ report, metrics, want = sys.argv[1], sys.argv[2], int(sys.argv[3])
 sent = {}
 for line in open(report):
     if line.startswith('#'): continue
-    key, sid, n, last, lost, reordered = line.split()
+    key, sid, n, last, lost, reordered = line.split()[:6]
     sent[sid] = (int(n), int(last))
 played, skipped, late = {}, {}, {}
 pat = re.compile(r'^braid_session_(played|skipped|late)_packets_total\{session="([0-9a-f]+)",key="\d+"\} (\S+)')

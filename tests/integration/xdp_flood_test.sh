@@ -110,7 +110,7 @@ starved="the generator could not offer the flood on this machine now (load: $(cu
 # 0 missing in every session's output, and the generator's count of what it sent.
 load=$(grep '^loadgen ' "$WORK/loadgen.log")
 (($(field "$load" send_errors) == 0)) || die "loadgen could not send everything"
-while read -r key session sent last lost reordered; do
+while read -r key session sent last lost reordered _; do
   [[ $key == "#" ]] && continue
   out=$("$LOADGEN" verify "$WORK/out-$key.bin" --key-id "$key") ||
     die "session of key $key: $out"
