@@ -47,6 +47,15 @@ struct JitterBufferCounters {
   OwnedCounter lastPlayoutLatencyNs;  // gauge: emit time − (media ts + offset) of the last played
 };
 
+namespace detail {
+// Unmaps a jitter buffer's payload arena.
+struct ArenaUnmap {
+  void* base = nullptr;
+  size_t bytes = 0;
+  void operator()(uint8_t* arena) const noexcept;
+};
+}  // namespace detail
+
 // The gateway's playout buffer of one session: reorders packets by global media sequence and
 // releases each at its playout time (media timestamp + clock offset + target latency), driven by
 // the caller's timer through poll(), never by packet arrival.
@@ -169,7 +178,8 @@ class JitterBuffer {
   uint64_t futureSlackNs_;
   std::unique_ptr<Slot[]> slots_;
   std::unique_ptr<uint64_t[]> present_;  // one bit per slot: holds a packet of the window
-  std::unique_ptr<uint8_t[]> payload_;
+  // The payload slots, mapped on their own (see create()); the deleter unmaps them.
+  std::unique_ptr<uint8_t[], detail::ArenaUnmap> payload_;
   ClockOffsetEstimator clock_;
 
   bool initialized_ = false;  // a packet arrived: next_ and end_ are meaningful
