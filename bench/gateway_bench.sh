@@ -24,7 +24,8 @@
 #
 # On a veth the receive softirq (the veth NAPI, the XDP program, the kernel's UDP receive) runs
 # on the sender's CPU, so no row includes it; what is measured is the receiving process alone.
-# Needs root (namespaces, XDP, packet sockets); prints one line per row.
+# Needs root (namespaces, XDP, packet sockets); prints one line per row. KEEP_WORK=1 keeps the
+# logs, STATS_INTERVAL=S has the gateways print a stats line every S seconds.
 #
 # usage: bench/gateway_bench.sh [--seconds N] [--warmup N] [--sessions N] [--rate-mbps R]
 #                               [--gw-cpu C] [--gen-cpu C] [--only kernel,af_xdp,dpdk,srt,rist]
@@ -74,7 +75,7 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   ip netns del "$gw" 2>/dev/null || true
   ip netns del "$ed" 2>/dev/null || true
-  rm -rf "$work"
+  if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "logs kept in $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 ip netns add "$gw"
@@ -154,7 +155,7 @@ NFT
       ;;
   esac
   ingw "$gateway" --listen "$gw_ip:7400" --keys "$work/keys" --secret-file "$work/secret" \
-    --output null: --workers 1 --handshake-rate 5000 --stats-interval 0 \
+    --output null: --workers 1 --handshake-rate 5000 --stats-interval "${STATS_INTERVAL:-0}" \
     --metrics-listen 127.0.0.1:9464 "${args[@]}" >"$work/gateway-$backend.log" 2>&1 &
   local gwp=$!
   pids+=("$gwp")
@@ -163,7 +164,7 @@ NFT
   [[ $backend == dpdk ]] && ip netns exec "$ed" ping -c 1 -W 2 "$gw_ip" >/dev/null
   ined "$loadgen" run --gateway "$gw_ip:7400" --keys "$work/keys" --bind "$ed_ip" \
     --sessions "$sessions" --links 2 --rate-mbps "$rate" --seconds $((warmup + seconds)) \
-    --reorder 0.01 "${fec[@]}" --latency-ms 200 --preseal --no-close \
+    --reorder 0.01 "${fec[@]}" --latency-ms 200 --preseal --max-preseal-mb 8192 --no-close \
     >"$work/loadgen-$backend.log" &
   local lg=$!
   wait_line "$work/loadgen-$backend.log" 'loadgen sending' 60
