@@ -150,7 +150,7 @@ table netdev braid_bench {
 NFT
       ip -n "$ed" neigh flush dev "$ed_if"
       local eal="--no-huge -m 256 --no-pci --no-shconf --no-telemetry -l $gw_cpu"
-      eal+=" --log-level=*:warning --vdev=net_af_packet0,iface=$gw_if,qpairs=1"
+      eal+=" --log-level=*:warning --vdev=net_af_packet0,iface=$gw_if,qpairs=1,framecnt=8192"
       args+=(--dpdk-port 0 --dpdk-eal-args "$eal")
       ;;
   esac
