@@ -47,8 +47,6 @@ struct RunOptions {
   double loss = 0;
   double reorder = 0;
   std::string fec;  // "K,M": blocks of K sources and M repairs; empty: no FEC
-  uint32_t fecSources = 0;
-  uint32_t fecRepairs = 0;
   bool preseal = false;
   size_t maxPresealMb = 2048;
   unsigned latencyMs = 500;
@@ -62,12 +60,12 @@ struct RunOptions {
 // timestamp varints of up to 4 bytes each, GCM tag): --packet-bytes is the wire size.
 constexpr size_t kSealOverhead = 12 + 10 + 4 + 4 + 16;
 
-// A DATA body is a null-run list (one byte: no runs) and whole 188-byte TS packets
-// (docs/protocol.md §5.1): the payload is as many TS packets as fit in the wire size.
 // A REPAIR's plaintext is at most this much more than its DATA's: header varints and the
 // symbol's length and time.
 constexpr size_t kRepairExtraBytes = 32;
 
+// A DATA body is a null-run list (one byte: no runs) and whole 188-byte TS packets
+// (docs/protocol.md §5.1): the payload is as many TS packets as fit in the wire size.
 size_t payloadBytesFor(size_t packetBytes) {
   return (packetBytes - kSealOverhead - 1) / proto::kTsPacketSize * proto::kTsPacketSize;
 }
@@ -100,16 +98,17 @@ struct Planned {
   int32_t repair = -1;  // a repair symbol's index in plan.block; -1: DATA of `seq`
 };
 
-// Sequence `seq` (timestamped `atUs`) joins the session's open FEC block; a full block closes.
+// Sequence `seq` (timestamped `atUs`) joins the session's open FEC block; a full block closes
+// with the encoder's maxRepairs repairs.
 void protect(SessionPlan& plan, const bench::SyntheticSession& session, uint64_t seq, uint64_t atUs,
-             size_t payloadBytes, uint32_t repairs, bool lost) {
+             size_t payloadBytes, bool lost) {
   if (!plan.fec) return;
   std::array<uint8_t, dp::kDatagramCapacity> body;
   size_t size = session.writeBody(seq, payloadBytes, body);
   if (size == 0 || !plan.fec->add(seq, atUs, std::span(body).first(size), 0)) return;
   plan.lostInBlock += lost ? 1 : 0;
   if (!plan.fec->full()) return;
-  auto block = plan.fec->close(repairs);
+  auto block = plan.fec->close(plan.fec->config().maxRepairs);
   if (!block) return;
   plan.block = *block;
   plan.repairsLeft = block->m;
@@ -140,7 +139,7 @@ Planned nextPacket(SessionPlan& plan, uint32_t index, const bench::SyntheticSess
     }
     uint64_t seq = plan.nextSeq++;
     bool lost = o.loss > 0 && u(rng) < o.loss;
-    protect(plan, session, seq, atUs, payloadBytes, o.fecRepairs, lost);
+    protect(plan, session, seq, atUs, payloadBytes, lost);
     if (lost) {
       ++plan.lost;
       continue;
@@ -152,7 +151,7 @@ Planned nextPacket(SessionPlan& plan, uint32_t index, const bench::SyntheticSess
       plan.heldSeq = seq;
       plan.heldAtUs = atUs;
       seq = plan.nextSeq++;
-      protect(plan, session, seq, atUs, payloadBytes, o.fecRepairs, false);
+      protect(plan, session, seq, atUs, payloadBytes, false);
       ++plan.reordered;
     }
     p.seq = seq;
@@ -225,7 +224,7 @@ int runVerify(const std::string& path, size_t payloadBytes, uint32_t keyId, bool
   return good ? 0 : 1;
 }
 
-int runLoad(RunOptions o) {
+int runLoad(const RunOptions& o) {
   raiseFileLimit();
   auto gateway = dp::parseSocketAddress(o.gateway);
   if (!gateway) {
@@ -254,11 +253,12 @@ int runLoad(RunOptions o) {
     return 2;
   }
   const size_t payloadBytes = payloadBytesFor(o.packetBytes);
+  unsigned fecSources = 0, fecRepairs = 0;
   if (!o.fec.empty()) {
-    unsigned k = 0, m = 0;
     char tail = 0;
-    if (std::sscanf(o.fec.c_str(), "%u,%u%c", &k, &m, &tail) != 2 || k == 0 ||
-        k > dp::ReedSolomonCodec::kMaxSource || m == 0 || m > dp::ReedSolomonCodec::kMaxRepair) {
+    if (std::sscanf(o.fec.c_str(), "%u,%u%c", &fecSources, &fecRepairs, &tail) != 2 ||
+        fecSources == 0 || fecSources > dp::ReedSolomonCodec::kMaxSource || fecRepairs == 0 ||
+        fecRepairs > dp::ReedSolomonCodec::kMaxRepair) {
       std::fprintf(stderr, "--fec: want K,M with K 1..%u sources and M 1..%u repairs, got '%s'\n",
                    dp::ReedSolomonCodec::kMaxSource, dp::ReedSolomonCodec::kMaxRepair,
                    o.fec.c_str());
@@ -269,8 +269,6 @@ int runLoad(RunOptions o) {
                    dp::kDatagramCapacity - kRepairExtraBytes);
       return 2;
     }
-    o.fecSources = k;
-    o.fecRepairs = m;
   }
 
   std::vector<std::unique_ptr<bench::SyntheticSession>> sessions;
@@ -301,20 +299,19 @@ int runLoad(RunOptions o) {
   }
   double handshakeSeconds = static_cast<double>(dp::monotonicNs() - handshakeStart) / 1e9;
 
-  // Packets are spread evenly: global packet g goes to session g mod N at t0 + g / rate.
   // Packets are spread evenly: global packet g goes to session g mod N at t0 + g / rate. The
   // rate is of DATA packets; FEC adds its repairs (M per K sources) on top.
   const double sessionPps = o.rateMbps * 1e6 / (static_cast<double>(o.packetBytes) * 8);
   const double fecFactor =
-      o.fecSources > 0 ? 1.0 + static_cast<double>(o.fecRepairs) / o.fecSources : 1.0;
+      fecSources > 0 ? 1.0 + static_cast<double>(fecRepairs) / fecSources : 1.0;
   const double totalPps = sessionPps * static_cast<double>(o.sessions) * fecFactor;
   const uint64_t total = static_cast<uint64_t>(totalPps * o.seconds);
   const double intervalNs = 1e9 / totalPps;
   std::vector<SessionPlan> plans(o.sessions);
   for (SessionPlan& plan : plans) {
-    if (o.fecSources == 0) break;
+    if (fecSources == 0) break;  // no FEC: no encoders
     auto fec = dp::FecBlockEncoder::create(dp::FecEncoderConfig{
-        .maxSources = o.fecSources, .maxRepairs = o.fecRepairs, .maxPayload = payloadBytes + 1});
+        .maxSources = fecSources, .maxRepairs = fecRepairs, .maxPayload = payloadBytes + 1});
     if (!fec) {
       std::fprintf(stderr, "--fec: %s\n", fec.error().describe().c_str());
       return 2;
@@ -336,7 +333,7 @@ int runLoad(RunOptions o) {
   std::vector<Sealed> presealed;
   std::vector<uint8_t> arena;
   // A REPAIR is larger than the DATA it protects (its header, the symbol's length and time).
-  const size_t slotBytes = o.packetBytes + (o.fecSources > 0 ? kRepairExtraBytes : 0);
+  const size_t slotBytes = o.packetBytes + (fecSources > 0 ? kRepairExtraBytes : 0);
   if (o.preseal) {
     uint64_t bytes = total * slotBytes;
     if (bytes > uint64_t{o.maxPresealMb} << 20) {

@@ -10,6 +10,14 @@ source "$(dirname "$0")/lib.sh"
 "$LOADGEN" keygen --count 2 --out "$WORK/keys" >/dev/null
 PAYLOAD=1128  # whole TS packets that fit --packet-bytes 1200 (braid-loadgen prints it)
 
+# A malformed --fec is refused with the accepted range, before any handshake.
+for bad in 10 0,2 10,17 10,2x; do
+  rc=0
+  "$LOADGEN" run --keys "$WORK/keys" --fec "$bad" --seconds 1 >/dev/null 2>"$WORK/bad-fec.err" || rc=$?
+  [[ $rc == 2 ]] && grep -q "want K,M with K 1..64 sources and M 1..16 repairs, got '$bad'" "$WORK/bad-fec.err" ||
+    die "--fec $bad: exit $rc, $(cat "$WORK/bad-fec.err")"
+done
+
 run_with_workers() {
   local workers=$1 dir=$WORK/w$1
   mkdir -p "$dir"

@@ -58,7 +58,7 @@ Result<std::unique_ptr<JitterBuffer>> JitterBuffer::create(const JitterBufferCon
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (base != MAP_FAILED) {
       buffer->payload_ = std::unique_ptr<uint8_t[], detail::ArenaUnmap>(
-          static_cast<uint8_t*>(base), detail::ArenaUnmap{.base = base, .bytes = bytes});
+          static_cast<uint8_t*>(base), detail::ArenaUnmap{.bytes = bytes});
     }
   }
   if (!buffer || !buffer->slots_ || !buffer->present_ || !buffer->payload_) {
@@ -69,8 +69,8 @@ Result<std::unique_ptr<JitterBuffer>> JitterBuffer::create(const JitterBufferCon
   return buffer;
 }
 
-void detail::ArenaUnmap::operator()(uint8_t* /*arena*/) const noexcept {
-  if (base != nullptr) ::munmap(base, bytes);
+void detail::ArenaUnmap::operator()(uint8_t* arena) const noexcept {
+  ::munmap(arena, bytes);  // unique_ptr never calls its deleter with null
 }
 
 JitterBuffer::JitterBuffer(const JitterBufferConfig& config) noexcept

@@ -48,9 +48,8 @@ struct JitterBufferCounters {
 };
 
 namespace detail {
-// Unmaps a jitter buffer's payload arena.
+// Unmaps a jitter buffer's payload arena of `bytes`.
 struct ArenaUnmap {
-  void* base = nullptr;
   size_t bytes = 0;
   void operator()(uint8_t* arena) const noexcept;
 };

@@ -18,10 +18,6 @@ bool runsValid(std::span<const NullRun> runs) noexcept {
   return total <= kMaxNullsPerData;
 }
 
-}  // namespace
-
-namespace {
-
 // Reads and checks a DATA plaintext (the rules of DataBody::parse), handing each run to
 // onRun(index, run); the TS bytes go to `ts`. False: malformed.
 template <typename OnRun>
