@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Scale (docs/gateway.md): SESSIONS (500) authenticated sessions of 2 links at 1 Mbit/s each,
-# straight from braid-loadgen, on ONE worker through the kernel UDP backend for SECONDS (20).
-# Every session's output is complete by sequence (its played count equals what it was sent,
-# nothing skipped, scraped per session from /metrics), on one timer wheel: the gateway runs a
-# handful of threads, not one per session.
+# straight from braid-loadgen, on ONE worker through the kernel UDP backend for SECONDS (20),
+# each edge key playing to its own file ("{key}" in the output URL). Every session's output is
+# complete by sequence (its played count equals what it was sent, nothing skipped, scraped per
+# session from /metrics; its file holds every sequence in order, checked by braid-loadgen
+# verify), on one timer wheel and one output thread: the gateway runs a handful of threads,
+# not one per session or per output.
 source "$(dirname "$0")/lib.sh"
 need python3
 SESSIONS=${SESSIONS:-500}
@@ -12,7 +14,8 @@ SECONDS_RUN=${SECONDS_RUN:-20}
 scrape() { python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "$1"; }
 
 "$LOADGEN" keygen --count "$SESSIONS" --out "$WORK/keys" >/dev/null
-start_gateway "$WORK/gateway.log" --keys "$WORK/keys" --output null: --workers 1 \
+mkdir -p "$WORK/out"
+start_gateway "$WORK/gateway.log" --keys "$WORK/keys" --output "file:$WORK/out/{key}.ts" --workers 1 \
   --handshake-rate 5000 --idle-timeout-ms 60000 --metrics-listen 127.0.0.1:0
 wait_for_line "$WORK/gateway.log" 'metrics on http://' 5
 URL=$(grep -oE 'http://[0-9.]+:[0-9]+/metrics' "$WORK/gateway.log" | head -n1)
@@ -57,9 +60,23 @@ sys.exit(0 if len(sent) == want and len(played) == want and not bad else 1)
 PY
 grep -qE '^braid_gateway_handoffs_sent_total\{worker="0"\} 0$' "$WORK/metrics.txt" ||
   die "one worker handed datagrams off"
+stop "$GATEWAY_PID" || die "gateway exited non-zero"
+outputs=$(find "$WORK/out" -name '*.ts' | wc -l)
+((outputs == SESSIONS)) || die "$outputs output files for $SESSIONS sessions"
+# Every file against what its session was sent: all sequences, in order, none corrupt.
+incomplete=0
+while read -r key _ sent _; do
+  [[ "$key" == \#* ]] && continue
+  line=$("$LOADGEN" verify "$WORK/out/$key.ts" --key-id "$key") || {
+    log "key $key: $line"
+    incomplete=$((incomplete + 1))
+    continue
+  }
+  [[ "$line" == *" packets=$sent "* ]] || { log "key $key: sent $sent, $line"; incomplete=$((incomplete + 1)); }
+done <"$WORK/report"
+((incomplete == 0)) || die "$incomplete of $SESSIONS output files incomplete"
 hz=$(getconf CLK_TCK)
 packets=$(awk '!/^#/ {s += $3} END {print s}' "$WORK/report")
 cpu=$(python3 -c "print(f'{($ticks1 - $ticks0) / $hz / ($t1 - $t0) * 100:.0f}')")
 ((threads < 20)) || die "the gateway runs $threads threads for $SESSIONS sessions"
-stop "$GATEWAY_PID" || die "gateway exited non-zero"
-log "$SESSIONS sessions x 1 Mbit/s, 1 worker, ${SECONDS_RUN} s: $packets packets, every output complete; gateway threads=$threads, CPU ${cpu}% of one core"
+log "$SESSIONS sessions x 1 Mbit/s, 1 worker, ${SECONDS_RUN} s: $packets packets, $outputs files, every output complete; gateway threads=$threads, CPU ${cpu}% of one core"

@@ -27,6 +27,10 @@ Schema<G> makeSchema() {
       field(&G::workers, key("gateway.workers", kInt,
                              "worker threads, one SO_REUSEPORT socket each on gateway.listen")
                              .range(1, 64)),
+      field(&G::outputThreads,
+            key("gateway.output_threads", kInt,
+                "threads that write the outputs, shared by all sessions (no thread per session)")
+                .range(1, 64)),
       field(&G::backend, key("gateway.backend", kEnum,
                              "receive backend: kernel (UDP sockets), af_xdp (XDP program + "
                              "AF_XDP socket per worker) or dpdk (a DPDK port, a queue pair per "

@@ -56,6 +56,7 @@ struct RunOptions {
   std::string logLevel = "info";
   unsigned gatewayId = 1;
   unsigned workers = 1;
+  unsigned outputThreads = 1;
   std::string backend = "kernel";  // "kernel", "af_xdp" or "dpdk"
   std::string xdpInterface;        // af_xdp: the interface (empty: not set)
   std::string dpdkEalArgs;         // dpdk: the EAL arguments (empty: not set)
@@ -102,6 +103,7 @@ void applyConfig(const ctrl::GatewayConfig& c, RunOptions& options) {
   options.logLevel = c.logLevel;
   options.gatewayId = c.gatewayId;
   options.workers = c.workers;
+  options.outputThreads = c.outputThreads;
   options.backend = c.backend;
   options.xdpInterface = c.xdpInterface.value_or("");
   options.dpdkEalArgs = c.dpdkEalArgs.value_or("");
@@ -127,6 +129,7 @@ ctrl::GatewayConfig toConfig(const RunOptions& options) {
   c.logLevel = options.logLevel;
   c.gatewayId = options.gatewayId;
   c.workers = options.workers;
+  c.outputThreads = options.outputThreads;
   c.backend = options.backend;
   if (!options.xdpInterface.empty()) c.xdpInterface = options.xdpInterface;
   if (!options.dpdkEalArgs.empty()) c.dpdkEalArgs = options.dpdkEalArgs;
@@ -344,6 +347,12 @@ int runGateway(RunOptions& options) {
   };
   dp::SessionRegistry registry;
   dp::OutputClaims claims;
+  // Declared before the workers: their sessions' outputs are drained by it until they close.
+  auto outputPool = dp::OutputPool::start({.threads = options.outputThreads});
+  if (!outputPool) {
+    spdlog::error("--output-threads: {}", outputPool.error().describe());
+    return kExitConfig;
+  }
   std::vector<std::unique_ptr<dp::Worker>> workers;
   // One trace ring per worker (each is single-producer), drained here into the file.
   std::vector<std::unique_ptr<dp::RecoveryTrace>> traces;
@@ -375,6 +384,7 @@ int runGateway(RunOptions& options) {
                           .workerIndex = static_cast<uint8_t>(index),
                           .workerCount = static_cast<uint8_t>(options.workers),
                           .outputs = options.outputs,
+                          .outputPool = outputPool->get(),
                           .channel = {.backend = *backend},
                           .registry = &registry,
                           .claims = &claims,
@@ -436,10 +446,10 @@ int runGateway(RunOptions& options) {
 #endif
   spdlog::info(
       "braid-gateway {} listening on {} ({} keys, AEAD {}, {} worker(s), backend {}, {} "
-      "output(s), first {})",
+      "output(s) on {} output thread(s), first {})",
       BRAID_VERSION, dp::toString(workers.front()->localAddress()), keys->size(),
       proto::aeadBackendName(*backend), workers.size(), options.backend, options.outputs.size(),
-      options.outputs.front().url);
+      options.outputThreads, options.outputs.front().url);
 
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
@@ -533,6 +543,9 @@ int main(int argc, char** argv) {
   app.add_option("--workers", options.workers,
                  "worker threads, one SO_REUSEPORT socket each on the listen address (1-64)")
       ->capture_default_str();
+  app.add_option("--output-threads", options.outputThreads,
+                 "threads that write the outputs, shared by all sessions (1-64)")
+      ->capture_default_str();
   app.add_option("--backend", options.backend,
                  "receive backend: kernel (UDP sockets), af_xdp (XDP program on "
                  "--xdp-interface, worker i on rx queue i; root) or dpdk (DPDK port "
@@ -600,12 +613,27 @@ int main(int argc, char** argv) {
     effective.metricsListen.clear();  // without a config file, metrics only on request
   }
   std::set<std::string> givenNames;
-  for (const char* name :
-       {"--listen",         "--keys",           "--secret-file",  "--output",
-        "--aead",           "--gateway-id",     "--workers",      "--backend",
-        "--xdp-interface",  "--dpdk-eal-args",  "--dpdk-port",    "--min-latency-ms",
-        "--max-latency-ms", "--feedback-ms",    "--keepalive-ms", "--idle-timeout-ms",
-        "--handshake-rate", "--stats-interval", "--log-level",    "--metrics-listen"}) {
+  for (const char* name : {"--listen",
+                           "--keys",
+                           "--secret-file",
+                           "--output",
+                           "--aead",
+                           "--gateway-id",
+                           "--workers",
+                           "--output-threads",
+                           "--backend",
+                           "--xdp-interface",
+                           "--dpdk-eal-args",
+                           "--dpdk-port",
+                           "--min-latency-ms",
+                           "--max-latency-ms",
+                           "--feedback-ms",
+                           "--keepalive-ms",
+                           "--idle-timeout-ms",
+                           "--handshake-rate",
+                           "--stats-interval",
+                           "--log-level",
+                           "--metrics-listen"}) {
     if (app.get_option(name)->count() > 0) givenNames.insert(name);
   }
   effective.cliOverrides = [options, outputUrl, givenNames](RunOptions& e) {
@@ -617,6 +645,7 @@ int main(int argc, char** argv) {
     if (given("--aead")) e.aead = options.aead;
     if (given("--gateway-id")) e.gatewayId = options.gatewayId;
     if (given("--workers")) e.workers = options.workers;
+    if (given("--output-threads")) e.outputThreads = options.outputThreads;
     if (given("--backend")) e.backend = options.backend;
     if (given("--xdp-interface")) e.xdpInterface = options.xdpInterface;
     if (given("--dpdk-eal-args")) e.dpdkEalArgs = options.dpdkEalArgs;

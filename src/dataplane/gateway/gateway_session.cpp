@@ -34,7 +34,7 @@ uint32_t sendTimestampUs(uint64_t nowNs) {
 
 Result<std::unique_ptr<GatewaySession>> GatewaySession::create(
     const GatewaySessionParams& params, proto::SealedChannel&& channel,
-    std::vector<std::shared_ptr<OutputThread>> outputs, WorkerCounters& counters, uint64_t nowNs) {
+    std::vector<std::shared_ptr<Output>> outputs, WorkerCounters& counters, uint64_t nowNs) {
   std::unique_ptr<GatewaySession> session(
       new GatewaySession(params, std::move(channel), std::move(outputs), counters, nowNs));
   auto jitter = JitterBuffer::create(JitterBufferConfig{
@@ -60,7 +60,7 @@ Result<std::unique_ptr<GatewaySession>> GatewaySession::create(
 }
 
 GatewaySession::GatewaySession(const GatewaySessionParams& params, proto::SealedChannel&& channel,
-                               std::vector<std::shared_ptr<OutputThread>> outputs,
+                               std::vector<std::shared_ptr<Output>> outputs,
                                WorkerCounters& counters, uint64_t nowNs)
     : params_(params),
       channel_(std::move(channel)),

@@ -14,7 +14,7 @@
 #include "dataplane/gateway/worker_counters.h"
 #include "dataplane/io/socket_address.h"
 #include "dataplane/output/media_chunk.h"
-#include "dataplane/output/output_thread.h"
+#include "dataplane/output/output_pool.h"
 #include "dataplane/proto/handshake/sealed_channel.h"
 #include "dataplane/proto/wire/control_messages.h"
 #include "dataplane/reliability/jitter_buffer.h"
@@ -40,7 +40,7 @@ class GatewaySession {
  public:
   static Result<std::unique_ptr<GatewaySession>> create(
       const GatewaySessionParams& params, proto::SealedChannel&& channel,
-      std::vector<std::shared_ptr<OutputThread>> outputs, WorkerCounters& counters, uint64_t nowNs);
+      std::vector<std::shared_ptr<Output>> outputs, WorkerCounters& counters, uint64_t nowNs);
 
   // A sealed packet for this session: authenticate, then handle. Returns why it was
   // dropped, or nothing when it was used.
@@ -116,7 +116,7 @@ class GatewaySession {
   };
 
   GatewaySession(const GatewaySessionParams& params, proto::SealedChannel&& channel,
-                 std::vector<std::shared_ptr<OutputThread>> outputs, WorkerCounters& counters,
+                 std::vector<std::shared_ptr<Output>> outputs, WorkerCounters& counters,
                  uint64_t nowNs);
   void noteArrival(Link& link, const proto::SealedHeader& header, const SocketAddress& from,
                    size_t wireSize, uint64_t nowNs) noexcept;
@@ -148,7 +148,7 @@ class GatewaySession {
   proto::SealedChannel channel_;
   // Shared with the worker's output cache: an output replaced by a config reload lives on
   // until its last session ends.
-  std::vector<std::shared_ptr<OutputThread>> outputs_;
+  std::vector<std::shared_ptr<Output>> outputs_;
   WorkerCounters& counters_;
   std::unique_ptr<JitterBuffer> jitter_;
   std::unique_ptr<NackScheduler> nacks_;

@@ -71,15 +71,25 @@ Result<std::unique_ptr<Worker>> Worker::create(const WorkerOptions& options,
       options.workerIndex >= options.workerCount) {
     return fail(ErrorCode::kInvalidArgument, "worker index out of range");
   }
+  std::unique_ptr<OutputPool> ownPool;
+  if (options.outputPool == nullptr) {
+    auto started = OutputPool::start(
+        {.threads = 1, .threadName = "braid-out-w" + std::to_string(options.workerIndex)});
+    if (!started) return tl::unexpected(started.error());
+    ownPool = std::move(*started);
+  }
   int doorbell = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (doorbell < 0) return fail(ErrorCode::kIo, std::string("eventfd: ") + std::strerror(errno));
   return std::unique_ptr<Worker>(
-      new Worker(options, std::move(responder), std::move(port), doorbell));
+      new Worker(options, std::move(ownPool), std::move(responder), std::move(port), doorbell));
 }
 
-Worker::Worker(const WorkerOptions& options, proto::HandshakeResponder&& responder,
-               std::unique_ptr<PacketPort> port, int doorbell)
+Worker::Worker(const WorkerOptions& options, std::unique_ptr<OutputPool> ownOutputPool,
+               proto::HandshakeResponder&& responder, std::unique_ptr<PacketPort> port,
+               int doorbell)
     : options_(options),
+      ownOutputPool_(std::move(ownOutputPool)),
+      outputPool_(options.outputPool != nullptr ? options.outputPool : ownOutputPool_.get()),
       responder_(std::move(responder)),
       port_(std::move(port)),
       tx_(port_.get()),
@@ -125,8 +135,8 @@ bool Worker::logBudget() noexcept {
   return logLimiter_.take(monotonicNs());
 }
 
-std::vector<std::shared_ptr<OutputThread>> Worker::outputsFor(uint32_t keyId) {
-  std::vector<std::shared_ptr<OutputThread>> chosen;
+std::vector<std::shared_ptr<Output>> Worker::outputsFor(uint32_t keyId) {
+  std::vector<std::shared_ptr<Output>> chosen;
   for (const OutputTarget& target : options_.outputs) {
     if (target.keyId && *target.keyId != keyId) continue;
     std::string url = target.url;
@@ -153,7 +163,7 @@ std::vector<std::shared_ptr<OutputThread>> Worker::outputsFor(uint32_t keyId) {
             keyId, url, cached->second.keyId);
         return {};
       }
-      chosen.push_back(cached->second.thread);
+      chosen.push_back(cached->second.output);
       continue;
     }
     auto sink = makeSink(url);
@@ -161,16 +171,14 @@ std::vector<std::shared_ptr<OutputThread>> Worker::outputsFor(uint32_t keyId) {
       spdlog::error("output '{}' for edge key {}: {}", url, keyId, sink.error().describe());
       return {};
     }
-    auto thread = OutputThread::start(
-        std::move(*sink), OutputThreadOptions{.ringChunks = options_.outputQueueChunks});
-    if (!thread) {
-      spdlog::error("output thread for '{}': {}", url, thread.error().describe());
+    auto output = outputPool_->open(std::move(*sink), options_.outputQueueChunks);
+    if (!output) {
+      spdlog::error("output '{}': {}", url, output.error().describe());
       return {};
     }
     spdlog::info("output for edge key {}: {}", keyId, url);
-    std::shared_ptr<OutputThread> shared(std::move(*thread));
-    outputs_.emplace(url, CachedOutput{.url = target.url, .keyId = keyId, .thread = shared});
-    chosen.push_back(std::move(shared));
+    outputs_.emplace(url, CachedOutput{.url = target.url, .keyId = keyId, .output = *output});
+    chosen.push_back(std::move(*output));
   }
   if (chosen.empty()) spdlog::error("edge key {} refused: no output is configured for it", keyId);
   return chosen;
@@ -222,7 +230,7 @@ void Worker::admit(const proto::ValidatedInit& validated, const SocketAddress& f
     return;
   }
 
-  std::vector<std::shared_ptr<OutputThread>> outputs = outputsFor(init.keyId);
+  std::vector<std::shared_ptr<Output>> outputs = outputsFor(init.keyId);
   if (outputs.empty()) {
     counters_.admissionRefused.add();
     return;
@@ -622,7 +630,7 @@ void Worker::shutdown() {
   }
   tx_.flush();
   for (auto& [url, output] : outputs_) {
-    output.thread->stop();
+    output.output->close();
     if (options_.claims != nullptr) options_.claims->release(url, output.keyId);
   }
   outputs_.clear();

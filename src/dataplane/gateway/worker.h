@@ -18,7 +18,7 @@
 #include "dataplane/gateway/transmitter.h"
 #include "dataplane/gateway/worker_counters.h"
 #include "dataplane/io/packet_port.h"
-#include "dataplane/output/output_thread.h"
+#include "dataplane/output/output_pool.h"
 #include "dataplane/proto/handshake/responder.h"
 #include "dataplane/proto/handshake/token_bucket.h"
 #include "dataplane/ring/spsc_ring.h"
@@ -45,6 +45,9 @@ struct WorkerOptions {
   size_t jitterCapacity = 4096;
   // ~2 s of output at 10 Mbit/s between the worker and a slow output.
   size_t outputQueueChunks = 2048;
+  // The threads that drain the outputs, shared by the gateway's workers; must outlive the
+  // worker. Null: the worker starts a pool of one thread of its own.
+  OutputPool* outputPool = nullptr;
   proto::ChannelOptions channel;
   // Where sessions are published for metrics and the API; may be null.
   SessionRegistry* registry = nullptr;
@@ -125,8 +128,8 @@ class Worker {
   };
   using SessionTable = std::unordered_map<uint64_t, std::unique_ptr<SessionEntry>>;
 
-  Worker(const WorkerOptions& options, proto::HandshakeResponder&& responder,
-         std::unique_ptr<PacketPort> port, int doorbell);
+  Worker(const WorkerOptions& options, std::unique_ptr<OutputPool> ownOutputPool,
+         proto::HandshakeResponder&& responder, std::unique_ptr<PacketPort> port, int doorbell);
   // A datagram from this worker's port: handled here, queued for the handshake path, or
   // handed to its owner.
   void dispatch(std::span<uint8_t> datagram, const SocketAddress& from, uint64_t nowNs) noexcept;
@@ -153,12 +156,16 @@ class Worker {
   // Sleeps `forNs` (never past the next timer) so that a burst can gather.
   void coalesce(uint64_t nowNs, uint64_t forNs) noexcept;
   // The outputs a new session of `keyId` plays to; empty (and logged) if none can be had.
-  std::vector<std::shared_ptr<OutputThread>> outputsFor(uint32_t keyId);
+  std::vector<std::shared_ptr<Output>> outputsFor(uint32_t keyId);
   // Removes a session from the table, the wheel and the registry (its series disappear).
   void endSession(SessionTable::iterator& it);
   bool logBudget() noexcept;
 
   WorkerOptions options_;
+  // Set when options_.outputPool was null; declared before the sessions and outputs so that
+  // it outlives them.
+  std::unique_ptr<OutputPool> ownOutputPool_;
+  OutputPool* outputPool_;
   proto::HandshakeResponder responder_;
   std::unique_ptr<PacketPort> port_;
   Transmitter tx_;
@@ -171,7 +178,7 @@ class Worker {
   struct CachedOutput {
     std::string url;     // the target's URL before {key} substitution
     uint32_t keyId = 0;  // the key whose sessions use it
-    std::shared_ptr<OutputThread> thread;
+    std::shared_ptr<Output> output;
   };
   std::unordered_map<std::string, CachedOutput> outputs_;  // by resolved URL
   SpscRing<std::function<void(Worker&)>> mailbox_{16};

@@ -49,7 +49,8 @@ std::vector<uint8_t> dataBody(std::span<const proto::NullRun> runs, size_t packe
 struct Harness {
   WorkerCounters counters;
   std::vector<uint8_t> output;
-  std::shared_ptr<OutputThread> outputThread;
+  std::unique_ptr<OutputPool> outputPool;
+  std::shared_ptr<Output> outputHandle;
   std::unique_ptr<GatewaySession> session;
   std::optional<proto::SealedChannel> edge;
   Transmitter tx{nullptr};
@@ -61,7 +62,8 @@ struct Harness {
 
   explicit Harness(bool withOutput = false) {
     if (withOutput) {
-      outputThread = std::move(*OutputThread::start(std::make_unique<CapturingSink>(output)));
+      outputPool = std::move(*OutputPool::start());
+      outputHandle = std::move(*outputPool->open(std::make_unique<CapturingSink>(output)));
     }
     proto::SessionKeys keys;
     keys.edgeToGateway.fill(3);
@@ -69,18 +71,18 @@ struct Harness {
     auto gatewayChannel = proto::SealedChannel::create(proto::Role::kGateway, keys, 0, kStartNs);
     auto edgeChannel = proto::SealedChannel::create(proto::Role::kEdge, keys, 0, kStartNs);
     edge.emplace(std::move(*edgeChannel));
-    auto created = GatewaySession::create(
-        GatewaySessionParams{.id = id,
-                             .keyId = 1,
-                             .latencyMs = 100,
-                             .feedbackMs = 50,
-                             .keepaliveMs = 1000,
-                             .idleTimeoutMs = 2000,
-                             .jitterCapacity = 256},
-        std::move(*gatewayChannel),
-        outputThread ? std::vector<std::shared_ptr<OutputThread>>{outputThread}
-                     : std::vector<std::shared_ptr<OutputThread>>{},
-        counters, kStartNs);
+    auto created =
+        GatewaySession::create(GatewaySessionParams{.id = id,
+                                                    .keyId = 1,
+                                                    .latencyMs = 100,
+                                                    .feedbackMs = 50,
+                                                    .keepaliveMs = 1000,
+                                                    .idleTimeoutMs = 2000,
+                                                    .jitterCapacity = 256},
+                               std::move(*gatewayChannel),
+                               outputHandle ? std::vector<std::shared_ptr<Output>>{outputHandle}
+                                            : std::vector<std::shared_ptr<Output>>{},
+                               counters, kStartNs);
     session = std::move(*created);
   }
 
@@ -102,8 +104,8 @@ struct Harness {
     return send(proto::PacketType::kData, dataBody({}, 1), from, nowNs);
   }
 
-  // Stops the output thread: everything played is then in `output`.
-  void stopOutput() { outputThread->stop(); }
+  // Closes the output: everything played is then in `output`.
+  void stopOutput() { outputHandle->close(); }
 
   std::optional<proto::DropReason> sendKeepalive(const SocketAddress& from, uint64_t nowNs,
                                                  uint8_t link = 0) {

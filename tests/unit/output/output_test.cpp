@@ -12,13 +12,14 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dataplane/io/udp_socket.h"
 #include "dataplane/output/file_sink.h"
 #include "dataplane/output/host_port.h"
 #include "dataplane/output/make_sink.h"
-#include "dataplane/output/output_thread.h"
+#include "dataplane/output/output_pool.h"
 #include "dataplane/output/udp_sink.h"
 
 namespace braid::dp {
@@ -216,36 +217,51 @@ TEST(UdpSink, LargeWritesUseFullBatches) {
   EXPECT_EQ(joined, stream);
 }
 
-// 10^5 random-sized chunks through the ring and the thread into a file: the file must be
+std::unique_ptr<OutputPool> startPool(size_t threads = 1, uint64_t idleSleepUs = 1000) {
+  auto pool = OutputPool::start({.threads = threads, .idleSleepUs = idleSleepUs});
+  EXPECT_TRUE(pool) << pool.error().describe();
+  return pool ? std::move(*pool) : nullptr;
+}
+
+size_t processThreads() {
+  size_t count = 0;
+  for ([[maybe_unused]] const auto& task : fs::directory_iterator("/proc/self/task")) ++count;
+  return count;
+}
+
+// 10^5 random-sized chunks through the ring and a pool thread into a file: the file must be
 // byte-identical to what was accepted. A tiny ring makes full-ring drops happen; dropped
 // submits are resubmitted so the file stays complete and the drop counter is exercised.
-TEST(OutputThread, FileOutputIsByteIdentical) {
+TEST(OutputPool, FileOutputIsByteIdentical) {
   TempDir dir;
   const fs::path file = dir.path() / "thread.ts";
   auto sink = FileSink::create(file.string());
   ASSERT_TRUE(sink);
-  auto output = OutputThread::start(std::move(*sink), {.ringChunks = 64, .idleSleepUs = 200});
+  auto pool = startPool(1, 200);
+  ASSERT_TRUE(pool);
+  auto output = pool->open(std::move(*sink), 64);
   ASSERT_TRUE(output) << output.error().describe();
 
   // Chunks are random slices of a random pool: random content without paying for 80 MB
   // of generator calls under the sanitizers.
   std::mt19937_64 rng(42);
-  std::vector<uint8_t> pool(1 << 20);
-  for (auto& b : pool) b = static_cast<uint8_t>(rng());
+  std::vector<uint8_t> bytePool(1 << 20);
+  for (auto& b : bytePool) b = static_cast<uint8_t>(rng());
   std::vector<uint8_t> expected;
   expected.reserve(100'000 * 800);
   uint64_t refused = 0;
   constexpr int kChunks = 100'000;
   for (int i = 0; i < kChunks; ++i) {
     const size_t size = 1 + rng() % 1600;  // sometimes more than one ring slot
-    std::span<const uint8_t> chunk(pool.data() + rng() % (pool.size() - size), size);
+    std::span<const uint8_t> chunk(bytePool.data() + rng() % (bytePool.size() - size), size);
     while (!(*output)->submit(chunk)) {
       ++refused;
       std::this_thread::yield();
     }
     expected.insert(expected.end(), chunk.begin(), chunk.end());
   }
-  (*output)->stop();
+  (*output)->close();
+  EXPECT_EQ(pool->openOutputs(), 0u);
   const auto& counters = (*output)->counters();
   EXPECT_EQ(counters.drops.read(), refused);
   EXPECT_EQ(counters.bytes.read(), expected.size());
@@ -253,24 +269,26 @@ TEST(OutputThread, FileOutputIsByteIdentical) {
   EXPECT_EQ(counters.writeErrors.read(), 0u);
   EXPECT_EQ((*output)->lastError(), "");
   EXPECT_TRUE(readFile(file) == expected) << "file differs from the submitted bytes";
-  EXPECT_FALSE((*output)->submit(pool));  // after stop
+  EXPECT_FALSE((*output)->submit(std::span(bytePool).first(188)));  // after close
   EXPECT_EQ(counters.drops.read(), refused + 1);
 }
 
-TEST(OutputThread, UdpOutputArrivesInOrder) {
+TEST(OutputPool, UdpOutputArrivesInOrder) {
   Receiver rx = Receiver::open();
   auto sink = makeSink("udp://" + toString(rx.address));
   ASSERT_TRUE(sink) << sink.error().describe();
-  auto output = OutputThread::start(std::move(*sink));
+  auto pool = startPool();
+  ASSERT_TRUE(pool);
+  auto output = pool->open(std::move(*sink));
   ASSERT_TRUE(output);
 
   // 6-packet payloads as the gateway emits them; 60 packets total -> 8 full datagrams
-  // and a 4-packet remainder on stop's flush. Small enough for the socket buffer.
+  // and a 4-packet remainder on close's flush. Small enough for the socket buffer.
   const auto stream = tsBytes(60, 3);
   for (size_t i = 0; i < 10; ++i) {
     ASSERT_TRUE((*output)->submit({stream.data() + i * 6 * kTsPacketBytes, 6 * kTsPacketBytes}));
   }
-  (*output)->stop();
+  (*output)->close();
   std::vector<std::vector<uint8_t>> got;
   rx.drainInto(got, 200);
   ASSERT_EQ(got.size(), 9u);
@@ -292,21 +310,126 @@ class FailingSink final : public OutputSink {
   Result<void> flush() override { return ok(); }
 };
 
-TEST(OutputThread, CountsSinkErrors) {
-  auto output = OutputThread::start(std::make_unique<FailingSink>());
+TEST(OutputPool, CountsSinkErrors) {
+  auto pool = startPool();
+  ASSERT_TRUE(pool);
+  auto output = pool->open(std::make_unique<FailingSink>());
   ASSERT_TRUE(output);
   uint8_t bytes[188] = {0x47};
   for (int i = 0; i < 5; ++i) ASSERT_TRUE((*output)->submit(bytes));
-  (*output)->stop();
+  (*output)->close();
   EXPECT_EQ((*output)->counters().writeErrors.read(), 5u);
   EXPECT_EQ((*output)->counters().chunks.read(), 0u);
   EXPECT_NE((*output)->lastError().find("disk on fire"), std::string::npos);
 }
 
-TEST(OutputThread, RejectsNullSink) {
-  auto output = OutputThread::start(nullptr);
-  ASSERT_FALSE(output);
-  EXPECT_EQ(output.error().code, ErrorCode::kInvalidArgument);
+TEST(OutputPool, RejectsNullSinkEmptyRingAndBadThreadCounts) {
+  auto pool = startPool();
+  ASSERT_TRUE(pool);
+  auto noSink = pool->open(nullptr);
+  ASSERT_FALSE(noSink);
+  EXPECT_EQ(noSink.error().code, ErrorCode::kInvalidArgument);
+  auto noRing = pool->open(std::make_unique<FailingSink>(), 0);
+  ASSERT_FALSE(noRing);
+  EXPECT_EQ(noRing.error().code, ErrorCode::kInvalidArgument);
+  for (size_t threads : {size_t{0}, size_t{65}}) {
+    auto bad = OutputPool::start({.threads = threads});
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(bad.error().describe().find("want 1..64"), std::string::npos);
+  }
+}
+
+// The gateway gives every edge key its own "{key}" output: 200 outputs on a pool of two
+// threads start no thread, are spread evenly, and each file holds exactly its producer's
+// bytes while producers on two threads submit and close outputs at different times.
+TEST(OutputPool, ManyOutputsShareAFixedSetOfThreads) {
+  TempDir dir;
+  auto pool = startPool(2, 200);
+  ASSERT_TRUE(pool);
+  ASSERT_EQ(pool->threads(), 2u);
+  const size_t threadsBefore = processThreads();
+  constexpr size_t kOutputs = 200;
+  std::vector<std::shared_ptr<Output>> outputs;
+  for (size_t i = 0; i < kOutputs; ++i) {
+    auto sink = FileSink::create((dir.path() / (std::to_string(i) + ".ts")).string(), 4096);
+    ASSERT_TRUE(sink);
+    auto output = pool->open(std::move(*sink), 16);
+    ASSERT_TRUE(output);
+    outputs.push_back(std::move(*output));
+  }
+  EXPECT_EQ(processThreads(), threadsBefore);
+  EXPECT_EQ(pool->openOutputs(), kOutputs);
+
+  // Two producers, each owning half of the outputs (one producer per output, as on the
+  // gateway); the first closes each of its outputs after a different number of rounds.
+  constexpr size_t kRounds = 60;
+  std::vector<std::vector<uint8_t>> expected(kOutputs);
+  auto produce = [&](size_t first) {
+    for (size_t round = 0; round < kRounds; ++round) {
+      for (size_t i = first; i < kOutputs; i += 2) {
+        const bool closes = first == 0;
+        const size_t closeRound = 10 + i % 50;
+        if (closes && round == closeRound) outputs[i]->close();
+        const auto bytes = tsBytes(1 + (i + round) % 7, static_cast<uint32_t>(i * 1000 + round));
+        if (closes && round >= closeRound) {
+          EXPECT_FALSE(outputs[i]->submit(bytes));
+          continue;
+        }
+        while (!outputs[i]->submit(bytes)) std::this_thread::yield();
+        expected[i].insert(expected[i].end(), bytes.begin(), bytes.end());
+      }
+    }
+  };
+  std::thread even(produce, 0);
+  std::thread odd(produce, 1);
+  even.join();
+  odd.join();
+  EXPECT_EQ(pool->openOutputs(), kOutputs / 2);
+  for (auto& output : outputs) output->close();
+  EXPECT_EQ(pool->openOutputs(), 0u);
+  for (size_t i = 0; i < kOutputs; ++i) {
+    EXPECT_TRUE(readFile(dir.path() / (std::to_string(i) + ".ts")) == expected[i])
+        << "output " << i << " differs from what its producer submitted";
+    EXPECT_EQ(outputs[i]->counters().bytes.read(), expected[i].size());
+  }
+}
+
+// A sink's partial datagram goes out once the output has been idle, without a close.
+TEST(OutputPool, FlushesAnIdleOutput) {
+  Receiver rx = Receiver::open();
+  auto sink = makeSink("udp://" + toString(rx.address));
+  ASSERT_TRUE(sink);
+  auto pool = startPool();
+  ASSERT_TRUE(pool);
+  auto output = pool->open(std::move(*sink));
+  ASSERT_TRUE(output);
+  const auto stream = tsBytes(4, 9);
+  ASSERT_TRUE((*output)->submit(stream));
+  std::vector<std::vector<uint8_t>> got;
+  rx.drainInto(got, 500);  // the pool flushes after 5 ms of silence
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], stream);
+  EXPECT_EQ((*output)->counters().bytes.read(), stream.size());
+}
+
+// An output still open when its pool stops is drained and flushed by the pool; closing it
+// afterwards is harmless.
+TEST(OutputPool, StoppingThePoolWritesOutOpenOutputs) {
+  TempDir dir;
+  const fs::path file = dir.path() / "late.ts";
+  auto sink = FileSink::create(file.string());
+  ASSERT_TRUE(sink);
+  auto pool = startPool(1, 100'000);  // a thread that sleeps through the test
+  ASSERT_TRUE(pool);
+  auto output = pool->open(std::move(*sink));
+  ASSERT_TRUE(output);
+  const auto stream = tsBytes(30, 5);
+  ASSERT_TRUE((*output)->submit(stream));
+  pool.reset();
+  EXPECT_TRUE(readFile(file) == stream);
+  (*output)->close();
+  EXPECT_TRUE(readFile(file) == stream);
 }
 
 }  // namespace
