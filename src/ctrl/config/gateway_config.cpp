@@ -47,6 +47,11 @@ Schema<G> makeSchema() {
       field(&G::dpdkPort,
             key("gateway.dpdk_port", kInt, "dpdk: ethdev port ID; worker i takes queue pair i")
                 .range(0, 1023)),
+      field(&G::dpdkExceptionPort,
+            key("gateway.dpdk_exception_port", kInt,
+                "dpdk: ethdev port ID of the path to the kernel (a net_tap vdev); frames that "
+                "are not Braid, ARP or ping for the gateway go there (not set: dropped)")
+                .range(0, 1023)),
       field(&G::aead,
             key("gateway.aead", kEnum, "AES-256-GCM implementation").oneOf(aeadChoices())),
       field(&G::keysFile,

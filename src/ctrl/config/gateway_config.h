@@ -30,10 +30,11 @@ struct GatewayConfig {
   uint32_t gatewayId = 1;
   uint32_t workers = 1;
   uint32_t outputThreads = 1;
-  std::string backend = "kernel";                          // "kernel", "af_xdp" or "dpdk"
-  std::optional<std::string> xdpInterface = std::nullopt;  // af_xdp: the interface to attach to
-  std::optional<std::string> dpdkEalArgs = std::nullopt;   // dpdk: EAL command line
-  uint32_t dpdkPort = 0;                                   // dpdk: ethdev port ID
+  std::string backend = "kernel";                            // "kernel", "af_xdp" or "dpdk"
+  std::optional<std::string> xdpInterface = std::nullopt;    // af_xdp: the interface to attach to
+  std::optional<std::string> dpdkEalArgs = std::nullopt;     // dpdk: EAL command line
+  uint32_t dpdkPort = 0;                                     // dpdk: ethdev port ID
+  std::optional<uint32_t> dpdkExceptionPort = std::nullopt;  // dpdk: exception path's port ID
   std::string aead = "auto";
   std::string keysFile = {};
   std::string secretFile = "braid-gateway.secret";

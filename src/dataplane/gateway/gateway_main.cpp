@@ -61,6 +61,7 @@ struct RunOptions {
   std::string xdpInterface;        // af_xdp: the interface (empty: not set)
   std::string dpdkEalArgs;         // dpdk: the EAL arguments (empty: not set)
   unsigned dpdkPort = 0;           // dpdk: the ethdev port ID
+  int dpdkExceptionPort = -1;      // dpdk: the exception path's ethdev port ID (-1: none)
   std::string recoveryTracePath;   // --recovery-trace (tests, troubleshooting): empty for none
   unsigned minLatencyMs = 50;
   unsigned maxLatencyMs = 10000;
@@ -108,6 +109,7 @@ void applyConfig(const ctrl::GatewayConfig& c, RunOptions& options) {
   options.xdpInterface = c.xdpInterface.value_or("");
   options.dpdkEalArgs = c.dpdkEalArgs.value_or("");
   options.dpdkPort = c.dpdkPort;
+  options.dpdkExceptionPort = c.dpdkExceptionPort ? static_cast<int>(*c.dpdkExceptionPort) : -1;
   options.minLatencyMs = c.minLatencyMs;
   options.maxLatencyMs = c.maxLatencyMs;
   options.feedbackMs = c.feedbackMs;
@@ -134,6 +136,9 @@ ctrl::GatewayConfig toConfig(const RunOptions& options) {
   if (!options.xdpInterface.empty()) c.xdpInterface = options.xdpInterface;
   if (!options.dpdkEalArgs.empty()) c.dpdkEalArgs = options.dpdkEalArgs;
   c.dpdkPort = options.dpdkPort;
+  if (options.dpdkExceptionPort >= 0) {
+    c.dpdkExceptionPort = static_cast<uint32_t>(options.dpdkExceptionPort);
+  }
   c.minLatencyMs = options.minLatencyMs;
   c.maxLatencyMs = options.maxLatencyMs;
   c.feedbackMs = options.feedbackMs;
@@ -281,15 +286,24 @@ int runGateway(RunOptions& options) {
       spdlog::error("--dpdk-port {}: not a DPDK port ID", options.dpdkPort);
       return kExitConfig;
     }
-    auto created = dp::DpdkDevice::create(
-        options.dpdkEalArgs, static_cast<uint16_t>(options.dpdkPort), *listen, options.workers);
+    std::optional<uint16_t> exceptionPort;
+    if (options.dpdkExceptionPort >= 0) {
+      exceptionPort = static_cast<uint16_t>(options.dpdkExceptionPort);
+    }
+    auto created =
+        dp::DpdkDevice::create(options.dpdkEalArgs, static_cast<uint16_t>(options.dpdkPort),
+                               *listen, options.workers, exceptionPort);
     if (!created) {
       spdlog::error("backend dpdk: {}", created.error().context);
       return 1;
     }
     dpdk = std::move(*created);
-    spdlog::info("DPDK port {} ({}) with {} queue pair(s)", options.dpdkPort, dpdk->driverName(),
-                 dpdk->queueCount());
+    spdlog::info("DPDK port {} ({}) with {} queue pair(s); {}", options.dpdkPort,
+                 dpdk->driverName(), dpdk->queueCount(),
+                 exceptionPort
+                     ? fmt::format("frames for the kernel go to DPDK port {}", *exceptionPort)
+                     : std::string("no exception port: frames for the kernel are "
+                                   "dropped (dpdk_other_dropped)"));
   }
 #else
   if (options.backend == "dpdk") {
@@ -558,6 +572,11 @@ int main(int argc, char** argv) {
                  "--vdev=net_af_packet0,iface=eth1,qpairs=2\"");
   app.add_option("--dpdk-port", options.dpdkPort, "dpdk: the ethdev port ID")
       ->capture_default_str();
+  app.add_option("--dpdk-exception-port", options.dpdkExceptionPort,
+                 "dpdk: ethdev port ID of the path to the kernel (a net_tap vdev): frames that "
+                 "are not Braid, ARP or ping for the gateway go there, and what the kernel "
+                 "sends there goes out (not given: they are dropped)")
+      ->check(CLI::Range(0, 1023));
   app.add_option("--recovery-trace", options.recoveryTracePath,
                  "write one CSV line per recovered media packet (session, sequence, mechanism: "
                  "arq or fec) to PATH, off the packet path (tests, troubleshooting)");
@@ -625,6 +644,7 @@ int main(int argc, char** argv) {
                            "--xdp-interface",
                            "--dpdk-eal-args",
                            "--dpdk-port",
+                           "--dpdk-exception-port",
                            "--min-latency-ms",
                            "--max-latency-ms",
                            "--feedback-ms",
@@ -650,6 +670,7 @@ int main(int argc, char** argv) {
     if (given("--xdp-interface")) e.xdpInterface = options.xdpInterface;
     if (given("--dpdk-eal-args")) e.dpdkEalArgs = options.dpdkEalArgs;
     if (given("--dpdk-port")) e.dpdkPort = options.dpdkPort;
+    if (given("--dpdk-exception-port")) e.dpdkExceptionPort = options.dpdkExceptionPort;
     if (given("--min-latency-ms")) e.minLatencyMs = options.minLatencyMs;
     if (given("--max-latency-ms")) e.maxLatencyMs = options.maxLatencyMs;
     if (given("--feedback-ms")) e.feedbackMs = options.feedbackMs;

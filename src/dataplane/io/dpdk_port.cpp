@@ -1,6 +1,7 @@
 #include "dataplane/io/dpdk_port.h"
 
 #include <arpa/inet.h>
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -37,6 +38,10 @@ constexpr unsigned kMbufCache = 256;
 // (the worker also waits 250 µs after a wake, docs/gateway.md §5).
 constexpr long kPollIntervalNs = 100'000;
 constexpr long kMaxPollIntervalNs = 1'000'000;
+// The exception port is polled at most this often (1 ms): what the kernel sends there (TCP
+// to an admin service, ARP requests, ICMP errors) waits at most that long, and the per-frame
+// read() of a TAP queue stays off the per-packet path.
+constexpr uint64_t kExceptionPollsPerSecond = 1000;
 
 std::string notRootHint() {
   return ::geteuid() != 0 ? " (not root: DPDK needs root, or CAP_NET_RAW and CAP_SYS_ADMIN for "
@@ -86,63 +91,12 @@ Result<void> initEal(const std::string& ealArgs) {
   return ok();
 }
 
-}  // namespace
-
-Result<std::unique_ptr<DpdkDevice>> DpdkDevice::create(const std::string& ealArgs, uint16_t portId,
-                                                       const SocketAddress& listen,
-                                                       unsigned workers) {
-  if (ealArgs.find_first_not_of(" \t") == std::string::npos) {
-    return fail(ErrorCode::kInvalidArgument,
-                "backend dpdk needs gateway.dpdk_eal_args (--dpdk-eal-args), e.g. \"--no-huge "
-                "-m 256 --no-pci --no-shconf --vdev=net_af_packet0,iface=eth1\"");
-  }
-  if (listen.port() == 0 || isWildcard(listen)) {
-    return fail(ErrorCode::kInvalidArgument,
-                fmt::format("gateway.listen must name the gateway's own address "
-                            "and port (the kernel does not know the DPDK port's address), not {}",
-                            toString(listen)));
-  }
-  if (workers == 0 || workers > RTE_MAX_QUEUES_PER_PORT) {
-    return fail(ErrorCode::kInvalidArgument, fmt::format("backend dpdk: {} workers", workers));
-  }
-  if (auto r = initEal(ealArgs); !r) return tl::unexpected(r.error());
-
-  if (!rte_eth_dev_is_valid_port(portId)) {
-    return fail(ErrorCode::kInvalidArgument,
-                fmt::format("gateway.dpdk_port {}: no such DPDK port ({} port(s) available; "
-                            "add a --vdev or bind a NIC to a DPDK driver)",
-                            portId, rte_eth_dev_count_avail()));
-  }
-  rte_eth_dev_info info{};
-  if (int r = rte_eth_dev_info_get(portId, &info); r != 0) {
-    return fail(ErrorCode::kIo,
-                fmt::format("DPDK port {}: device info: {}", portId, rte_strerror(-r)));
-  }
-  std::string driver = info.driver_name != nullptr ? info.driver_name : "?";
-  if (info.max_rx_queues < workers || info.max_tx_queues < workers) {
-    return fail(
-        ErrorCode::kInvalidArgument,
-        fmt::format("DPDK port {} ({}) has {} rx / {} tx queue(s) but gateway.workers = "
-                    "{}: worker i takes queue pair i (net_af_packet: qpairs={})",
-                    portId, driver, info.max_rx_queues, info.max_tx_queues, workers, workers));
-  }
-  int socket = rte_eth_dev_socket_id(portId);
-  if (socket < 0) socket = static_cast<int>(rte_socket_id());
-  rte_mempool* pool = rte_pktmbuf_pool_create(fmt::format("braid_mbufs{}", portId).c_str(),
-                                              kMbufsPerWorker * workers - 1, kMbufCache, 0,
-                                              RTE_MBUF_DEFAULT_BUF_SIZE, socket);
-  if (pool == nullptr) {
-    return fail(ErrorCode::kIo,
-                fmt::format("DPDK mbuf pool ({} mbufs): {} (raise the EAL's -m)",
-                            kMbufsPerWorker * workers - 1, rte_strerror(rte_errno)));
-  }
-  auto q = static_cast<uint16_t>(workers);
-  auto self =
-      std::unique_ptr<DpdkDevice>(new DpdkDevice(portId, q, pool, MacAddress{}, listen, driver));
+// Configures `portId` with `queues` rx/tx queue pairs on `pool` and starts it.
+Result<void> startPort(uint16_t portId, uint16_t queues, rte_mempool* pool, int socket) {
   rte_eth_conf conf{};
-  if (int r = rte_eth_dev_configure(portId, q, q, &conf); r != 0) {
+  if (int r = rte_eth_dev_configure(portId, queues, queues, &conf); r != 0) {
     return fail(ErrorCode::kIo, fmt::format("DPDK port {}: configure {} queue pair(s): {}", portId,
-                                            q, rte_strerror(-r)));
+                                            queues, rte_strerror(-r)));
   }
   uint16_t rxd = kRxDescriptors;
   uint16_t txd = kTxDescriptors;
@@ -150,7 +104,7 @@ Result<std::unique_ptr<DpdkDevice>> DpdkDevice::create(const std::string& ealArg
     return fail(ErrorCode::kIo,
                 fmt::format("DPDK port {}: descriptor counts: {}", portId, rte_strerror(-r)));
   }
-  for (uint16_t i = 0; i < q; ++i) {
+  for (uint16_t i = 0; i < queues; ++i) {
     if (int r =
             rte_eth_rx_queue_setup(portId, i, rxd, static_cast<unsigned>(socket), nullptr, pool);
         r != 0) {
@@ -167,16 +121,112 @@ Result<std::unique_ptr<DpdkDevice>> DpdkDevice::create(const std::string& ealArg
     return fail(ErrorCode::kIo,
                 fmt::format("DPDK port {}: start: {}{}", portId, rte_strerror(-r), notRootHint()));
   }
+  return ok();
+}
+
+// Checks that `portId` exists and has `workers` queue pairs; `role` names it in errors.
+Result<std::string> checkPort(uint16_t portId, unsigned workers, std::string_view role) {
+  if (!rte_eth_dev_is_valid_port(portId)) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("{} {}: no such DPDK port ({} port(s) available; "
+                            "add a --vdev or bind a NIC to a DPDK driver)",
+                            role, portId, rte_eth_dev_count_avail()));
+  }
+  rte_eth_dev_info info{};
+  if (int r = rte_eth_dev_info_get(portId, &info); r != 0) {
+    return fail(ErrorCode::kIo,
+                fmt::format("DPDK port {}: device info: {}", portId, rte_strerror(-r)));
+  }
+  std::string driver = info.driver_name != nullptr ? info.driver_name : "?";
+  if (info.max_rx_queues < workers || info.max_tx_queues < workers) {
+    return fail(
+        ErrorCode::kInvalidArgument,
+        fmt::format("DPDK port {} ({}) has {} rx / {} tx queue(s) but gateway.workers = "
+                    "{}: worker i takes queue pair i (net_af_packet: qpairs={})",
+                    portId, driver, info.max_rx_queues, info.max_tx_queues, workers, workers));
+  }
+  return driver;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DpdkDevice>> DpdkDevice::create(const std::string& ealArgs, uint16_t portId,
+                                                       const SocketAddress& listen,
+                                                       unsigned workers,
+                                                       std::optional<uint16_t> exceptionPortId) {
+  if (ealArgs.find_first_not_of(" \t") == std::string::npos) {
+    return fail(ErrorCode::kInvalidArgument,
+                "backend dpdk needs gateway.dpdk_eal_args (--dpdk-eal-args), e.g. \"--no-huge "
+                "-m 256 --no-pci --no-shconf --vdev=net_af_packet0,iface=eth1\"");
+  }
+  if (listen.port() == 0 || isWildcard(listen)) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("gateway.listen must name the gateway's own address "
+                            "and port (the kernel does not know the DPDK port's address), not {}",
+                            toString(listen)));
+  }
+  if (workers == 0 || workers > RTE_MAX_QUEUES_PER_PORT) {
+    return fail(ErrorCode::kInvalidArgument, fmt::format("backend dpdk: {} workers", workers));
+  }
+  if (auto r = initEal(ealArgs); !r) return tl::unexpected(r.error());
+  auto driver = checkPort(portId, workers, "gateway.dpdk_port");
+  if (!driver) return tl::unexpected(driver.error());
+  if (exceptionPortId) {
+    if (*exceptionPortId == portId) {
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("gateway.dpdk_exception_port {} is gateway.dpdk_port: give it a "
+                              "second port, e.g. --vdev=net_tap0,iface=braid-exc0",
+                              portId));
+    }
+    auto exceptionDriver = checkPort(*exceptionPortId, workers, "gateway.dpdk_exception_port");
+    if (!exceptionDriver) return tl::unexpected(exceptionDriver.error());
+  }
+  int socket = rte_eth_dev_socket_id(portId);
+  if (socket < 0) socket = static_cast<int>(rte_socket_id());
+  // The exception port's queues hold mbufs of their own (a TAP rx queue fills all of its
+  // descriptors up front).
+  const unsigned mbufs = (exceptionPortId ? 2 : 1) * kMbufsPerWorker * workers - 1;
+  rte_mempool* pool = rte_pktmbuf_pool_create(fmt::format("braid_mbufs{}", portId).c_str(), mbufs,
+                                              kMbufCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+  if (pool == nullptr) {
+    return fail(ErrorCode::kIo, fmt::format("DPDK mbuf pool ({} mbufs): {} (raise the EAL's -m)",
+                                            mbufs, rte_strerror(rte_errno)));
+  }
+  auto q = static_cast<uint16_t>(workers);
+  auto self =
+      std::unique_ptr<DpdkDevice>(new DpdkDevice(portId, q, pool, MacAddress{}, listen, *driver));
+  if (auto started = startPort(portId, q, pool, socket); !started) {
+    return tl::unexpected(started.error());
+  }
   rte_ether_addr mac{};
   if (int r = rte_eth_macaddr_get(portId, &mac); r != 0) {
     return fail(ErrorCode::kIo,
                 fmt::format("DPDK port {}: MAC address: {}", portId, rte_strerror(-r)));
   }
   std::memcpy(self->mac_.data(), mac.addr_bytes, self->mac_.size());
+  if (exceptionPortId) {
+    // The kernel drops unicast frames to another MAC: its interface takes the device's (a
+    // device without one, such as net_ring, has nothing to give).
+    if (int r = rte_is_zero_ether_addr(&mac)
+                    ? 0
+                    : rte_eth_dev_default_mac_addr_set(*exceptionPortId, &mac);
+        r != 0) {
+      return fail(ErrorCode::kIo, fmt::format("DPDK exception port {}: set MAC address: {}",
+                                              *exceptionPortId, rte_strerror(-r)));
+    }
+    if (auto started = startPort(*exceptionPortId, q, pool, socket); !started) {
+      return tl::unexpected(started.error());
+    }
+    self->exceptionPortId_ = exceptionPortId;
+  }
   return self;
 }
 
 DpdkDevice::~DpdkDevice() {
+  if (exceptionPortId_) {
+    rte_eth_dev_stop(*exceptionPortId_);
+    rte_eth_dev_close(*exceptionPortId_);
+  }
   rte_eth_dev_stop(portId_);
   rte_eth_dev_close(portId_);
   rte_mempool_free(pool_);
@@ -190,8 +240,9 @@ Result<std::unique_ptr<PacketPort>> DpdkDevice::makePort(unsigned index) {
   }
   int fd = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (fd < 0) return fail(ErrorCode::kIo, fmt::format("timerfd: {}", std::strerror(errno)));
-  auto port = std::unique_ptr<DpdkPort>(
-      new DpdkPort(portId_, static_cast<uint16_t>(index), pool_, mac_, listen_, &lastHop_, fd));
+  auto port =
+      std::unique_ptr<DpdkPort>(new DpdkPort(portId_, static_cast<uint16_t>(index), pool_, mac_,
+                                             listen_, &lastHop_, fd, exceptionPortId_));
   ports_.push_back(port.get());
   return std::unique_ptr<PacketPort>(std::move(port));
 }
@@ -202,6 +253,9 @@ std::string DpdkDevice::statsFields() const {
   uint64_t other = 0;
   uint64_t noNeighbour = 0;
   uint64_t noMbuf = 0;
+  uint64_t toKernel = 0;
+  uint64_t fromKernel = 0;
+  uint64_t fromKernelDropped = 0;
   for (const DpdkPort* port : ports_) {
     const DpdkPortCounters& c = port->dpdkCounters();
     arp += c.arpAnswered.read();
@@ -209,19 +263,29 @@ std::string DpdkDevice::statsFields() const {
     other += c.otherDropped.read();
     noNeighbour += c.noNeighbour.read();
     noMbuf += c.noMbuf.read();
+    toKernel += c.toKernel.read();
+    fromKernel += c.fromKernel.read();
+    fromKernelDropped += c.fromKernelDropped.read();
   }
   rte_eth_stats stats{};
   rte_eth_stats_get(portId_, &stats);
-  return fmt::format(
+  std::string fields = fmt::format(
       " dpdk_rx_missed={} dpdk_rx_nombuf={} dpdk_arp_answered={} dpdk_icmp_answered={} "
       "dpdk_other_dropped={} dpdk_tx_no_neighbour={} dpdk_tx_no_mbuf={}",
       stats.imissed, stats.rx_nombuf, arp, icmp, other, noNeighbour, noMbuf);
+  if (exceptionPortId_) {
+    fields += fmt::format(" dpdk_to_kernel={} dpdk_from_kernel={} dpdk_from_kernel_dropped={}",
+                          toKernel, fromKernel, fromKernelDropped);
+  }
+  return fields;
 }
 
 DpdkPort::DpdkPort(uint16_t portId, uint16_t queue, rte_mempool* pool, const MacAddress& mac,
-                   const SocketAddress& listen, std::atomic<uint64_t>* lastHop, int timerFd)
+                   const SocketAddress& listen, std::atomic<uint64_t>* lastHop, int timerFd,
+                   std::optional<uint16_t> exceptionPortId)
     : portId_(portId),
       queue_(queue),
+      exceptionPortId_(exceptionPortId),
       pool_(pool),
       mac_(mac),
       listen_(listen),
@@ -252,6 +316,7 @@ size_t DpdkPort::receive(RxBurst& burst) noexcept {
   // A caller that skipped release(): the previous burst's views end here, as with the kernel
   // port, rather than overrunning held_.
   if (heldCount_ > 0) release(burst);
+  if (exceptionPortId_) forwardFromKernel();
   std::array<rte_mbuf*, kBurstSize> mbufs;
   uint16_t n = rte_eth_rx_burst(portId_, queue_, mbufs.data(), kBurstSize);
   burst.count = 0;
@@ -260,6 +325,8 @@ size_t DpdkPort::receive(RxBurst& burst) noexcept {
   counters_.rxCalls.add();
   std::array<rte_mbuf*, kBurstSize> drop;
   size_t dropCount = 0;
+  std::array<rte_mbuf*, kBurstSize> kernel;
+  size_t kernelCount = 0;
   bool learnt = false;
   MacAddress lastHop{};
   uint16_t listenPort = listen_.port();
@@ -300,12 +367,17 @@ size_t DpdkPort::receive(RxBurst& burst) noexcept {
         replies_[replyCount_++] = m;
         break;
       case LocalReply::kNone:
-        dpdkCounters_.otherDropped.add();
-        drop[dropCount++] = m;
+        if (exceptionPortId_) {
+          kernel[kernelCount++] = m;
+        } else {
+          dpdkCounters_.otherDropped.add();
+          drop[dropCount++] = m;
+        }
         break;
     }
   }
   if (dropCount > 0) rte_pktmbuf_free_bulk(drop.data(), static_cast<unsigned>(dropCount));
+  if (kernelCount > 0) flushToKernel(std::span(kernel.data(), kernelCount));
   if (replyCount_ > 0) flushLocalReplies();
   if (learnt) {
     // Written only when it changes: every port of the device reads it.
@@ -325,6 +397,31 @@ void DpdkPort::flushLocalReplies() noexcept {
     rte_pktmbuf_free_bulk(replies_.data() + sent, static_cast<unsigned>(replyCount_ - sent));
   }
   replyCount_ = 0;
+}
+
+void DpdkPort::flushToKernel(std::span<rte_mbuf*> frames) noexcept {
+  uint16_t sent = rte_eth_tx_burst(*exceptionPortId_, queue_, frames.data(),
+                                   static_cast<uint16_t>(frames.size()));
+  dpdkCounters_.toKernel.add(sent);
+  if (sent < frames.size()) {
+    dpdkCounters_.otherDropped.add(frames.size() - sent);
+    rte_pktmbuf_free_bulk(frames.data() + sent, static_cast<unsigned>(frames.size() - sent));
+  }
+}
+
+void DpdkPort::forwardFromKernel() noexcept {
+  const uint64_t now = rte_get_tsc_cycles();
+  if (now < nextExceptionPollTsc_) return;
+  nextExceptionPollTsc_ = now + rte_get_tsc_hz() / kExceptionPollsPerSecond;
+  std::array<rte_mbuf*, kBurstSize> frames;
+  uint16_t n = rte_eth_rx_burst(*exceptionPortId_, queue_, frames.data(), kBurstSize);
+  if (n == 0) return;
+  uint16_t sent = rte_eth_tx_burst(portId_, queue_, frames.data(), n);
+  dpdkCounters_.fromKernel.add(sent);
+  if (sent < n) {
+    dpdkCounters_.fromKernelDropped.add(n - sent);
+    rte_pktmbuf_free_bulk(frames.data() + sent, static_cast<unsigned>(n - sent));
+  }
 }
 
 void DpdkPort::release(RxBurst& burst) noexcept {
