@@ -78,5 +78,5 @@ done <"$WORK/report"
 hz=$(getconf CLK_TCK)
 packets=$(awk '!/^#/ {s += $3} END {print s}' "$WORK/report")
 cpu=$(python3 -c "print(f'{($ticks1 - $ticks0) / $hz / ($t1 - $t0) * 100:.0f}')")
-((threads < 20)) || die "the gateway runs $threads threads for $SESSIONS sessions"
 log "$SESSIONS sessions x 1 Mbit/s, 1 worker, ${SECONDS_RUN} s: $packets packets, $outputs files, every output complete; gateway threads=$threads, CPU ${cpu}% of one core"
+((threads < 20)) || die "the gateway runs $threads threads for $SESSIONS sessions"
