@@ -17,12 +17,14 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ctrl/keys.h"
@@ -40,6 +42,7 @@ struct RunOptions {
   std::string keysPath;
   std::vector<std::string> bind = {"127.0.0.1"};
   size_t sessions = 1;
+  size_t handshakeThreads = 1;  // sessions handshaking at once (an edge fleet reconnecting)
   size_t links = 2;
   double rateMbps = 1.0;  // per session, wire bytes
   size_t packetBytes = 1200;
@@ -271,7 +274,7 @@ int runLoad(const RunOptions& o) {
     }
   }
 
-  std::vector<std::unique_ptr<bench::SyntheticSession>> sessions;
+  std::vector<std::unique_ptr<bench::SyntheticSession>> sessions(o.sessions);
   uint64_t handshakeStart = dp::monotonicNs();
   for (size_t i = 0; i < o.sessions; ++i) {
     auto bind = dp::parseSocketAddress(o.bind[i % o.bind.size()] + ":0");
@@ -291,12 +294,27 @@ int runLoad(const RunOptions& o) {
       std::fprintf(stderr, "session %zu: %s\n", i, session.error().describe().c_str());
       return 1;
     }
-    if (auto done = (*session)->handshake(10'000'000'000); !done) {
-      std::fprintf(stderr, "session %zu: %s\n", i, done.error().describe().c_str());
-      return 1;
-    }
-    sessions.push_back(std::move(*session));
+    sessions[i] = std::move(*session);
   }
+  // Thread t handshakes sessions t, t + T, ...: with T > 1 the INITs of T edges reach the
+  // gateway together, as when a fleet reconnects after a gateway restart.
+  std::atomic<size_t> failedHandshakes{0};
+  {
+    std::vector<std::thread> handshakers;
+    const size_t threads = std::min(o.handshakeThreads, o.sessions);
+    for (size_t t = 0; t < threads; ++t) {
+      handshakers.emplace_back([&, t] {
+        for (size_t i = t; i < o.sessions; i += threads) {
+          if (auto done = sessions[i]->handshake(10'000'000'000); !done) {
+            std::fprintf(stderr, "session %zu: %s\n", i, done.error().describe().c_str());
+            failedHandshakes.fetch_add(1);
+          }
+        }
+      });
+    }
+    for (auto& thread : handshakers) thread.join();
+  }
+  if (failedHandshakes.load() > 0) return 1;
   double handshakeSeconds = static_cast<double>(dp::monotonicNs() - handshakeStart) / 1e9;
 
   // Packets are spread evenly: global packet g goes to session g mod N at t0 + g / rate. The
@@ -526,6 +544,10 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->capture_default_str();
   run->add_option("--sessions", o.sessions, "sessions")->capture_default_str();
+  run->add_option("--handshake-threads", o.handshakeThreads,
+                  "sessions that handshake at the same time (1: one after another)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   run->add_option("--links", o.links, "links per session (1-16)")->capture_default_str();
   run->add_option("--rate-mbps", o.rateMbps, "per-session rate, Mbit/s of wire bytes")
       ->capture_default_str();
