@@ -124,7 +124,13 @@ OutputPool::OutputPool(const OutputPoolOptions& options) : options_(options) {
 }
 
 OutputPool::~OutputPool() {
-  stopRequested_.store(true, std::memory_order_release);
+  for (auto& lane : lanes_) {
+    // Under the lane's mutex: a thread between its check of the flag and its wait would
+    // otherwise miss the notification.
+    std::lock_guard lock(lane->mutex);
+    stopRequested_.store(true, std::memory_order_release);
+    lane->changed.notify_all();
+  }
   for (auto& lane : lanes_) {
     if (lane->thread.joinable()) lane->thread.join();
   }
@@ -160,6 +166,7 @@ Result<std::shared_ptr<Output>> OutputPool::open(std::unique_ptr<OutputSink> sin
   std::shared_ptr<Output> output(new Output(*this, chosen, std::move(sink), ringChunks));
   std::lock_guard lock(lanes_[chosen]->mutex);
   lanes_[chosen]->outputs.push_back(output.get());
+  lanes_[chosen]->changed.notify_one();
   return output;
 }
 
@@ -180,6 +187,12 @@ void OutputPool::detach(Output& output) {
 
 void OutputPool::run(Lane& lane) noexcept {
   while (!stopRequested_.load(std::memory_order_acquire)) {
+    {
+      std::unique_lock lock(lane.mutex);
+      lane.changed.wait(lock, [&] {
+        return !lane.outputs.empty() || stopRequested_.load(std::memory_order_acquire);
+      });
+    }
     const uint64_t nowUs = monotonicUs();
     // One output at a time: found and its drain mutex taken under the lane's mutex (so an
     // output being closed is either skipped or waited for by close()), drained after the

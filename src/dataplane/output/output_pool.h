@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -90,7 +91,8 @@ class Output {
 
 // A fixed set of threads that drain every output of a gateway, so that the thread count
 // does not grow with sessions (each "{key}" output is one more ring, not one more thread).
-// A thread serves its outputs in turn and sleeps when all their rings are empty.
+// A thread serves its outputs in turn and sleeps when all their rings are empty; a thread
+// with no outputs sleeps until it gets one.
 class OutputPool {
  public:
   // Starts the threads. Any thread. Fails on a thread count outside 1..64.
@@ -118,6 +120,9 @@ class OutputPool {
   struct Lane {
     mutable std::mutex mutex;      // guards outputs
     std::vector<Output*> outputs;  // open outputs this thread drains
+    // Signalled when an output is added or the pool stops: a thread without outputs waits on
+    // it rather than waking every idleSleepUs (an idle gateway stays idle).
+    std::condition_variable changed;
     std::thread thread;
   };
   explicit OutputPool(const OutputPoolOptions& options);

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -393,6 +394,46 @@ TEST(OutputPool, ManyOutputsShareAFixedSetOfThreads) {
         << "output " << i << " differs from what its producer submitted";
     EXPECT_EQ(outputs[i]->counters().bytes.read(), expected[i].size());
   }
+}
+
+// Voluntary context switches of this process's threads named `name`.
+uint64_t contextSwitchesOf(const std::string& name) {
+  uint64_t total = 0;
+  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string taskName;
+    std::getline(comm, taskName);
+    if (taskName != name) continue;
+    std::ifstream status(task.path() / "status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.starts_with("voluntary_ctxt_switches:")) total += std::stoull(line.substr(24));
+    }
+  }
+  return total;
+}
+
+// A pool thread without outputs sleeps until it gets one (an idle gateway stays idle), and
+// then serves it at once.
+TEST(OutputPool, AThreadWithoutOutputsDoesNotWake) {
+  auto pool = OutputPool::start({.threads = 1, .threadName = "braid-idle-out"});
+  ASSERT_TRUE(pool);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const uint64_t before = contextSwitchesOf("braid-idle-out0");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Polling every millisecond would be ~300.
+  EXPECT_LT(contextSwitchesOf("braid-idle-out0") - before, 10u);
+
+  Receiver rx = Receiver::open();
+  auto sink = makeSink("udp://" + toString(rx.address));
+  ASSERT_TRUE(sink);
+  auto output = (*pool)->open(std::move(*sink));
+  ASSERT_TRUE(output);
+  const auto stream = tsBytes(7, 11);
+  ASSERT_TRUE((*output)->submit(stream));
+  std::vector<std::vector<uint8_t>> got;
+  rx.drainInto(got, 500);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], stream);
 }
 
 // A sink's partial datagram goes out once the output has been idle, without a close.
