@@ -31,6 +31,11 @@ Schema<G> makeSchema() {
             key("gateway.output_threads", kInt,
                 "threads that write the outputs, shared by all sessions (no thread per session)")
                 .range(1, 64)),
+      field(&G::outputLingerSeconds,
+            key("gateway.output_linger_s", kFloat,
+                "seconds an output stays open with no session (a file reopened later for the "
+                "same key is appended to)")
+                .range(1, 86400)),
       field(&G::backend, key("gateway.backend", kEnum,
                              "receive backend: kernel (UDP sockets), af_xdp (XDP program + "
                              "AF_XDP socket per worker) or dpdk (a DPDK port, a queue pair per "

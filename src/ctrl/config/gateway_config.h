@@ -30,6 +30,7 @@ struct GatewayConfig {
   uint32_t gatewayId = 1;
   uint32_t workers = 1;
   uint32_t outputThreads = 1;
+  double outputLingerSeconds = 30;
   std::string backend = "kernel";                            // "kernel", "af_xdp" or "dpdk"
   std::optional<std::string> xdpInterface = std::nullopt;    // af_xdp: the interface to attach to
   std::optional<std::string> dpdkEalArgs = std::nullopt;     // dpdk: EAL command line

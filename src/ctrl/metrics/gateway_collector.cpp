@@ -117,11 +117,15 @@ std::vector<prometheus::MetricFamily> GatewayCollector::Collect() const {
                 static_cast<double>(workers_[w]->repairsReceived.read()));
   }
   auto sessions = gaugeFamily(families, "braid_gateway_sessions", "live sessions");
+  auto outputs = gaugeFamily(families, "braid_gateway_open_outputs",
+                             "outputs held open (closed after a while without a session)");
   auto replay = gaugeFamily(families, "braid_gateway_handshake_state_entries",
                             "remembered authenticated handshakes (replay cache)");
   for (size_t w = 0; w < workers_.size(); ++w) {
     sessions.add({{"worker", std::to_string(w)}},
                  static_cast<double>(workers_[w]->sessionsActive.read()));
+    outputs.add({{"worker", std::to_string(w)}},
+                static_cast<double>(workers_[w]->outputsOpen.read()));
     replay.add({{"worker", std::to_string(w)}},
                static_cast<double>(workers_[w]->handshakeStateEntries.read()));
   }

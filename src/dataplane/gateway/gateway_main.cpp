@@ -57,6 +57,7 @@ struct RunOptions {
   unsigned gatewayId = 1;
   unsigned workers = 1;
   unsigned outputThreads = 1;
+  double outputLingerSeconds = 30;
   std::string backend = "kernel";  // "kernel", "af_xdp" or "dpdk"
   std::string xdpInterface;        // af_xdp: the interface (empty: not set)
   std::string dpdkEalArgs;         // dpdk: the EAL arguments (empty: not set)
@@ -105,6 +106,7 @@ void applyConfig(const ctrl::GatewayConfig& c, RunOptions& options) {
   options.gatewayId = c.gatewayId;
   options.workers = c.workers;
   options.outputThreads = c.outputThreads;
+  options.outputLingerSeconds = c.outputLingerSeconds;
   options.backend = c.backend;
   options.xdpInterface = c.xdpInterface.value_or("");
   options.dpdkEalArgs = c.dpdkEalArgs.value_or("");
@@ -132,6 +134,7 @@ ctrl::GatewayConfig toConfig(const RunOptions& options) {
   c.gatewayId = options.gatewayId;
   c.workers = options.workers;
   c.outputThreads = options.outputThreads;
+  c.outputLingerSeconds = options.outputLingerSeconds;
   c.backend = options.backend;
   if (!options.xdpInterface.empty()) c.xdpInterface = options.xdpInterface;
   if (!options.dpdkEalArgs.empty()) c.dpdkEalArgs = options.dpdkEalArgs;
@@ -394,15 +397,17 @@ int runGateway(RunOptions& options) {
       return 1;
     }
     auto worker = dp::Worker::create(
-        dp::WorkerOptions{.gatewayId = static_cast<uint16_t>(options.gatewayId),
-                          .workerIndex = static_cast<uint8_t>(index),
-                          .workerCount = static_cast<uint8_t>(options.workers),
-                          .outputs = options.outputs,
-                          .outputPool = outputPool->get(),
-                          .channel = {.backend = *backend},
-                          .registry = &registry,
-                          .claims = &claims,
-                          .recoveryTrace = traceFile != nullptr ? traces.back().get() : nullptr},
+        dp::WorkerOptions{
+            .gatewayId = static_cast<uint16_t>(options.gatewayId),
+            .workerIndex = static_cast<uint8_t>(index),
+            .workerCount = static_cast<uint8_t>(options.workers),
+            .outputs = options.outputs,
+            .outputPool = outputPool->get(),
+            .outputLingerNs = static_cast<uint64_t>(options.outputLingerSeconds * 1e9),
+            .channel = {.backend = *backend},
+            .registry = &registry,
+            .claims = &claims,
+            .recoveryTrace = traceFile != nullptr ? traces.back().get() : nullptr},
         std::move(*responder), std::move(*port));
     if (!worker) {
       spdlog::error("{}", worker.error().describe());
@@ -560,6 +565,11 @@ int main(int argc, char** argv) {
   app.add_option("--output-threads", options.outputThreads,
                  "threads that write the outputs, shared by all sessions (1-64)")
       ->capture_default_str();
+  app.add_option("--output-linger-s", options.outputLingerSeconds,
+                 "seconds an output stays open with no session; a file reopened later for the "
+                 "same key is appended to (1-86400)")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->capture_default_str();
   app.add_option("--backend", options.backend,
                  "receive backend: kernel (UDP sockets), af_xdp (XDP program on "
                  "--xdp-interface, worker i on rx queue i; root) or dpdk (DPDK port "
@@ -640,6 +650,7 @@ int main(int argc, char** argv) {
                            "--gateway-id",
                            "--workers",
                            "--output-threads",
+                           "--output-linger-s",
                            "--backend",
                            "--xdp-interface",
                            "--dpdk-eal-args",
@@ -666,6 +677,7 @@ int main(int argc, char** argv) {
     if (given("--gateway-id")) e.gatewayId = options.gatewayId;
     if (given("--workers")) e.workers = options.workers;
     if (given("--output-threads")) e.outputThreads = options.outputThreads;
+    if (given("--output-linger-s")) e.outputLingerSeconds = options.outputLingerSeconds;
     if (given("--backend")) e.backend = options.backend;
     if (given("--xdp-interface")) e.xdpInterface = options.xdpInterface;
     if (given("--dpdk-eal-args")) e.dpdkEalArgs = options.dpdkEalArgs;

@@ -32,6 +32,7 @@ void sumInto(WorkerCounters& total, std::span<const WorkerCounters* const> worke
                         &WorkerCounters::sessionsOpened,
                         &WorkerCounters::sessionsClosed,
                         &WorkerCounters::sessionsActive,
+                        &WorkerCounters::outputsOpen,
                         &WorkerCounters::linkAddressMoves,
                         &WorkerCounters::amplificationLimited,
                         &WorkerCounters::feedbackSent,
@@ -88,7 +89,7 @@ void GatewayStatsPrinter::print(std::span<const WorkerCounters* const> workers, 
       "handshake_state=%llu "
       "nacks=%llu nacked=%llu retransmits=%llu arq_recovered=%llu repairs=%llu "
       "fec_recovered=%llu nulls_restored=%llu workers=%zu handoffs=%llu handoff_drops=%llu "
-      "handshakes_limited=%llu%.*s%s\n",
+      "handshakes_limited=%llu outputs=%llu%.*s%s\n",
       final ? "final" : "stats", static_cast<double>(nowNs - startNs_) / 1e9,
       (unsigned long long)c.sessionsActive.read(), (unsigned long long)c.rxPackets.read(),
       (unsigned long long)c.dataPackets.read(), (unsigned long long)c.played.read(),
@@ -103,8 +104,8 @@ void GatewayStatsPrinter::print(std::span<const WorkerCounters* const> workers, 
       (unsigned long long)c.repairsReceived.read(), (unsigned long long)c.fecRecovered.read(),
       (unsigned long long)c.nullsRestored.read(), workers.size(),
       (unsigned long long)c.handoffsSent.read(), (unsigned long long)c.handoffDrops.read(),
-      (unsigned long long)c.handshakesLimited.read(), static_cast<int>(extra.size()), extra.data(),
-      drops.c_str());
+      (unsigned long long)c.handshakesLimited.read(), (unsigned long long)c.outputsOpen.read(),
+      static_cast<int>(extra.size()), extra.data(), drops.c_str());
   std::fflush(stdout);
 }
 

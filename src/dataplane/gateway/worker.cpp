@@ -169,9 +169,11 @@ std::vector<std::shared_ptr<Output>> Worker::outputsFor(uint32_t keyId) {
         return {};
       }
       chosen.push_back(cached->second.output);
+      cached->second.unusedSinceNs = 0;
       continue;
     }
-    auto sink = makeSink(url);
+    const bool reopened = openedBefore_.count(url) > 0;
+    auto sink = makeSink(url, reopened ? FileOpen::kAppend : FileOpen::kTruncate);
     if (!sink) {
       spdlog::error("output '{}' for edge key {}: {}", url, keyId, sink.error().describe());
       return {};
@@ -181,8 +183,10 @@ std::vector<std::shared_ptr<Output>> Worker::outputsFor(uint32_t keyId) {
       spdlog::error("output '{}': {}", url, output.error().describe());
       return {};
     }
-    spdlog::info("output for edge key {}: {}", keyId, url);
+    spdlog::info("output for edge key {}: {}{}", keyId, url, reopened ? " (reopened)" : "");
+    openedBefore_.insert(url);
     outputs_.emplace(url, CachedOutput{.url = target.url, .keyId = keyId, .output = *output});
+    counters_.outputsOpen.set(outputs_.size());
     chosen.push_back(std::move(*output));
   }
   if (chosen.empty()) spdlog::error("edge key {} refused: no output is configured for it", keyId);
@@ -207,6 +211,7 @@ void Worker::setOutputs(std::vector<OutputTarget> outputs) {
     if (options_.claims != nullptr) options_.claims->release(it->first, it->second.keyId);
     it = outputs_.erase(it);
   }
+  counters_.outputsOpen.set(outputs_.size());
   spdlog::info("outputs reloaded: {} configured, {} open", options_.outputs.size(),
                outputs_.size());
 }
@@ -504,6 +509,32 @@ void Worker::serviceHandshakes(uint64_t nowNs) {
   }
 }
 
+void Worker::closeIdleOutputs(uint64_t nowNs) {
+  for (auto it = outputs_.begin(); it != outputs_.end();) {
+    CachedOutput& cached = it->second;
+    // The cache's own reference is the only one left once no session plays to it (sessions
+    // are this thread's, so the count cannot change under us).
+    if (cached.output.use_count() > 1) {
+      cached.unusedSinceNs = 0;
+      ++it;
+      continue;
+    }
+    if (cached.unusedSinceNs == 0) cached.unusedSinceNs = nowNs;
+    if (nowNs - cached.unusedSinceNs < options_.outputLingerNs) {
+      ++it;
+      continue;
+    }
+    if (logBudget()) {
+      spdlog::info("output {} closed: no session for {:g} s", it->first,
+                   static_cast<double>(options_.outputLingerNs) / 1e9);
+    }
+    cached.output->close();
+    if (options_.claims != nullptr) options_.claims->release(it->first, cached.keyId);
+    it = outputs_.erase(it);
+  }
+  counters_.outputsOpen.set(outputs_.size());
+}
+
 void Worker::endSession(SessionTable::iterator& it) {
   if (options_.registry != nullptr) options_.registry->remove(it->second->session->id());
   wheel_.cancel(it->second->timer);
@@ -534,6 +565,7 @@ void Worker::serviceTimers(uint64_t nowNs) noexcept {
     // Handshake replay entries live only as long as a cookie could be valid.
     responder_.pruneReplayCache(nowNs);
     counters_.handshakeStateEntries.set(responder_.replayCacheSize());
+    closeIdleOutputs(nowNs);
     nextHousekeepingNs_ = nowNs + 1'000 * kNsPerMs;
   }
   wheel_.expire(nowNs, [this, nowNs](uint64_t sessionId) { onSessionTimer(sessionId, nowNs); });
@@ -642,6 +674,7 @@ void Worker::shutdown() {
     if (options_.claims != nullptr) options_.claims->release(url, output.keyId);
   }
   outputs_.clear();
+  counters_.outputsOpen.set(0);
 }
 
 }  // namespace braid::dp

@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "dataplane/gateway/gateway_session.h"
@@ -48,6 +49,10 @@ struct WorkerOptions {
   // The threads that drain the outputs, shared by the gateway's workers; must outlive the
   // worker. Null: the worker starts a pool of one thread of its own.
   OutputPool* outputPool = nullptr;
+  // An output no session has used for this long is closed (its ring, sink and claim freed), so
+  // that a gateway that has seen thousands of edge keys does not keep an output for each. A
+  // file reopened later for the same key is appended to, not emptied.
+  uint64_t outputLingerNs = 30'000'000'000;
   proto::ChannelOptions channel;
   // Where sessions are published for metrics and the API; may be null.
   SessionRegistry* registry = nullptr;
@@ -159,6 +164,8 @@ class Worker {
   std::vector<std::shared_ptr<Output>> outputsFor(uint32_t keyId);
   // Removes a session from the table, the wheel and the registry (its series disappear).
   void endSession(SessionTable::iterator& it);
+  // Closes the outputs no session has used for outputLingerNs (housekeeping, once a second).
+  void closeIdleOutputs(uint64_t nowNs);
   bool logBudget() noexcept;
 
   WorkerOptions options_;
@@ -179,8 +186,11 @@ class Worker {
     std::string url;     // the target's URL before {key} substitution
     uint32_t keyId = 0;  // the key whose sessions use it
     std::shared_ptr<Output> output;
+    uint64_t unusedSinceNs = 0;  // when the last session using it ended; 0 while in use
   };
   std::unordered_map<std::string, CachedOutput> outputs_;  // by resolved URL
+  // Resolved URLs this worker has opened before: a file among them is appended to on reopen.
+  std::unordered_set<std::string> openedBefore_;
   SpscRing<std::function<void(Worker&)>> mailbox_{16};
   RxBurst burst_;
   // Rings from each other worker (index = sender × 2 + lane, lane 0 media, 1 handshakes;

@@ -47,6 +47,7 @@ struct alignas(64) WorkerCounters {
   OwnedCounter sessionsOpened;
   OwnedCounter sessionsClosed;
   OwnedCounter sessionsActive;
+  OwnedCounter outputsOpen;  // outputs this worker holds open (gauge)
   OwnedCounter linkAddressMoves;
   OwnedCounter amplificationLimited;
   OwnedCounter feedbackSent;

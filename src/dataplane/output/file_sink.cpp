@@ -8,9 +8,11 @@
 
 namespace braid::dp {
 
-Result<std::unique_ptr<FileSink>> FileSink::create(const std::string& path, size_t bufferBytes) {
+Result<std::unique_ptr<FileSink>> FileSink::create(const std::string& path, size_t bufferBytes,
+                                                   FileOpen mode) {
   if (path.empty()) return fail(ErrorCode::kInvalidArgument, "output file: empty path");
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int modeFlag = mode == FileOpen::kAppend ? O_APPEND : O_TRUNC;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | modeFlag | O_CLOEXEC, 0644);
   if (fd < 0) {
     return fail(ErrorCode::kIo, "output file '" + path + "': " + std::strerror(errno));
   }

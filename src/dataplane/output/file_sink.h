@@ -9,7 +9,11 @@
 
 namespace braid::dp {
 
-// Writes media to a file, created or truncated on open, through a user-space buffer.
+// How an existing file is opened: emptied (a new recording) or written on at its end (the same
+// key's recording, reopened after its output was closed for idleness).
+enum class FileOpen { kTruncate, kAppend };
+
+// Writes media to a file, created, truncated or appended to on open, through a user-space buffer.
 // No fsync: a recording is not a database, and fsync would stall the output thread.
 class FileSink final : public OutputSink {
  public:
@@ -17,7 +21,8 @@ class FileSink final : public OutputSink {
 
   // Opens `path` for writing (mode 0644). Any thread. Fails with kIo and the errno text.
   [[nodiscard]] static Result<std::unique_ptr<FileSink>> create(
-      const std::string& path, size_t bufferBytes = kDefaultBufferBytes);
+      const std::string& path, size_t bufferBytes = kDefaultBufferBytes,
+      FileOpen mode = FileOpen::kTruncate);
   // Flushes what is still buffered (errors are lost here: call flush() first).
   ~FileSink() override;
 
