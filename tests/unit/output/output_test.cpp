@@ -102,6 +102,21 @@ TEST(FileSink, WritesAndTruncates) {
   EXPECT_EQ(readFile(file), expected);
 }
 
+TEST(FileSink, AppendsWhenReopenedForAppending) {
+  TempDir dir;
+  const fs::path file = dir.path() / "out.ts";
+  const std::string first = "first recording ";
+  { std::ofstream(file) << first; }
+  auto sink = makeSink("file:" + file.string(), FileOpen::kAppend);
+  ASSERT_TRUE(sink) << sink.error().describe();
+  const std::vector<uint8_t> more(300, 0x47);
+  ASSERT_TRUE((*sink)->write(more));
+  ASSERT_TRUE((*sink)->flush());
+  std::vector<uint8_t> expected(first.begin(), first.end());
+  expected.insert(expected.end(), more.begin(), more.end());
+  EXPECT_EQ(readFile(file), expected);
+}
+
 TEST(FileSink, MissingDirectoryIsAnIoError) {
   auto sink = FileSink::create("/nonexistent-braid-dir/x.ts");
   ASSERT_FALSE(sink);
