@@ -141,13 +141,7 @@ run_braid() {
   case $backend in
     af_xdp) args+=(--xdp-interface "$gw_if") ;;
     dpdk)
-      ip netns exec "$gw" nft -f - <<NFT
-table netdev braid_bench {
-  chain ingress {
-    type filter hook ingress device "$gw_if" priority 0; policy drop;
-  }
-}
-NFT
+      "$repo/scripts/netns-ingress-drop" "$gw" "$gw_if" braid_bench
       ip -n "$ed" neigh flush dev "$ed_if"
       local eal="--no-huge -m 256 --no-pci --no-shconf --no-telemetry -l $gw_cpu"
       eal+=" --log-level=*:warning --vdev=net_af_packet0,iface=$gw_if,qpairs=1,framecnt=8192"

@@ -39,13 +39,7 @@ pair() {
 
 # kernel_off: the gateway's kernel no longer sees the veth's frames (the DPDK port does).
 kernel_off() {
-  ip netns exec "$GW" nft -f - <<NFT
-table netdev braid_dpdk {
-  chain ingress {
-    type filter hook ingress device "$GW_IF" priority 0; policy drop;
-  }
-}
-NFT
+  "$SRC/scripts/netns-ingress-drop" "$GW" "$GW_IF" braid_dpdk
   # The address moves to the exception TAP (exception_on): the kernel's replies must leave
   # through it and the DPDK port, not straight out of the veth.
   ip -n "$GW" addr flush dev "$GW_IF"
