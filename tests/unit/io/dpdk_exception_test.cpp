@@ -16,6 +16,7 @@
 
 #include "dataplane/io/dpdk_port.h"
 #include "dataplane/io/udp_frame.h"
+#include "dpdk_frames.h"
 
 namespace braid::dp {
 namespace {
@@ -37,26 +38,6 @@ std::vector<uint8_t> udpFrame(const SocketAddress& from, const SocketAddress& to
   return f;
 }
 
-void put(rte_mempool* pool, uint16_t port, const std::vector<uint8_t>& frame) {
-  rte_mbuf* m = rte_pktmbuf_alloc(pool);
-  ASSERT_NE(m, nullptr);
-  std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(),
-              frame.size());
-  ASSERT_EQ(rte_eth_tx_burst(port, 0, &m, 1), 1);
-}
-
-std::vector<std::vector<uint8_t>> take(uint16_t port) {
-  std::vector<std::vector<uint8_t>> out;
-  rte_mbuf* m[32];
-  uint16_t n = rte_eth_rx_burst(port, 0, m, 32);
-  for (uint16_t i = 0; i < n; ++i) {
-    auto* p = rte_pktmbuf_mtod(m[i], uint8_t*);
-    out.emplace_back(p, p + rte_pktmbuf_data_len(m[i]));
-    rte_pktmbuf_free(m[i]);
-  }
-  return out;
-}
-
 TEST(DpdkExceptionPath, OtherFramesGoToTheKernelAndTheKernelsFramesGoOut) {
   auto device = DpdkDevice::create(
       "--no-huge -m 128 --no-pci --no-shconf --no-telemetry -l 0 --log-level=*:error "
@@ -76,21 +57,21 @@ TEST(DpdkExceptionPath, OtherFramesGoToTheKernelAndTheKernelsFramesGoOut) {
   // From the wire: one Braid datagram, one datagram for another port (an admin service).
   const auto braid = udpFrame(addr("10.95.0.2:40000"), addr("10.95.0.1:7400"), 1);
   const auto admin = udpFrame(addr("10.95.0.2:40000"), addr("10.95.0.1:22"), 2);
-  put(pool, kNicPort, braid);
-  put(pool, kNicPort, admin);
+  test::putFrame(pool, kNicPort, braid);
+  test::putFrame(pool, kNicPort, admin);
   RxBurst burst;
   EXPECT_EQ(port->receive(burst), 1u);
   port->release(burst);
   EXPECT_EQ(port->dpdkCounters().toKernel.read(), 1u);
   EXPECT_EQ(port->dpdkCounters().otherDropped.read(), 0u);
-  auto atKernel = take(kTapPort);
+  auto atKernel = test::takeFrames(kTapPort);
   ASSERT_EQ(atKernel.size(), 1u);
   EXPECT_EQ(atKernel[0], admin);
 
   // From the kernel: a frame it writes on the TAP leaves on the NIC at the next poll (at most
   // a millisecond later).
   const auto reply = udpFrame(addr("10.95.0.1:22"), addr("10.95.0.2:40000"), 3);
-  put(pool, kTapPort, reply);
+  test::putFrame(pool, kTapPort, reply);
   std::this_thread::sleep_for(std::chrono::milliseconds(2));
   // The NIC loopback returns the kernel's frame on the rx queue, and receive() passes it to the
   // kernel again (it is not for the gateway): both directions in one call.
@@ -98,7 +79,7 @@ TEST(DpdkExceptionPath, OtherFramesGoToTheKernelAndTheKernelsFramesGoOut) {
   port->release(burst);
   EXPECT_EQ(port->dpdkCounters().fromKernel.read(), 1u);
   EXPECT_EQ(port->dpdkCounters().toKernel.read(), 2u);
-  auto again = take(kTapPort);
+  auto again = test::takeFrames(kTapPort);
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0], reply);
   EXPECT_NE((*device)->statsFields().find("dpdk_to_kernel=2 dpdk_from_kernel=1"), std::string::npos)

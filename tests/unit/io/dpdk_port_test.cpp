@@ -14,6 +14,7 @@
 
 #include "dataplane/io/local_reply.h"
 #include "dataplane/io/udp_frame.h"
+#include "dpdk_frames.h"
 
 namespace braid::dp {
 namespace {
@@ -56,25 +57,9 @@ class DpdkPortTest : public ::testing::Test {
   }
 
   // Puts `frame` on the queue as if the wire had delivered it.
-  static void inject(const std::vector<uint8_t>& frame) {
-    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
-    ASSERT_NE(m, nullptr);
-    auto* data = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
-    std::memcpy(data, frame.data(), frame.size());
-    ASSERT_EQ(rte_eth_tx_burst(kPortId, 0, &m, 1), 1);
-  }
+  static void inject(const std::vector<uint8_t>& frame) { test::putFrame(pool_, kPortId, frame); }
   // What the port sent (the loopback returns it on the rx queue), as byte vectors.
-  static std::vector<std::vector<uint8_t>> drain() {
-    std::vector<std::vector<uint8_t>> out;
-    rte_mbuf* m[32];
-    uint16_t n = rte_eth_rx_burst(kPortId, 0, m, 32);
-    for (uint16_t i = 0; i < n; ++i) {
-      auto* p = rte_pktmbuf_mtod(m[i], uint8_t*);
-      out.emplace_back(p, p + rte_pktmbuf_data_len(m[i]));
-      rte_pktmbuf_free(m[i]);
-    }
-    return out;
-  }
+  static std::vector<std::vector<uint8_t>> drain() { return test::takeFrames(kPortId); }
   static std::vector<uint8_t> udpFrame(const SocketAddress& from, const SocketAddress& to,
                                        const std::vector<uint8_t>& payload) {
     size_t header = udpFrameHeaderSize(from, to);
