@@ -4,8 +4,10 @@
 #include <time.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
+#include <thread>
 #include <tuple>
 
 #include "dataplane/clock.h"
@@ -697,6 +699,22 @@ void EdgeSession::onSealed(Link& link, std::span<uint8_t> datagram, uint64_t now
   }
 }
 
+void EdgeSession::sendCloses(proto::CloseReason reason) {
+  proto::Close close{.reason = reason};
+  std::array<uint8_t, 16> body{};
+  const size_t size = close.encode(body);
+  if (size == 0) return;
+  // Nothing acknowledges a CLOSE, and a lost one leaves the gateway holding the session until
+  // its idle timeout (10 s by default): every link carries kCloseCopies of it, a few ms apart so
+  // that one loss burst does not take them all. The gateway takes the first and ignores the rest.
+  for (int copy = 0; copy < kCloseCopies; ++copy) {
+    if (copy > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(kCloseSpacingNs));
+    for (Link& link : links_) {
+      sendControl(link, PacketType::kClose, std::span(body).first(size), dp::monotonicNs());
+    }
+  }
+}
+
 void EdgeSession::onDatagram(Link& link, std::span<uint8_t> datagram, uint64_t nowNs) {
   auto prefix = proto::parsePrefix(datagram);
   if (!prefix) {
@@ -1043,13 +1061,7 @@ void EdgeSession::run(const std::atomic<bool>& stop, const std::atomic<bool>& in
         bool gaveUp = nowNs - drainStartedNs_ > uint64_t{latencyMs_} * kNsPerMs + kDrainGraceNs;
         if (acked || gaveUp) {
           if (gaveUp) spdlog::warn("input ended; not every packet was acknowledged");
-          proto::Close close{.reason = proto::CloseReason::kNormal};
-          std::array<uint8_t, 16> body{};
-          if (size_t size = close.encode(body); size > 0) {
-            for (Link& link : links_) {
-              sendControl(link, PacketType::kClose, std::span(body).first(size), nowNs);
-            }
-          }
+          sendCloses(proto::CloseReason::kNormal);
           setState(EdgeState::kClosed);
           publishLinkGauges(nowNs);
           logRetransmitSummary();
@@ -1067,15 +1079,7 @@ void EdgeSession::run(const std::atomic<bool>& stop, const std::atomic<bool>& in
     }
     waitForInput(waitNs == 0 ? kMaxWaitNs : waitNs);
   }
-  if (channel_) {
-    proto::Close close{.reason = proto::CloseReason::kShutdown};
-    std::array<uint8_t, 16> body{};
-    if (size_t size = close.encode(body); size > 0) {
-      for (Link& link : links_) {
-        sendControl(link, PacketType::kClose, std::span(body).first(size), dp::monotonicNs());
-      }
-    }
-  }
+  if (channel_) sendCloses(proto::CloseReason::kShutdown);
   publishLinkGauges(dp::monotonicNs());
   logRetransmitSummary();
   setState(EdgeState::kClosed);
