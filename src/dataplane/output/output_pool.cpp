@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "dataplane/clock.h"
+
 namespace braid::dp {
 
 namespace {
@@ -13,10 +15,8 @@ namespace {
 constexpr size_t kDrainBurst = 32;
 constexpr size_t kMaxPoolThreads = 64;
 
-uint64_t monotonicUs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch())
-                                   .count());
+uint64_t monotonicUs() noexcept {
+  return monotonicNs() / 1000;
 }
 
 }  // namespace
@@ -55,6 +55,10 @@ void Output::close() {
   // Detached: no pool thread starts another drain of this output; this lock waits out the
   // one that may be running.
   std::lock_guard lock(drainMutex_);
+  finish();
+}
+
+void Output::finish() {
   drain();
   if (auto flushed = sink_->flush(); !flushed) recordError(flushed.error());
   dirty_ = false;
@@ -139,8 +143,7 @@ OutputPool::~OutputPool() {
     for (Output* output : lane->outputs) {
       output->pool_.store(nullptr, std::memory_order_release);
       std::lock_guard drainLock(output->drainMutex_);
-      output->drain();
-      output->flushIfIdle(monotonicUs(), 0);
+      output->finish();
     }
     lane->outputs.clear();
   }

@@ -71,6 +71,8 @@ class Output {
   size_t drain();
   // Flushes if data was written and none came for `flushAfterUs`. The thread holding drainMutex_.
   void flushIfIdle(uint64_t nowUs, uint64_t flushAfterUs);
+  // Writes out everything queued and flushes the sink. The thread holding drainMutex_.
+  void finish();
   void recordError(const Error& error);
 
   // Null once detached (by close(), or by the pool's destructor if the output outlived it).
