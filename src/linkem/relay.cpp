@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -53,6 +54,7 @@ struct Relay::Direction {
   std::vector<Pending> heap;
   DirectionCounters counters;
   uint64_t sequence = 0;
+  uint64_t lastArrivalNs = 0;
   bool up;
 };
 
@@ -118,12 +120,41 @@ dp::SocketAddress anyAddressFor(const dp::SocketAddress& peer) {
   return *any;
 }
 
+// The kernel stamps each datagram as it arrives (SO_TIMESTAMPNS): a relay that was descheduled
+// for a few ms then reads them together, and stamping them with the read time would show the
+// model (and the record) a burst the sender never sent.
+Result<void> stampArrivals(const dp::UdpSocket& socket, const std::string& what) {
+  int on = 1;
+  if (::setsockopt(socket.fd(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) != 0) {
+    return fail(ErrorCode::kIo, what + ": SO_TIMESTAMPNS: " + std::strerror(errno));
+  }
+  return ok();
+}
+
+// The kernel's arrival stamp of a received message (CLOCK_REALTIME), 0 if it has none.
+uint64_t arrivalStamp(const msghdr& msg) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
+       c = CMSG_NXTHDR(const_cast<msghdr*>(&msg), c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      timespec ts;
+      std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull +
+             static_cast<uint64_t>(ts.tv_nsec);
+    }
+  }
+  return 0;
+}
+
 Result<dp::UdpSocket> openGatewaySide(const RelayLinkConfig& c) {
   dp::SocketAddress local = c.source.isUnspecified() ? anyAddressFor(c.gateway) : c.source;
   auto socket = dp::UdpSocket::bind(local);
   if (!socket) {
     return fail(socket.error().code,
                 "link " + c.name + ": socket towards the gateway: " + socket.error().context);
+  }
+  if (auto stamped = stampArrivals(*socket, "link " + c.name + ": socket towards the gateway");
+      !stamped) {
+    return tl::unexpected(stamped.error());
   }
   return socket;
 }
@@ -140,6 +171,10 @@ Result<void> Relay::openSockets() {
                   "link " + link.config.name + ": listen: " + edgeSide.error().context);
     }
     link.edgeSide = std::move(*edgeSide);
+    if (auto stamped = stampArrivals(link.edgeSide, "link " + link.config.name + ": listen");
+        !stamped) {
+      return stamped;
+    }
     auto gatewaySide = openGatewaySide(link.config);
     if (!gatewaySide) return tl::unexpected(gatewaySide.error());
     link.gatewaySide = std::move(*gatewaySide);
@@ -167,7 +202,7 @@ Result<void> Relay::rebind(Link& link, uint64_t nowNs) {
   return ok();
 }
 
-void Relay::receiveFrom(size_t index, bool fromEdge, uint64_t nowNs) {
+void Relay::receiveFrom(size_t index, bool fromEdge) {
   Link& link = *links_[index];
   Direction& d = fromEdge ? link.up : link.down;
   int fd = fromEdge ? link.edgeSide.fd() : link.gatewaySide.fd();
@@ -175,6 +210,10 @@ void Relay::receiveFrom(size_t index, bool fromEdge, uint64_t nowNs) {
   std::array<iovec, kBurst> iovecs{};
   std::array<dp::SocketAddress, kBurst> sources{};
   std::array<uint32_t, kBurst> slots{};
+  struct alignas(cmsghdr) Control {
+    std::array<char, CMSG_SPACE(sizeof(timespec))> bytes;
+  };
+  std::array<Control, kBurst> controls{};
   // Used only when the pool is empty: the datagrams are read and dropped, so the socket does
   // not stay readable for ever.
   static thread_local std::array<uint8_t, kSlotBytes> scratch;
@@ -196,10 +235,15 @@ void Relay::receiveFrom(size_t index, bool fromEdge, uint64_t nowNs) {
       msg.msg_namelen = sizeof(sockaddr_storage);
       msg.msg_iov = &iovecs[i];
       msg.msg_iovlen = 1;
+      msg.msg_control = controls[i].bytes.data();
+      msg.msg_controllen = controls[i].bytes.size();
     }
     int received =
         ::recvmmsg(fd, headers.data(), static_cast<unsigned>(wanted), MSG_DONTWAIT, nullptr);
     size_t n = received > 0 ? static_cast<size_t>(received) : 0;
+    // Kernel stamps are CLOCK_REALTIME; the relay runs on CLOCK_MONOTONIC since its epoch.
+    uint64_t readNs = dp::monotonicNs() - epochNs_;
+    auto realtimeAhead = static_cast<int64_t>(dp::realtimeNs() - (readNs + epochNs_));
     for (size_t i = 0; i < n; ++i) {
       sources[i].length = headers[i].msg_hdr.msg_namelen;
       uint32_t size = headers[i].msg_len;
@@ -215,6 +259,14 @@ void Relay::receiveFrom(size_t index, bool fromEdge, uint64_t nowNs) {
       }
       ++d.counters.received;
       d.counters.receivedBytes += size;
+      // Never after the read, never before the link's previous arrival (a realtime step).
+      uint64_t arrivalNs = readNs;
+      if (uint64_t stamp = arrivalStamp(headers[i].msg_hdr); stamp != 0) {
+        auto stamped = static_cast<int64_t>(stamp) - realtimeAhead - static_cast<int64_t>(epochNs_);
+        if (stamped > 0) arrivalNs = std::min(readNs, static_cast<uint64_t>(stamped));
+      }
+      arrivalNs = std::max(arrivalNs, d.lastArrivalNs);
+      d.lastArrivalNs = arrivalNs;
       uint64_t digest = payloadDigest(data, std::min<size_t>(size, kSlotBytes));
       Verdict verdict;
       if (spill) {
@@ -224,7 +276,7 @@ void Relay::receiveFrom(size_t index, bool fromEdge, uint64_t nowNs) {
       } else if (!fromEdge && !link.havePeer) {
         verdict.drop = Drop::kNoPeer;
       } else {
-        verdict = d.model.offer(nowNs, size);
+        verdict = d.model.offer(arrivalNs, size);
       }
       if (verdict.drop != Drop::kNone) {
         ++d.counters.drops[static_cast<size_t>(verdict.drop)];
@@ -232,14 +284,14 @@ void Relay::receiveFrom(size_t index, bool fromEdge, uint64_t nowNs) {
                 .up = d.up,
                 .digest = digest,
                 .size = size,
-                .arrivalNs = nowNs,
+                .arrivalNs = arrivalNs,
                 .result = verdict.drop});
         if (!spill) freeSlots_.push_back(slots[i]);
         continue;
       }
       d.heap.push_back({.deliveryNs = verdict.deliveryNs,
                         .sequence = d.sequence++,
-                        .arrivalNs = nowNs,
+                        .arrivalNs = arrivalNs,
                         .departureNs = verdict.departureNs,
                         .digest = digest,
                         .slot = slots[i],
@@ -388,7 +440,7 @@ Result<void> Relay::run(int stopFd, uint64_t tickNs, const std::function<void(ui
         stop = true;
         continue;
       }
-      receiveFrom(static_cast<size_t>(key >> 1), (key & 1) != 0, now);
+      receiveFrom(static_cast<size_t>(key >> 1), (key & 1) != 0);
     }
   }
   dropUnsent();

@@ -95,7 +95,7 @@ class Relay {
   struct Direction;
   explicit Relay(RelayConfig config);
   Result<void> openSockets();
-  void receiveFrom(size_t link, bool fromEdge, uint64_t nowNs);
+  void receiveFrom(size_t link, bool fromEdge);
   void sendDue(Direction& d, Link& link, uint64_t nowNs);
   Result<void> rebind(Link& link, uint64_t nowNs);
   uint64_t nextWakeNs(uint64_t nowNs) const;
