@@ -204,4 +204,20 @@ bool SyntheticSession::send(uint8_t link, std::span<const uint8_t> datagram) noe
   return sockets_[link].sendTo(datagram, options_.gateway);
 }
 
+std::vector<proto::PacketType> SyntheticSession::receive(uint8_t link, size_t* unopened) {
+  std::vector<proto::PacketType> types;
+  auto batch = std::make_unique<dp::RxBatch>();
+  while (sockets_[link].receiveBatch(*batch) > 0) {
+    for (size_t i = 0; i < batch->count; ++i) {
+      auto opened = channel_->open(batch->datagram(i), dp::monotonicNs());
+      if (opened) {
+        types.push_back(opened->header.prefix.type);
+      } else if (unopened != nullptr) {
+        ++*unopened;
+      }
+    }
+  }
+  return types;
+}
+
 }  // namespace braid::bench

@@ -70,6 +70,9 @@ class SyntheticSession {
   size_t sealClose(uint8_t link, uint64_t atUs, std::span<uint8_t> out) noexcept;
   // Sends one datagram from `link`'s socket; false if the kernel refused it.
   bool send(uint8_t link, std::span<const uint8_t> datagram) noexcept;
+  // Reads what the gateway has sent to `link` so far (non-blocking) and opens it: the types of
+  // the packets that authenticate, in arrival order; `unopened` counts the others.
+  std::vector<proto::PacketType> receive(uint8_t link, size_t* unopened = nullptr);
 
   proto::SessionId sessionId() const { return sessionId_; }
   uint32_t keyId() const { return options_.keyId; }

@@ -705,10 +705,11 @@ void EdgeSession::sendCloses(proto::CloseReason reason) {
   const size_t size = close.encode(body);
   if (size == 0) return;
   // Nothing acknowledges a CLOSE, and a lost one leaves the gateway holding the session until
-  // its idle timeout (10 s by default): every link carries kCloseCopies of it, a few ms apart so
-  // that one loss burst does not take them all. The gateway takes the first and ignores the rest.
-  for (int copy = 0; copy < kCloseCopies; ++copy) {
-    if (copy > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(kCloseSpacingNs));
+  // its idle timeout (10 s by default): every link carries proto::kCloseCopies of it, a few ms
+  // apart so that one loss burst does not take them all. The gateway takes the first and ignores
+  // the rest.
+  for (int copy = 0; copy < proto::kCloseCopies; ++copy) {
+    if (copy > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(proto::kCloseSpacingNs));
     for (Link& link : links_) {
       sendControl(link, PacketType::kClose, std::span(body).first(size), dp::monotonicNs());
     }

@@ -43,11 +43,6 @@ struct EdgeFecOptions {
 // bonded links probe up, critical packets are no longer copied, the shedder looks for
 // droppable access units.
 inline constexpr uint64_t kBackloggedAfterNs = 20'000'000;
-// CLOSE copies per link at the end of a session, and the time between them: with 3 % random
-// loss and loss bursts of a few packets, one copy was lost often enough to fail a test; three,
-// 5 ms apart, rarely all are.
-inline constexpr int kCloseCopies = 3;
-inline constexpr uint64_t kCloseSpacingNs = 5'000'000;
 
 // Room a REPAIR packet needs beyond the DATA packet of its largest source: the source symbol's
 // 6-byte header and the repair header (block ID, k, m, index, first sequence; 8-byte varints
@@ -288,7 +283,7 @@ class EdgeSession {
   uint64_t serviceFec(uint64_t nowNs, bool flush);
   void maintainLinks(uint64_t nowNs);
   void sendJoin(Link& link, uint64_t nowNs);
-  // Sends CLOSE with `reason` on every link, kCloseCopies times (the session's last act).
+  // Sends CLOSE with `reason` on every link, proto::kCloseCopies times (the session's last act).
   void sendCloses(proto::CloseReason reason);
   void sendControl(Link& link, proto::PacketType type, std::span<const uint8_t> body,
                    uint64_t nowNs, size_t paddedSize = 0);

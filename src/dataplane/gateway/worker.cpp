@@ -662,13 +662,21 @@ void Worker::coalesce(uint64_t nowNs, uint64_t forNs) noexcept {
 }
 
 void Worker::shutdown() {
-  uint64_t nowNs = monotonicNs();
-  for (auto it = sessions_.begin(); it != sessions_.end();) {
-    it->second->session->drainToOutput();
-    it->second->session->sendClose(proto::CloseReason::kShutdown, nowNs, tx_);
-    endSession(it);
+  for (auto& [id, entry] : sessions_) entry->session->drainToOutput();
+  // An edge that misses the CLOSE learns of the shutdown only when its feedback stops: every
+  // link carries proto::kCloseCopies of it, as the edge's own (docs/protocol.md §5).
+  for (int copy = 0; copy < proto::kCloseCopies && !sessions_.empty(); ++copy) {
+    if (copy > 0) {
+      timespec pause{0, static_cast<long>(proto::kCloseSpacingNs)};
+      ::nanosleep(&pause, nullptr);
+    }
+    uint64_t nowNs = monotonicNs();
+    for (auto& [id, entry] : sessions_) {
+      entry->session->sendClose(proto::CloseReason::kShutdown, nowNs, tx_);
+    }
+    tx_.flush();
   }
-  tx_.flush();
+  for (auto it = sessions_.begin(); it != sessions_.end();) endSession(it);
   for (auto& [url, output] : outputs_) {
     output.output->close();
     if (options_.claims != nullptr) options_.claims->release(url, output.keyId);

@@ -132,6 +132,13 @@ struct Join {
 
 enum class CloseReason : uint8_t { kNormal = 0, kShutdown = 1, kIdle = 2, kError = 3 };
 
+// Nothing acknowledges a CLOSE: a side that ends a session while its peer is still there sends
+// it this many times on every link, this far apart (docs/protocol.md §5). With 3 % random loss
+// and loss bursts of a few packets one copy was lost often enough to fail a test; three, 5 ms
+// apart, rarely all are.
+inline constexpr int kCloseCopies = 3;
+inline constexpr uint64_t kCloseSpacingNs = 5'000'000;
+
 // CLOSE: the sender ends the session.
 struct Close {
   CloseReason reason = CloseReason::kNormal;
