@@ -364,6 +364,11 @@ void LinkController::onTrainSent(uint64_t nowNs, uint64_t trainId) noexcept {
 }
 
 void LinkController::tick(uint64_t nowNs) noexcept {
+  if (!backlogged_) {
+    backloggedSinceNs_ = 0;
+  } else if (backloggedSinceNs_ == 0) {
+    backloggedSinceNs_ = nowNs;
+  }
   double limitUs = config_.delayDemoteShare * static_cast<double>(latencyNs_) / 1000;
   double base = minRttUs_ / 2;
   switch (phase_) {
@@ -413,9 +418,14 @@ void LinkController::tick(uint64_t nowNs) noexcept {
         setPhase(LinkPhase::kDegrade, nowNs);  // relapsed while sitting out
         return;
       }
-      if (nowNs >= cooldownUntilNs_ && nowNs - lastAnswerNs_ < kFreshAnswerNs) {
-        setPhase(LinkPhase::kWarm, nowNs);
-        return;
+      if (nowNs - lastAnswerNs_ < kFreshAnswerNs) {
+        bool bondShort = backloggedSinceNs_ != 0 &&
+                         nowNs - backloggedSinceNs_ >= config_.shortBondReturnNs &&
+                         nowNs - phaseSinceNs_ >= config_.firstPenaltyNs;
+        if (nowNs >= cooldownUntilNs_ || bondShort) {
+          setPhase(LinkPhase::kWarm, nowNs);
+          return;
+        }
       }
       break;
   }

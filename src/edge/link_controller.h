@@ -72,6 +72,11 @@ struct LinkControllerConfig {
   uint64_t maxPenaltyNs = 30'000'000'000;    // demotion up to this, and halves for every
   uint64_t penaltyDecayNs = 10'000'000'000;  // this long live without one
   uint64_t resetAfterNs = 5'000'000'000;     // no answer at all this long: reset
+  // Media has waited at the sender this long: the bond is short of capacity, and a link
+  // cooling down returns as soon as it has recovered (after firstPenaltyNs at least). The
+  // growing penalty keeps a marginal link out while the others carry the stream; when they
+  // cannot, a link that works again is worth more than the hysteresis.
+  uint64_t shortBondReturnNs = 300'000'000;
 };
 
 class LinkController {
@@ -197,6 +202,7 @@ class LinkController {
   // Delivery
   bool haveReport_ = false;
   bool backlogged_ = false;
+  uint64_t backloggedSinceNs_ = 0;  // 0: media is not waiting at the sender
   bool soleCarrier_ = false;
   uint64_t highestSeq_ = 0;
   uint64_t lastReportNs_ = 0;

@@ -181,12 +181,14 @@ TEST(LinkController, TheOnlyLinkCarryingMediaIsNeverDemoted) {
   EXPECT_EQ(c.phase(), LinkPhase::kDegrade);
 }
 
-TEST(LinkController, AMarginalLinkIsDemotedOncePerSwing) {
-  // The forward delay swings 100 ↔ 1200 ms with a 30 s period against a 1000 ms target:
-  // out once per period, never flapping at the thresholds; in while the delay allows.
+// The forward delay swings 100 ↔ 1200 ms with a 30 s period against a 1000 ms target:
+// out once per period, never flapping at the thresholds; in while the delay allows. Also
+// while media waits at the sender (`bondShort`), when a recovered link returns early.
+void expectOneDemotionPerSwing(bool bondShort) {
   uint64_t now = kMs, seq = 0;
   LinkController c = liveLink(now, seq, 140);
   c.setLatencyTarget(1000 * kMs);
+  c.setBacklogged(bondShort);
   uint64_t start = now;
   uint32_t before = c.demotions();
   uint64_t mediaTimeAtLowDelay = 0, lowDelayTime = 0;
@@ -211,6 +213,52 @@ TEST(LinkController, AMarginalLinkIsDemotedOncePerSwing) {
   EXPECT_EQ(c.demotions() - before, 3u);
   EXPECT_EQ(promotions, 3);
   EXPECT_GT(mediaTimeAtLowDelay, lowDelayTime / 2);
+}
+
+TEST(LinkController, AMarginalLinkIsDemotedOncePerSwing) {
+  expectOneDemotionPerSwing(false);
+}
+
+TEST(LinkController, AMarginalLinkIsDemotedOncePerSwingWhileTheBondIsShort) {
+  expectOneDemotionPerSwing(true);
+}
+
+TEST(LinkController, ARecoveredLinkSitsOutItsPenaltyUnlessTheBondIsShort) {
+  // Demoted four times (a link that stalls now and then): a penalty of 8 s. Recovered, it
+  // sits that out while the other links carry the stream; while media waits at the sender
+  // it returns after the first penalty's second.
+  for (bool bondShort : {false, true}) {
+    uint64_t now = kMs, seq = 0;
+    LinkController c = liveLink(now, seq);
+    for (int demotion = 0; demotion < 4; ++demotion) {
+      c.onReport(now += 20 * kMs, report(seq += 10, 5, 5, 5 * 1200));  // a loss burst
+      ASSERT_EQ(c.phase(), LinkPhase::kDegrade);
+      while (c.phase() != LinkPhase::kLive) {
+        c.onProbeAnswer(now += 20 * kMs);
+        deliverAll(c, now, seq, 1, 80);
+        ASSERT_LT(now, 120'000 * kMs);
+      }
+    }
+    c.onReport(now += 20 * kMs, report(seq += 10, 5, 5, 5 * 1200));
+    ASSERT_EQ(c.penaltyNs(), 16'000 * kMs);
+    c.setBacklogged(bondShort);
+    c.onProbeAnswer(now += 20 * kMs);
+    c.onProbeAnswer(now += 20 * kMs);
+    c.tick(now);
+    ASSERT_EQ(c.phase(), LinkPhase::kCooldown);
+    uint64_t cooling = now;
+    while (c.phase() == LinkPhase::kCooldown && now < cooling + 30'000 * kMs) {
+      c.onProbeAnswer(now += 50 * kMs);
+      c.tick(now);
+    }
+    EXPECT_EQ(c.phase(), LinkPhase::kWarm);
+    if (bondShort) {
+      EXPECT_GE(now - cooling, 1000 * kMs);
+      EXPECT_LE(now - cooling, 1100 * kMs);
+    } else {
+      EXPECT_GE(now - cooling, 16'000 * kMs);
+    }
+  }
 }
 
 TEST(LinkController, APenaltyDecaysWhileLive) {
