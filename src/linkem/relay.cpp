@@ -54,7 +54,6 @@ struct Relay::Direction {
   std::vector<Pending> heap;
   DirectionCounters counters;
   uint64_t sequence = 0;
-  uint64_t lastArrivalNs = 0;
   bool up;
 };
 
@@ -259,14 +258,13 @@ void Relay::receiveFrom(size_t index, bool fromEdge) {
       }
       ++d.counters.received;
       d.counters.receivedBytes += size;
-      // Never after the read, never before the link's previous arrival (a realtime step).
+      // Never after the read. (The model keeps its own arrivals in order, should the realtime
+      // clock step back.)
       uint64_t arrivalNs = readNs;
       if (uint64_t stamp = arrivalStamp(headers[i].msg_hdr); stamp != 0) {
         auto stamped = static_cast<int64_t>(stamp) - realtimeAhead - static_cast<int64_t>(epochNs_);
         if (stamped > 0) arrivalNs = std::min(readNs, static_cast<uint64_t>(stamped));
       }
-      arrivalNs = std::max(arrivalNs, d.lastArrivalNs);
-      d.lastArrivalNs = arrivalNs;
       uint64_t digest = payloadDigest(data, std::min<size_t>(size, kSlotBytes));
       Verdict verdict;
       if (spill) {
