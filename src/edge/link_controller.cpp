@@ -140,10 +140,33 @@ double LinkController::forwardDelayUs() const noexcept {
   return std::max(base + queueDelayUs_, srttUs_ - base);
 }
 
-bool LinkController::recovered() const noexcept {
+bool LinkController::delayRecovered() const noexcept {
   double limitUs = config_.delayRecoverShare * static_cast<double>(latencyNs_) / 1000;
   double spikeUs = minRttUs_ / 2 + smoothedQueueUs_;
-  return forwardDelayUs() < limitUs && spikeUs < limitUs && lossRate_ < 0.1;
+  return forwardDelayUs() < limitUs && spikeUs < limitUs;
+}
+
+bool LinkController::recovered() const noexcept {
+  return delayRecovered() && lossRate_ < config_.recoverLossShare;
+}
+
+bool LinkController::relapsed() const noexcept {
+  // Loss has its own hysteresis: back to degrade only at a burst's share, so that one lost
+  // probe of a steadily lossy link does not restart its penalty.
+  return !delayRecovered() || lossRate_ >= config_.burstLossShare;
+}
+
+bool LinkController::inLossBurst(uint64_t nowNs) const noexcept {
+  uint64_t received = 0, lost = 0;
+  uint32_t n = std::min<uint32_t>(lossSampleCount_, lossSamples_.size());
+  for (uint32_t back = 1; back <= n; ++back) {
+    const LossSample& s = lossSamples_[(lossSampleCount_ - back) % lossSamples_.size()];
+    if (nowNs - s.atNs >= config_.burstWindowNs) break;
+    received += s.received;
+    lost += s.lost;
+  }
+  return lost >= config_.burstLostPackets &&
+         static_cast<double>(lost) >= config_.burstLossShare * static_cast<double>(received + lost);
 }
 
 double LinkController::jitterP95Us() const noexcept {
@@ -230,9 +253,11 @@ void LinkController::onReport(uint64_t nowNs, const proto::LinkReport& report) n
   if (packets > 0) {
     double loss = static_cast<double>(report.packetsLost) / static_cast<double>(packets);
     lossRate_ = 0.9 * lossRate_ + 0.1 * loss;
-    if (report.packetsLost >= config_.burstLostPackets && loss >= config_.burstLossShare) {
-      demote(DemoteReason::kLossBurst, nowNs);
-    }
+    lossSamples_[lossSampleCount_++ % lossSamples_.size()] = LossSample{
+        .atNs = nowNs,
+        .received = static_cast<uint32_t>(std::min<uint64_t>(report.packetsReceived, UINT32_MAX)),
+        .lost = static_cast<uint32_t>(std::min<uint64_t>(report.packetsLost, UINT32_MAX))};
+    if (inLossBurst(nowNs)) demote(DemoteReason::kLossBurst, nowNs);
   }
   if (intervalNs >= 10'000'000) {
     double sample =
@@ -414,11 +439,11 @@ void LinkController::tick(uint64_t nowNs) noexcept {
       }
       break;
     case LinkPhase::kCooldown:
-      if (!recovered()) {
+      if (relapsed()) {
         setPhase(LinkPhase::kDegrade, nowNs);  // relapsed while sitting out
         return;
       }
-      if (nowNs - lastAnswerNs_ < kFreshAnswerNs) {
+      if (recovered() && nowNs - lastAnswerNs_ < kFreshAnswerNs) {
         bool bondShort = backloggedSinceNs_ != 0 &&
                          nowNs - backloggedSinceNs_ >= config_.shortBondReturnNs &&
                          nowNs - phaseSinceNs_ >= config_.firstPenaltyNs;

@@ -64,10 +64,18 @@ struct LinkControllerConfig {
   // … for this long: a cellular queue spike that passes within it is the scheduler's to route
   // around (it sees the queue in the expected delivery), a rise that lasts is the link's.
   uint64_t delayDemoteAfterNs = 1'000'000'000;
-  uint32_t burstLostPackets = 4;      // a report with this many lost …
-  double burstLossShare = 0.3;        // … and this share of its packets lost is a loss burst
-  double collapseShare = 0.2;         // delivery below this share of the recent peak …
-  uint64_t collapseNs = 300'000'000;  // … for this long, while given enough to do better
+  // A loss burst: at least this many lost, and this share of the packets lost, over the
+  // reports of the last burstWindowNs. A fade lasts that long; the clusters of a bursty but
+  // steady link (Gilbert–Elliott bad states of a packet or two, which FEC is there to repair)
+  // do not, and demoting for them took a working link from a short bond (docs/transport.md).
+  uint32_t burstLostPackets = 4;
+  double burstLossShare = 0.5;
+  uint64_t burstWindowNs = 200'000'000;
+  // A demoted link recovers only with its loss (smoothed over ~10 reports) below this: a
+  // steadily lossy link that FEC covers may return, one in a fade may not.
+  double recoverLossShare = 0.25;
+  double collapseShare = 0.2;                // delivery below this share of the recent peak …
+  uint64_t collapseNs = 300'000'000;         // … for this long, while given enough to do better
   uint64_t firstPenaltyNs = 1'000'000'000;   // cooldown after a first demotion; doubles per
   uint64_t maxPenaltyNs = 30'000'000'000;    // demotion up to this, and halves for every
   uint64_t penaltyDecayNs = 10'000'000'000;  // this long live without one
@@ -163,7 +171,10 @@ class LinkController {
   void checkStalled(uint64_t nowNs) noexcept;
   void updatePacing(uint64_t nowNs) noexcept;
   void demote(DemoteReason reason, uint64_t nowNs) noexcept;
+  bool delayRecovered() const noexcept;
   bool recovered() const noexcept;
+  bool relapsed() const noexcept;
+  bool inLossBurst(uint64_t nowNs) const noexcept;
   void setPhase(LinkPhase phase, uint64_t nowNs) noexcept;
   void clearMeasurements() noexcept;
 
@@ -214,6 +225,13 @@ class LinkController {
   double rateSampleBytes_ = 0;  // delivered since rateSampleSinceNs_, for peak samples
   uint64_t rateSampleSinceNs_ = 0;
   double lossRate_ = 0;
+  struct LossSample {
+    uint64_t atNs = 0;
+    uint32_t received = 0;
+    uint32_t lost = 0;
+  };
+  std::array<LossSample, 32> lossSamples_{};  // the latest reports' counts, for loss bursts
+  uint32_t lossSampleCount_ = 0;
   double sendBps_ = 0;  // smoothed rate we sent at, per report interval
   double intervalSentBytes_ = 0;
   // Sending
