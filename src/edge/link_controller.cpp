@@ -23,6 +23,8 @@ constexpr double kStartupProbeUpGain = 1.25;
 constexpr double kStartupMaxPaceOverDelivery = 2.0;
 constexpr uint64_t kDrainEveryNs = 4'000'000'000;  // under the gateway's 5 s minimum bucket
 constexpr uint64_t kMinDrainNs = 100'000'000;
+// A round trip this close to the minimum shows the queue empty (the periodic drain's aim).
+constexpr double kBaseSeenUs = 2'000;
 constexpr double kDrainGain = 0.5;
 // In-flight bytes not yet covered by a report: up to one feedback interval (50 ms by default).
 constexpr uint64_t kCapReportAllowanceNs = 50'000'000;
@@ -213,6 +215,7 @@ void LinkController::onRttSample(uint64_t nowNs, uint64_t rttUs) noexcept {
     windowMinUs_ = std::min(windowMinUs_, rtt);
   }
   minRttUs_ = prevWindowMinUs_ > 0 ? std::min(prevWindowMinUs_, windowMinUs_) : windowMinUs_;
+  if (rtt <= minRttUs_ + kBaseSeenUs) baseSeenNs_ = nowNs;
 }
 
 void LinkController::onReport(uint64_t nowNs, const proto::LinkReport& report) noexcept {
@@ -325,10 +328,13 @@ void LinkController::updatePacing(uint64_t nowNs) noexcept {
   // and our minimum RTT alike, and grow unseen.
   if (queueNs > target / 2) startup_ = false;
   // A link whose round trip sits near its minimum has no standing queue to hide: it drains
-  // once per RTT window (so that the minimum stays a real one), not every few seconds.
+  // once per RTT window, and only if no round trip of the last few seconds came near the
+  // minimum (a queue that never empties would otherwise be learnt as base delay). Draining
+  // a link that keeps touching its base bought nothing and cost the bond: at 200 ms the
+  // three links' drains, every 10 s one after another, were where media went stale.
   const bool queueStanding =
       (srttUs_ - minRttUs_) * 1000 > static_cast<double>(config_.queueDelayTargetNs) / 2 ||
-      nowNs - lastDrainNs_ > kRttWindowNs;
+      (nowNs - lastDrainNs_ > kRttWindowNs && nowNs - baseSeenNs_ > kDrainEveryNs);
   if (backlogged_ && !startup_ && queueStanding && nowNs - lastDrainNs_ > kDrainEveryNs &&
       (drainSlot_ == nullptr || nowNs >= drainSlot_->busyUntilNs)) {
     lastDrainNs_ = nowNs;

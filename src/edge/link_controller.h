@@ -204,6 +204,7 @@ class LinkController {
   double windowMinUs_ = 0;  // current window's min
   double prevWindowMinUs_ = 0;
   uint64_t windowStartNs_ = 0;
+  uint64_t baseSeenNs_ = 0;  // last round trip near the minimum: the queue was empty then
   // Forward queueing delay, from the gateway
   double queueDelayUs_ = 0;
   double smoothedQueueUs_ = 0;  // EWMA (1/4 per report) of the reports' largest queue delays

@@ -324,6 +324,38 @@ TEST(LinkController, APenaltyDecaysWhileLive) {
   EXPECT_EQ(c.penaltyNs(), 0u);
 }
 
+// Drains (pace cut to half the delivery) of a saturated live link over 30 s whose round
+// trips sit `aboveBaseMs` above the 80 ms it showed first.
+int drainsOver30s(uint64_t aboveBaseMs) {
+  uint64_t now = kMs, seq = 0;
+  LinkController c = liveLink(now, seq);
+  c.setBacklogged(true);
+  deliverAll(c, now, seq, 1, 80, 10 * 1200, 20'000);  // a queue once: startup is over
+  int drains = 0;
+  bool draining = false;
+  for (uint64_t end = now + 30'000 * kMs; now < end;) {
+    deliverAll(c, now, seq, 1, 80 + aboveBaseMs);
+    bool cut = c.paceBps() < 0.7 * c.deliveryBps();
+    if (cut && !draining) ++drains;
+    draining = cut;
+  }
+  return drains;
+}
+
+TEST(LinkController, ALinkThatKeepsTouchingItsBaseDelayDoesNotDrain) {
+  // Its queue empties on its own: a drain would only take capacity from the bond (at 200 ms
+  // the three links' drains, one after another every 10 s, were where media went stale).
+  EXPECT_EQ(drainsOver30s(0), 0);
+}
+
+TEST(LinkController, ALinkThatNeverShowsItsBaseDelayDrainsOncePerWindow) {
+  // 10 ms above the base: under the standing-queue threshold (half the 25 ms target), yet
+  // never the base itself. Drained so that the minimum stays the path's.
+  int drains = drainsOver30s(10);
+  EXPECT_GE(drains, 1);
+  EXPECT_LE(drains, 3);
+}
+
 TEST(LinkController, ASilentProbingLinkIsReset) {
   LinkController c;
   uint64_t now = kMs;
