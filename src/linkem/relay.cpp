@@ -240,6 +240,12 @@ void Relay::receiveFrom(size_t index, bool fromEdge) {
     int received =
         ::recvmmsg(fd, headers.data(), static_cast<unsigned>(wanted), MSG_DONTWAIT, nullptr);
     size_t n = received > 0 ? static_cast<size_t>(received) : 0;
+    if (n == 0) {  // nothing queued (the last read of a wake-up): no clock to read
+      if (!spill) {
+        for (size_t i = 0; i < wanted; ++i) freeSlots_.push_back(slots[i]);
+      }
+      break;
+    }
     // Kernel stamps are CLOCK_REALTIME; the relay runs on CLOCK_MONOTONIC since its epoch.
     uint64_t readNs = dp::monotonicNs() - epochNs_;
     auto realtimeAhead = static_cast<int64_t>(dp::realtimeNs() - (readNs + epochNs_));
