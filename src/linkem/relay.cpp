@@ -240,15 +240,14 @@ void Relay::receiveFrom(size_t index, bool fromEdge) {
     int received =
         ::recvmmsg(fd, headers.data(), static_cast<unsigned>(wanted), MSG_DONTWAIT, nullptr);
     size_t n = received > 0 ? static_cast<size_t>(received) : 0;
-    if (n == 0) {  // nothing queued (the last read of a wake-up): no clock to read
-      if (!spill) {
-        for (size_t i = 0; i < wanted; ++i) freeSlots_.push_back(slots[i]);
-      }
-      break;
-    }
     // Kernel stamps are CLOCK_REALTIME; the relay runs on CLOCK_MONOTONIC since its epoch.
-    uint64_t readNs = dp::monotonicNs() - epochNs_;
-    auto realtimeAhead = static_cast<int64_t>(dp::realtimeNs() - (readNs + epochNs_));
+    // (No clock read for the empty last read of a wake-up.)
+    uint64_t readNs = 0;
+    int64_t realtimeAhead = 0;
+    if (n > 0) {
+      readNs = dp::monotonicNs() - epochNs_;
+      realtimeAhead = static_cast<int64_t>(dp::realtimeNs() - (readNs + epochNs_));
+    }
     for (size_t i = 0; i < n; ++i) {
       sources[i].length = headers[i].msg_hdr.msg_namelen;
       uint32_t size = headers[i].msg_len;
