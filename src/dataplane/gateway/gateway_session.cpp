@@ -217,7 +217,9 @@ std::optional<DropReason> GatewaySession::onAuthenticated(const proto::SealedHea
     case PacketType::kProbe: {
       auto msg = proto::Probe::parse(plaintext);
       if (!msg) return msg.error();
+      uint64_t measured = link.measuredTrainId;
       noteProbe(link, *msg, wireSize, nowNs);
+      if (link.measuredTrainId != measured) trainUnreported_ = true;
       return std::nullopt;
     }
     case PacketType::kRepair: {
@@ -493,8 +495,12 @@ void GatewaySession::onTimer(uint64_t nowNs, Transmitter& tx) noexcept {
   }
   if (nowNs >= nextFeedbackNs_) {
     // Feedback at the negotiated rate while media flows; at the keepalive rate when idle.
+    // (And at once with a train's result: trains run before media starts.)
     bool flowing = nowNs - lastDataNs_ < uint64_t{params_.keepaliveMs} * kNsPerMs;
-    if (flowing) sendFeedback(nowNs, tx);
+    if (flowing || trainUnreported_) {
+      sendFeedback(nowNs, tx);
+      trainUnreported_ = false;
+    }
     nextFeedbackNs_ = nowNs + uint64_t{params_.feedbackMs} * kNsPerMs;
   }
 }

@@ -159,6 +159,9 @@ class GatewaySession {
   uint64_t lastAuthenticatedNs_;
   uint64_t nextFeedbackNs_;
   uint64_t lastDataNs_ = 0;
+  // A packet train was measured and not yet reported: feedback goes out even before media
+  // flows, or the edge would warm its links without the capacity the train showed.
+  bool trainUnreported_ = false;
   uint64_t skippedSeen_ = 0;
   bool closing_ = false;
   uint64_t closingSinceNs_ = 0;

@@ -134,6 +134,26 @@ TEST(GatewaySession, KeepaliveIsAnsweredOnTheSameLink) {
   EXPECT_GT(h.tx.bytesQueued(), before);
 }
 
+TEST(GatewaySession, ReportsAProbeTrainBeforeMediaFlows) {
+  // Trains run before media starts: their result must not wait for media, or every link
+  // warms without it. Keepalives alone get no ACK.
+  Harness h;
+  EXPECT_FALSE(h.sendKeepalive(h.addressA, kStartNs));
+  h.session->onTimer(kStartNs + 60 * kMs, h.tx);
+  EXPECT_EQ(h.counters.feedbackSent.read(), 0u);
+  for (uint64_t i = 0; i < 8; ++i) {
+    std::array<uint8_t, 32> body{};
+    size_t size = proto::Probe{.trainId = 5, .index = i, .count = 8}.encode(body);
+    EXPECT_FALSE(h.send(proto::PacketType::kProbe, std::span(body).first(size), h.addressA,
+                        kStartNs + 70 * kMs + i * 100'000));
+  }
+  h.session->onTimer(kStartNs + 120 * kMs, h.tx);
+  EXPECT_EQ(h.counters.feedbackSent.read(), 1u);
+  // Reported once; still no media, so no more.
+  h.session->onTimer(kStartNs + 180 * kMs, h.tx);
+  EXPECT_EQ(h.counters.feedbackSent.read(), 1u);
+}
+
 TEST(GatewaySession, AuthenticatedPacketFromNewAddressMovesTheLink) {
   Harness h;
   EXPECT_FALSE(h.sendData(h.addressA, kStartNs));
