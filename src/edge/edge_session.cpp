@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstring>
 #include <thread>
 #include <tuple>
@@ -47,6 +46,8 @@ constexpr uint64_t kGaugeIntervalNs = 20 * kNsPerMs;
 // take a few hundred milliseconds; a link that cannot answer must not hold the stream).
 constexpr uint64_t kSettleLimitNs = 1500 * kNsPerMs;
 constexpr uint64_t kRepairMarginNs = 30 * kNsPerMs;  // a repair's pacing and the decode
+// A backlogged sender's blocks aim at this residual (the policy's own is 1e-4).
+constexpr double kBackloggedResidualTarget = 1e-2;
 // Packets in a capacity-probing train (PROBE): enough for the dispersion to average over a
 // few of a cellular scheduler's grants, short enough not to matter to a 1 s queue.
 constexpr uint64_t kTrainPackets = 8;
@@ -278,8 +279,18 @@ EdgeSession::Link* EdgeSession::bestLink(uint64_t nowNs, uint64_t bytes, int avo
 
 EdgeSession::Link* EdgeSession::readyLinkBefore(uint64_t nowNs, uint64_t bytes,
                                                 uint64_t deadlineNs) {
-  // A quarter of the budget stays for a retransmission or a late repair (30 ms at least).
-  uint64_t margin = std::max<uint64_t>(30 * kNsPerMs, uint64_t{latencyMs_} * kNsPerMs / 4);
+  // A quarter of the budget stays for a retransmission or a late repair (30 ms at least);
+  // only the 30 ms for a repair when a retransmission could not fit in that quarter anyway
+  // (no link's round trip is that short): at 200 ms over 120 ms round trips the quarter kept
+  // the sender from links that would have landed its packets, and it dropped them as stale.
+  uint64_t minRttNs = UINT64_MAX;
+  for (Link& link : links_) {
+    if (carriesMedia(link.controller.phase()) && link.controller.minRttUs() > 0) {
+      minRttNs = std::min(minRttNs, static_cast<uint64_t>(link.controller.minRttUs() * 1000));
+    }
+  }
+  const uint64_t quarter = uint64_t{latencyMs_} * kNsPerMs / 4;
+  uint64_t margin = std::max<uint64_t>(kRepairMarginNs, quarter >= minRttNs ? quarter : 0);
   Link* best = nullptr;
   uint64_t bestAt = UINT64_MAX;
   for (Link& link : links_) {
@@ -433,12 +444,16 @@ void EdgeSession::closeFecBlock(uint64_t nowNs) {
   uint32_t repairs = fecPolicy_.repairsFor(k, nowNs);
   // While media waits at the sender the links are the bottleneck: repairs would take their
   // room from the media they protect and make every later packet later (at a link's start,
-  // on a lossy link, that cost resends their deadline). Then a block gets one repair.
+  // on a lossy link, that cost resends their deadline). Then a block gets what a looser
+  // residual target asks: one repair for all was where the 200 ms scenario lost its blocks.
   const bool backlogged =
       input_.readable() > 0 && nowNs - input_.readSlot(0).entryNs > kBackloggedAfterNs;
-  if (backlogged && repairs > 1) {
-    counters_.repairsTrimmed.add(repairs - 1);
-    repairs = 1;
+  if (backlogged) {
+    uint32_t afforded = fecPolicy_.affordableRepairsFor(k, nowNs, kBackloggedResidualTarget);
+    if (afforded < repairs) {
+      counters_.repairsTrimmed.add(repairs - afforded);
+      repairs = afforded;
+    }
   }
   auto block = fec_->close(repairs);
   if (!block) {

@@ -59,6 +59,19 @@ double FecRatePolicy::lossRate(uint64_t nowNs) const noexcept {
   return std::max(rate(kRecentBuckets), rate(kBuckets));
 }
 
+double FecRatePolicy::plannedLossRate(uint64_t nowNs) const noexcept {
+  uint64_t counted = 0, countedLost = 0;
+  forBuckets(nowNs, kBuckets, [&](const Bucket& b) {
+    counted += b.packets;
+    countedLost += b.lost;
+  });
+  if (counted >= config_.priorPackets) return lossRate(nowNs);
+  // Too few counted to know: the rest count as lost at the prior rate.
+  return (static_cast<double>(countedLost) +
+          config_.priorLoss * static_cast<double>(config_.priorPackets - counted)) /
+         static_cast<double>(config_.priorPackets);
+}
+
 double FecRatePolicy::burstLength(uint64_t nowNs) const noexcept {
   uint64_t lost = 0, squares = 0;
   forBuckets(nowNs, kBuckets, [&](const Bucket& b) {
@@ -71,14 +84,14 @@ double FecRatePolicy::burstLength(uint64_t nowNs) const noexcept {
   return std::clamp(static_cast<double>(squares) / static_cast<double>(lost), 1.0, kMaxBurst);
 }
 
-uint32_t FecRatePolicy::repairsFor(uint32_t k, uint64_t nowNs) const noexcept {
+uint32_t FecRatePolicy::repairsFor(uint32_t k, uint64_t nowNs, double residualTarget,
+                                   double loss) const noexcept {
   if (k == 0) return 1;
   const auto floor = static_cast<uint32_t>(
       std::clamp(std::lround(config_.floorRatio * k), 1L, static_cast<long>(kMaxRepairs)));
   const auto ceiling =
       static_cast<uint32_t>(std::clamp(std::lround(std::ceil(config_.ceilingRatio * k)),
                                        static_cast<long>(floor), static_cast<long>(kMaxRepairs)));
-  const double loss = lossRate(nowNs);
   if (loss <= 0) return floor;
   // Losses come in bursts of `burst` packets: loss events are rarer by that factor and each
   // costs `burst` repairs.
@@ -87,7 +100,7 @@ uint32_t FecRatePolicy::repairsFor(uint32_t k, uint64_t nowNs) const noexcept {
   for (uint32_t m = floor; m <= ceiling; ++m) {
     auto eventsCovered = static_cast<uint32_t>(static_cast<double>(m) / burst);
     const auto events = static_cast<uint32_t>(std::ceil(static_cast<double>(k + m) / burst));
-    if (binomialTailAbove(events, eventRate, eventsCovered) <= config_.residualTarget) return m;
+    if (binomialTailAbove(events, eventRate, eventsCovered) <= residualTarget) return m;
   }
   return ceiling;
 }

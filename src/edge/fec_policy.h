@@ -6,6 +6,8 @@
 // repairs m for which losing more than m of its k + m packets is rarer than the residual target,
 // losses taken as bursts of the measured mean length; then clamped between the floor and the
 // ceiling ratio. With no loss for a few seconds the window empties and m falls to the floor.
+// Until the reports have counted a few hundred packets, the uncounted rest is taken as lossy
+// (a prior): the first blocks of a session are protected as if the links were.
 
 #include <array>
 #include <cstdint>
@@ -16,6 +18,11 @@ struct FecPolicyConfig {
   double floorRatio = 0.05;      // repairs per source on clean links (at least one per block)
   double ceilingRatio = 0.5;     // never more than this many repairs per source
   double residualTarget = 1e-4;  // aimed-for probability that a block cannot be decoded
+  // Before the reports have counted priorPackets, the packets not yet counted are taken as
+  // lost at this rate: a session's first blocks go out before any report, and the floor
+  // left them open to the loss every later block was sized for.
+  double priorLoss = 0.05;
+  uint64_t priorPackets = 200;
 };
 
 // Sender thread only.
@@ -26,11 +33,21 @@ class FecRatePolicy {
   // One link's receive report: packets received and lost in its interval.
   void onReport(uint64_t nowNs, uint64_t received, uint64_t lost) noexcept;
 
-  // Repair symbols for a block of k sources closed at nowNs: 1..16.
-  uint32_t repairsFor(uint32_t k, uint64_t nowNs) const noexcept;
+  // Repair symbols for a block of k sources closed at nowNs: 1..16, for the configured
+  // residual, the prior standing in for reports not yet counted.
+  uint32_t repairsFor(uint32_t k, uint64_t nowNs) const noexcept {
+    return repairsFor(k, nowNs, config_.residualTarget, plannedLossRate(nowNs));
+  }
+  // What a sender short of room can still afford: a looser residual, on the measured loss
+  // alone (the prior is a guess, and the room it would take is the media's).
+  uint32_t affordableRepairsFor(uint32_t k, uint64_t nowNs, double residualTarget) const noexcept {
+    return repairsFor(k, nowNs, residualTarget, lossRate(nowNs));
+  }
 
-  // The loss rate the policy works with (fraction) and the mean burst length (packets, ≥ 1).
+  // The measured loss rate (fraction; 0 before any report) and the mean burst length
+  // (packets, ≥ 1); and the loss the full repair rate is planned for (with the prior).
   double lossRate(uint64_t nowNs) const noexcept;
+  double plannedLossRate(uint64_t nowNs) const noexcept;
   double burstLength(uint64_t nowNs) const noexcept;
 
   const FecPolicyConfig& config() const noexcept { return config_; }
@@ -45,6 +62,9 @@ class FecRatePolicy {
   };
   static constexpr uint64_t kBuckets = 5;
   static constexpr uint64_t kRecentBuckets = 2;
+
+  uint32_t repairsFor(uint32_t k, uint64_t nowNs, double residualTarget,
+                      double loss) const noexcept;
 
   template <typename F>
   void forBuckets(uint64_t nowNs, uint64_t count, F&& f) const noexcept;

@@ -134,6 +134,9 @@ class LinkController {
 
   // Whether the session should send a packet train now, and that it did (train `id`).
   bool wantsTrain() const noexcept;
+  double warmShareOfTrain() const noexcept;
+  // The rate a link is taken to have where its delivery does not show one yet.
+  double unmeasuredRateBps() const noexcept;
   void onTrainSent(uint64_t nowNs, uint64_t trainId) noexcept;
 
   // How long until `bytes` may be sent under the pacing rate and in-flight cap (0: now).
@@ -155,6 +158,9 @@ class LinkController {
   double rttvarUs() const { return rttvarUs_; }
   double minRttUs() const { return minRttUs_; }
   double deliveryBps() const { return deliveryBps_; }
+  // What left the link's queue per second: delivered plus lost (a packet lost on the radio
+  // took its turn at the bottleneck too). What is in flight drains at this rate.
+  double servedBps() const { return servedBps_; }
   double lossRate() const { return lossRate_; }
   double trainBps() const { return trainBps_; }
   // The forward (edge → gateway) one-way delay estimate: base (min RTT / 2) plus the queue
@@ -163,6 +169,9 @@ class LinkController {
   // The gateway's latest queueing delay on the link, its trend (µs per second, smoothed) and
   // the 95th percentile of the last 64 reports' queueing delays.
   double queueDelayUs() const { return queueDelayUs_; }
+  // The queue that did not drain over the last round trip (what the pacing controller
+  // steers): the minimum of the reports' queue delays over max(min RTT, 50 ms).
+  double standingQueueUs() const { return standingQueueUs_; }
   double queueTrendUsPerS() const { return queueTrendUsPerS_; }
   double jitterP95Us() const noexcept;
 
@@ -207,6 +216,15 @@ class LinkController {
   uint64_t baseSeenNs_ = 0;  // last round trip near the minimum: the queue was empty then
   // Forward queueing delay, from the gateway
   double queueDelayUs_ = 0;
+  // The latest reports' queue delays (each the last packet's of its interval), for the
+  // standing queue: their minimum over a round trip.
+  struct QueueSample {
+    uint64_t atNs = 0;
+    uint32_t queueUs = 0;
+  };
+  std::array<QueueSample, 16> recentQueue_{};
+  uint32_t recentQueueCount_ = 0;
+  double standingQueueUs_ = 0;
   double smoothedQueueUs_ = 0;  // EWMA (1/4 per report) of the reports' largest queue delays
   double queueTrendUsPerS_ = 0;
   std::array<uint32_t, 64> queueSamples_{};
@@ -219,6 +237,7 @@ class LinkController {
   uint64_t highestSeq_ = 0;
   uint64_t lastReportNs_ = 0;
   double deliveryBps_ = 0;
+  double servedBps_ = 0;
   double maxDeliveryBps_ = 0;
   double windowMaxBps_ = 0;
   double prevWindowMaxBps_ = 0;

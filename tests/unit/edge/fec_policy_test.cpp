@@ -1,5 +1,6 @@
-// The FEC repair-rate policy: the floor on clean links, more repairs for more (and burstier)
-// loss, the ceiling, and the fall back to the floor once the loss is five seconds old.
+// The FEC repair-rate policy: the floor on clean links, the prior before any report, more
+// repairs for more (and burstier) loss, the ceiling, and the fall back to the floor once the
+// loss is five seconds old.
 
 #include "edge/fec_policy.h"
 
@@ -21,12 +22,40 @@ void feed(FecRatePolicy& policy, uint64_t start, uint64_t packets, uint64_t lost
 
 TEST(FecPolicy, FloorOnCleanLinks) {
   FecRatePolicy policy;
-  EXPECT_EQ(policy.repairsFor(32, 0), 2u);  // round(0.05 × 32)
-  EXPECT_EQ(policy.repairsFor(20, 0), 1u);
-  EXPECT_EQ(policy.repairsFor(3, 0), 1u);  // a partial block still gets one
   feed(policy, 0, 10, 0, 1);
   EXPECT_EQ(policy.lossRate(kSecond / 2), 0.0);
+  EXPECT_EQ(policy.repairsFor(32, kSecond / 2), 2u);  // round(0.05 × 32)
   EXPECT_EQ(policy.repairsFor(20, kSecond / 2), 1u);
+  EXPECT_EQ(policy.repairsFor(3, kSecond / 2), 1u);  // a partial block still gets one
+}
+
+TEST(FecPolicy, TheFirstBlocksAreProtectedBeforeAnyReport) {
+  // No report yet: the prior (5 % loss) sizes the block, not the floor.
+  FecRatePolicy policy;
+  EXPECT_EQ(policy.lossRate(0), 0.0);  // measured: nothing
+  EXPECT_NEAR(policy.plannedLossRate(0), 0.05, 1e-9);
+  EXPECT_EQ(policy.repairsFor(32, 0), 9u);
+  EXPECT_EQ(policy.repairsFor(3, 0), 2u);  // the ceiling: half of 3, rounded up
+  // A backlogged sender affords what the measured loss asks at a looser target: the floor.
+  EXPECT_EQ(policy.affordableRepairsFor(32, 0, 1e-2), 2u);
+  // 100 of the 200 packets counted, none lost: half the prior.
+  policy.onReport(0, 100, 0);
+  EXPECT_NEAR(policy.plannedLossRate(1), 0.025, 1e-9);
+  // 200 counted: the measurement alone.
+  policy.onReport(1, 100, 0);
+  EXPECT_EQ(policy.plannedLossRate(2), 0.0);
+  EXPECT_EQ(policy.repairsFor(32, 2), 2u);
+  // Loss counted early weighs as measured.
+  FecRatePolicy lossy;
+  lossy.onReport(0, 90, 10);
+  EXPECT_NEAR(lossy.plannedLossRate(1), (10 + 0.05 * 100) / 200, 1e-9);
+  EXPECT_NEAR(lossy.lossRate(1), 0.1, 1e-9);
+  // At 5 % measured, the looser target affords fewer than the full target asks.
+  FecRatePolicy measured;
+  feed(measured, 0, 10, 1, 2);
+  EXPECT_LT(measured.affordableRepairsFor(32, kSecond - 1, 1e-2),
+            measured.repairsFor(32, kSecond - 1));
+  EXPECT_GT(measured.affordableRepairsFor(32, kSecond - 1, 1e-2), 1u);
 }
 
 TEST(FecPolicy, MoreLossMoreRepairsUpToTheCeiling) {

@@ -82,7 +82,7 @@ TEST(LinkController, ProbesWithATrainThenWarmsThenGoesLive) {
   c.tick(now);
   EXPECT_EQ(c.phase(), LinkPhase::kWarm);
   EXPECT_DOUBLE_EQ(c.trainBps(), 3e6);
-  EXPECT_DOUBLE_EQ(c.paceBps(), 1.5e6);  // pre-warmed at half the train's rate
+  EXPECT_DOUBLE_EQ(c.paceBps(), 2.4e6);  // never demoted: warmed at 0.8 of the train's rate
   EXPECT_TRUE(carriesMedia(c.phase()));
   deliverAll(c, now, seq, 5, 80);
   EXPECT_EQ(c.phase(), LinkPhase::kWarm);  // warm lasts a second
@@ -330,7 +330,7 @@ int drainsOver30s(uint64_t aboveBaseMs) {
   uint64_t now = kMs, seq = 0;
   LinkController c = liveLink(now, seq);
   c.setBacklogged(true);
-  deliverAll(c, now, seq, 1, 80, 10 * 1200, 20'000);  // a queue once: startup is over
+  deliverAll(c, now, seq, 3, 80, 10 * 1200, 20'000);  // a round trip of queue: startup is over
   int drains = 0;
   bool draining = false;
   for (uint64_t end = now + 30'000 * kMs; now < end;) {
@@ -406,6 +406,62 @@ TEST(LinkController, InflightIsCappedAndDelaysTheExpectedDelivery) {
   // A report that catches up empties it again.
   c.onReport(now, report(seq, static_cast<uint64_t>(sent), 0, static_cast<uint64_t>(sent) * 1200));
   EXPECT_EQ(c.inflightBytes(), 0.0);
+}
+
+TEST(LinkController, ABurstCaughtByEveryOtherReportDoesNotHoldThePace) {
+  // Every other report catches a 15 ms burst (a block's repairs): above half the 25 ms
+  // target, but gone by the next report. Not a standing queue: the pace keeps its headroom
+  // over the delivery (steered by the last report, it was held at the delivery).
+  uint64_t now = kMs, seq = 0;
+  LinkController c = liveLink(now, seq);
+  c.setBacklogged(true);
+  deliverAll(c, now, seq, 3, 80, 10 * 1200, 20'000);  // a standing queue once: startup is over
+  for (int i = 0; i < 40; ++i) {
+    deliverAll(c, now, seq, 1, 80, 10 * 1200, 0);
+    deliverAll(c, now, seq, 1, 80, 10 * 1200, 15'000);
+  }
+  EXPECT_LE(c.standingQueueUs(), 0.0);
+  EXPECT_GT(c.paceBps(), 1.1 * c.deliveryBps());
+  // A queue in every report of a round trip is standing: held at the delivery.
+  deliverAll(c, now, seq, 3, 80, 10 * 1200, 15'000);
+  EXPECT_DOUBLE_EQ(c.standingQueueUs(), 15'000);
+  EXPECT_LE(c.paceBps(), c.deliveryBps() * 1.0001);
+}
+
+TEST(LinkController, ALossyLinkIsCappedByWhatItServes) {
+  // Two links given the same and delivering the same bytes; one loses 1 in 10 besides. Its
+  // lost packets left its queue too: its in-flight cap follows delivered + lost.
+  auto drive = [](uint64_t lostPerReport) {
+    uint64_t now = kMs, seq = 0;
+    LinkController c;
+    c.markProven(now);
+    for (int r = 0; r < 40; ++r) {
+      for (int p = 0; p < 10; ++p) c.onSent(now += kMs, 1200, ++seq);
+      now += 40 * kMs;
+      c.onRttSample(now, 80'000);
+      c.onReport(now, report(seq, 10 - lostPerReport, lostPerReport, 9 * 1200));
+      c.tick(now);
+    }
+    // How much it takes back to back before the cap stops it.
+    int taken = 0;
+    for (int i = 0; i < 1000; ++i) {
+      uint64_t wait = c.waitNs(now, 1200);
+      if (wait == 0) {
+        c.onSent(now, 1200, ++seq);
+        ++taken;
+      } else {
+        // The pacer refills in time; what is in flight does not drain without a report.
+        now += wait + 1000;
+        if (c.waitNs(now, 1200) > 0) break;  // the cap
+      }
+    }
+    return std::pair{c.servedBps() / c.deliveryBps(), taken};
+  };
+  auto [cleanRatio, cleanTaken] = drive(0);
+  auto [lossyRatio, lossyTaken] = drive(1);
+  EXPECT_NEAR(cleanRatio, 1.0, 1e-6);
+  EXPECT_NEAR(lossyRatio, 10.0 / 9.0, 0.01);
+  EXPECT_GT(lossyTaken, cleanTaken);
 }
 
 TEST(LinkController, PacesAtItsRate) {
