@@ -15,6 +15,7 @@ constexpr uint64_t kMinRateSampleNs = 100'000'000;
 constexpr uint64_t kFreshAnswerNs = 500'000'000;
 // Queue growth (µs of queueing delay per second) that stops the pacer from probing up.
 constexpr double kRisingQueueUsPerS = 100'000;
+// The standing queue is the least of the reports' queue delays over max(this, min RTT).
 constexpr uint64_t kStandingQueueWindowNs = 50'000'000;
 // A warming link's first pace, as a share of its packet train's rate.
 constexpr double kFreshWarmShareOfTrain = 0.8;

@@ -134,9 +134,6 @@ class LinkController {
 
   // Whether the session should send a packet train now, and that it did (train `id`).
   bool wantsTrain() const noexcept;
-  double warmShareOfTrain() const noexcept;
-  // The rate a link is taken to have where its delivery does not show one yet.
-  double unmeasuredRateBps() const noexcept;
   void onTrainSent(uint64_t nowNs, uint64_t trainId) noexcept;
 
   // How long until `bytes` may be sent under the pacing rate and in-flight cap (0: now).
@@ -176,6 +173,10 @@ class LinkController {
   double jitterP95Us() const noexcept;
 
  private:
+  // The share of its train's rate a warming link starts at (more for a never-demoted one).
+  double warmShareOfTrain() const noexcept;
+  // The rate a link is taken to have where its delivery does not show one yet.
+  double unmeasuredRateBps() const noexcept;
   void refill(uint64_t nowNs) noexcept;
   void checkStalled(uint64_t nowNs) noexcept;
   void updatePacing(uint64_t nowNs) noexcept;
