@@ -392,7 +392,7 @@ void LinkController::updatePacing(uint64_t nowNs) noexcept {
   // Never far above the smoothed delivery (twice it in startup): a cellular link's short peaks
   // are not a rate it holds, and pacing at them sends bursts its queue has to absorb.
   paced = std::min(paced, (startup_ ? kStartupMaxPaceOverDelivery : config_.maxPaceOverDelivery) *
-                              std::max(servedBps_, unmeasuredRateBps()));
+                              std::max(deliveryBps_, unmeasuredRateBps()));
   paceBps_ = std::clamp(paced, config_.minBps, config_.maxBps);
 }
 
