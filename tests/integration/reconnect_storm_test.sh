@@ -34,6 +34,7 @@ sleep 2
   --report "$WORK/storm.report" >"$WORK/storm.log" 2>&1 || { cat "$WORK/storm.log"; die "storm loadgen failed"; }
 grep -E '^loadgen (summary|done)|handshake_s=' "$WORK/storm.log" | tail -n1
 wait "$LIVE_PID" || { cat "$WORK/live.log"; die "live loadgen failed"; }
+grep -E '^loadgen sessions' "$WORK/live.log"
 sleep 0.5  # the last packets play out
 scrape "$URL" >"$WORK/metrics.txt"
 

@@ -98,14 +98,15 @@ class Worker {
 
   // What one pass did.
   struct Pass {
-    size_t received = 0;  // datagrams from the port
-    size_t handedIn = 0;  // datagrams from other workers' rings
+    size_t received = 0;   // datagrams from the port
+    size_t lastBurst = 0;  // of them in the last receive burst (full: more may wait)
+    size_t handedIn = 0;   // datagrams from other workers' rings
     bool handshakesWaiting = false;
-    uint64_t nowNs = 0;  // the pass's one clock read
+    uint64_t nowNs = 0;  // the clock read of its last burst (one per burst)
   };
-  // One pass of run() without any sleep: control tasks, one receive burst (if `receive`),
-  // handoffs out and in, the handshake lane, due timers, transmit. Worker thread (also what
-  // the fuzz target drives, with every worker on the calling thread).
+  // One pass of run() without any sleep: control tasks, receive bursts while they come full
+  // (if `receive`; at most 16), handoffs out and in, due timers, the handshake lane, transmit.
+  // Worker thread (also what the fuzz target drives, with every worker on the calling thread).
   Pass pass(bool receive) noexcept;
 
   // After run() of every worker returned: plays out what every session holds, tells the
