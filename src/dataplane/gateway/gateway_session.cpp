@@ -72,7 +72,16 @@ GatewaySession::GatewaySession(const GatewaySessionParams& params, proto::Sealed
 std::optional<DropReason> GatewaySession::onSealed(std::span<uint8_t> packet,
                                                    const SocketAddress& from, uint64_t nowNs,
                                                    Transmitter& tx) noexcept {
-  auto opened = channel_.open(packet, nowNs);
+  auto parsed = proto::parseSealed(packet);
+  if (!parsed) return parsed.error();
+  // DATA is decrypted straight into the jitter-buffer slot its sequence will take, when that
+  // slot is free: one copy of the payload less per packet (the header's sequence is not
+  // authenticated yet, so only a free slot is written; insert() makes it count).
+  std::span<uint8_t> destination;
+  if (parsed->header.prefix.type == PacketType::kData && jitter_) {
+    destination = jitter_->freeSlotFor(parsed->media.mediaSeq, parsed->ciphertext.size());
+  }
+  auto opened = channel_.open(*parsed, packet, nowNs, destination);
   if (!opened) return opened.error();
   return onAuthenticated(opened->header, opened->media, opened->plaintext, from, packet.size(),
                          nowNs, tx);

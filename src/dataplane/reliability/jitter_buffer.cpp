@@ -138,9 +138,9 @@ InsertResult JitterBuffer::insert(uint64_t mediaSeq, uint64_t mediaTsUs,
   slot.seq = mediaSeq;
   slot.mediaTsUs = mediaTsUs;
   slot.length = static_cast<uint32_t>(payload.size());
-  if (!payload.empty()) {
-    std::memcpy(payload_.get() + (mediaSeq & mask_) * config_.maxPayload, payload.data(),
-                payload.size());
+  uint8_t* storage = payload_.get() + (mediaSeq & mask_) * config_.maxPayload;
+  if (!payload.empty() && payload.data() != storage) {
+    std::memcpy(storage, payload.data(), payload.size());
   }
   markHeld(mediaSeq);
   jumpPending_ = false;

@@ -85,14 +85,24 @@ class JitterBuffer {
   JitterBuffer(const JitterBuffer&) = delete;
   JitterBuffer& operator=(const JitterBuffer&) = delete;
 
-  // Stores one DATA payload (copied). The first packet of a session sets the playout point to its
-  // sequence; until something is played, an earlier sequence that is still on time moves the
-  // playout point back to it. A jump beyond the window is dropped, unless the buffer is empty and
-  // the previous insert jumped to the same region: then the playout point moves there (the gap is
-  // counted as skipped), so an outage longer than the window heals while one stray sequence does
-  // not derail the stream. Also feeds the clock offset estimator. Owner thread.
+  // Stores one DATA payload (copied, unless it already is in its slot: freeSlotFor). The first
+  // packet of a session sets the playout point to its sequence; until something is played, an
+  // earlier sequence that is still on time moves the playout point back to it. A jump beyond the
+  // window is dropped, unless the buffer is empty and the previous insert jumped to the same
+  // region: then the playout point moves there (the gap is counted as skipped), so an outage longer
+  // than the window heals while one stray sequence does not derail the stream. Also feeds the clock
+  // offset estimator. Owner thread.
   InsertResult insert(uint64_t mediaSeq, uint64_t mediaTsUs, std::span<const uint8_t> payload,
                       uint64_t arrivalNs, bool retransmission = false) noexcept;
+
+  // The storage of sequence `seq`'s slot, `size` bytes of it, when that slot holds no packet and
+  // `size` fits: a receiver may decrypt the packet straight into it, then insert() it from there
+  // (no copy). Empty otherwise. What is written there means nothing until insert() accepts it,
+  // and nothing else reads it before. Owner thread.
+  std::span<uint8_t> freeSlotFor(uint64_t seq, size_t size) noexcept {
+    if (size > config_.maxPayload || isHeld(seq)) return {};
+    return {payload_.get() + (seq & mask_) * config_.maxPayload, size};
+  }
 
   // Emits, in sequence order, every packet whose playout time is ≤ nowNs and skips every missing
   // sequence whose interpolated deadline is ≤ nowNs. emit(std::span<const uint8_t> payload,

@@ -138,6 +138,30 @@ TEST_P(AeadBackendTest, AnyFlippedBitFailsOpen) {
   EXPECT_EQ(buffer, plaintext);
 }
 
+TEST_P(AeadBackendTest, OpensIntoAnotherBuffer) {
+  const GcmVector& v = kGcmVectors[3];
+  auto aead = Aead::create(GetParam(), toArray<AeadKey>(fromHex(v.key)));
+  ASSERT_TRUE(aead) << aead.error().describe();
+  const AeadNonce nonce = toArray<AeadNonce>(fromHex(v.iv));
+  const std::vector<uint8_t> aad = fromHex(v.aad);
+  const std::vector<uint8_t> ciphertext = fromHex(v.ciphertext);
+  auto tag = toArray<std::array<uint8_t, kAeadTagSize>>(fromHex(v.tag));
+
+  std::vector<uint8_t> out(ciphertext.size(), 0);
+  ASSERT_TRUE(aead->open(nonce, aad, ciphertext, out, tag));
+  EXPECT_EQ(toHex(out), v.plaintext);
+  EXPECT_EQ(toHex(ciphertext), v.ciphertext);
+
+  // A failed open leaves no plaintext in the other buffer, and the sizes must agree.
+  tag[0] ^= 1;
+  std::fill(out.begin(), out.end(), 0);
+  EXPECT_FALSE(aead->open(nonce, aad, ciphertext, out, tag));
+  EXPECT_NE(toHex(out), v.plaintext);
+  tag[0] ^= 1;
+  std::vector<uint8_t> shorter(ciphertext.size() - 1);
+  EXPECT_FALSE(aead->open(nonce, aad, ciphertext, shorter, tag));
+}
+
 TEST_P(AeadBackendTest, WrongNonceOrKeyFailsOpen) {
   AeadKey key{};
   key.fill(0x42);

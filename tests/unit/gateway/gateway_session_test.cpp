@@ -280,6 +280,34 @@ TEST(GatewaySession, DuplicateCopiesArePlayedOnce) {
   EXPECT_EQ(h.output, std::vector<uint8_t>(body.begin() + 1, body.end()));
 }
 
+TEST(GatewaySession, ForgedDataNeverTouchesAHeldPayload) {
+  // DATA is decrypted straight into its jitter-buffer slot, before the tag is checked: only a
+  // free slot may be written, and a forgery there must leave nothing to play.
+  Harness h(/*withOutput=*/true);
+  auto first = dataBody({}, 1, 7);
+  auto second = dataBody({}, 1, 9);
+  EXPECT_FALSE(h.send(proto::PacketType::kData, first, h.addressA, kStartNs));
+  auto forge = [&](uint64_t seq) {
+    std::array<uint8_t, 1500> packet{};
+    proto::PacketPrefix prefix{.type = proto::PacketType::kData, .sessionId = h.id};
+    proto::MediaFields media{.mediaSeq = seq, .mediaTsUs = 0};
+    auto junk = dataBody({}, 1, 0xee);
+    size_t size = h.edge->seal(prefix, 1, &media, junk, packet);
+    packet[size - 1] ^= 1;
+    return h.session->onSealed(std::span(packet).first(size), h.addressA, kStartNs, h.tx);
+  };
+  EXPECT_EQ(forge(0), proto::DropReason::kAuthFailed);    // the held sequence itself
+  EXPECT_EQ(forge(256), proto::DropReason::kAuthFailed);  // its slot, one window later
+  EXPECT_EQ(forge(1), proto::DropReason::kAuthFailed);    // a free slot
+  EXPECT_FALSE(h.send(proto::PacketType::kData, second, h.addressA, kStartNs + kMs));
+  h.session->onTimer(kStartNs + 200 * kMs, h.tx);
+  h.stopOutput();
+  EXPECT_EQ(h.counters.played.read(), 2u);
+  std::vector<uint8_t> expected(first.begin() + 1, first.end());
+  expected.insert(expected.end(), second.begin() + 1, second.end());
+  EXPECT_EQ(h.output, expected);
+}
+
 TEST(GatewaySession, MalformedDataBodyIsDroppedBeforePlayout) {
   Harness h;
   std::vector<uint8_t> partial = dataBody({}, 1);

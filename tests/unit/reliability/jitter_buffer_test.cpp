@@ -204,6 +204,32 @@ TEST(JitterBuffer, DuplicatesAreDropped) {
   EXPECT_EQ(jb->insert(3, 3000, payload, 3 * kSec), InsertResult::kLate);
 }
 
+TEST(JitterBuffer, APayloadWrittenIntoItsFreeSlotIsInsertedWithoutACopy) {
+  auto jb = makeBuffer(100 * kMs, 64);
+  const auto payload = payloadFor(5);
+  EXPECT_TRUE(jb->freeSlotFor(5, jb->config().maxPayload + 1).empty());  // does not fit
+  std::span<uint8_t> slot = jb->freeSlotFor(5, payload.size());
+  ASSERT_EQ(slot.size(), payload.size());
+  std::memcpy(slot.data(), payload.data(), payload.size());
+  EXPECT_EQ(jb->insert(5, 5000, slot, kSec), InsertResult::kAccepted);
+  // Held now: neither its sequence nor the one a window later may be written.
+  EXPECT_TRUE(jb->freeSlotFor(5, payload.size()).empty());
+  EXPECT_TRUE(jb->freeSlotFor(5 + 64, payload.size()).empty());
+  EXPECT_FALSE(jb->freeSlotFor(6, payload.size()).empty());
+  std::span<const uint8_t> held;
+  uint64_t tsUs = 0;
+  ASSERT_TRUE(jb->find(5, held, tsUs));
+  EXPECT_EQ(held.data(), slot.data());
+  EXPECT_TRUE(std::equal(held.begin(), held.end(), payload.begin(), payload.end()));
+  std::vector<uint64_t> played;
+  jb->poll(2 * kSec, [&](std::span<const uint8_t> p, uint64_t seq) {
+    EXPECT_TRUE(std::equal(p.begin(), p.end(), payload.begin(), payload.end()));
+    played.push_back(seq);
+  });
+  EXPECT_EQ(played, std::vector<uint64_t>{5});
+  EXPECT_FALSE(jb->freeSlotFor(5, payload.size()).empty());  // played: free again
+}
+
 TEST(JitterBuffer, HoleIsSkippedAtItsDeadlineAndCountedLateAfterwards) {
   const uint64_t latency = 100 * kMs;
   const uint64_t delay = 20 * kMs;

@@ -13,7 +13,9 @@
 namespace braid::proto {
 namespace {
 
-EVP_CIPHER_CTX* opensslCtx(void* state) { return static_cast<EVP_CIPHER_CTX*>(state); }
+EVP_CIPHER_CTX* opensslCtx(void* state) {
+  return static_cast<EVP_CIPHER_CTX*>(state);
+}
 
 }  // namespace
 
@@ -40,7 +42,7 @@ bool aeadBackendAvailable(AeadBackend backend) {
 
 AeadBackend defaultAeadBackend() {
   return aeadBackendAvailable(AeadBackend::kIpsecMb) ? AeadBackend::kIpsecMb
-                                                      : AeadBackend::kOpenSsl;
+                                                     : AeadBackend::kOpenSsl;
 }
 
 Result<Aead> Aead::create(AeadBackend backend, const AeadKey& key) {
@@ -78,7 +80,9 @@ Aead& Aead::operator=(Aead&& other) noexcept {
   return *this;
 }
 
-Aead::~Aead() { release(); }
+Aead::~Aead() {
+  release();
+}
 
 void Aead::release() noexcept {
   if (state_ == nullptr) return;
@@ -113,11 +117,14 @@ bool Aead::seal(const AeadNonce& nonce, std::span<const uint8_t> aad, std::span<
   return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kAeadTagSize, tag.data()) == 1;
 }
 
-bool Aead::open(const AeadNonce& nonce, std::span<const uint8_t> aad, std::span<uint8_t> inout,
+bool Aead::open(const AeadNonce& nonce, std::span<const uint8_t> aad,
+                std::span<const uint8_t> ciphertext, std::span<uint8_t> plaintext,
                 std::span<const uint8_t, kAeadTagSize> tag) noexcept {
-  if (state_ == nullptr) return false;
+  if (state_ == nullptr || plaintext.size() != ciphertext.size()) return false;
 #if BRAID_HAVE_IPSEC_MB
-  if (backend_ == AeadBackend::kIpsecMb) return ipsecmb::open(state_, nonce, aad, inout, tag);
+  if (backend_ == AeadBackend::kIpsecMb) {
+    return ipsecmb::open(state_, nonce, aad, ciphertext, plaintext, tag);
+  }
 #endif
   EVP_CIPHER_CTX* ctx = opensslCtx(state_);
   int len = 0;
@@ -127,16 +134,16 @@ bool Aead::open(const AeadNonce& nonce, std::span<const uint8_t> aad, std::span<
       EVP_CipherUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
     return false;
   }
-  if (!inout.empty() && EVP_CipherUpdate(ctx, inout.data(), &len, inout.data(),
-                                         static_cast<int>(inout.size())) != 1) {
+  if (!ciphertext.empty() && EVP_CipherUpdate(ctx, plaintext.data(), &len, ciphertext.data(),
+                                              static_cast<int>(ciphertext.size())) != 1) {
     return false;
   }
   if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kAeadTagSize,
                           const_cast<uint8_t*>(tag.data())) != 1) {
     return false;
   }
-  if (EVP_CipherFinal_ex(ctx, inout.data() + inout.size(), &len) != 1) {
-    OPENSSL_cleanse(inout.data(), inout.size());
+  if (EVP_CipherFinal_ex(ctx, plaintext.data() + plaintext.size(), &len) != 1) {
+    OPENSSL_cleanse(plaintext.data(), plaintext.size());
     return false;
   }
   return true;

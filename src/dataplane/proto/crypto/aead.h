@@ -41,6 +41,13 @@ class Aead {
   // Decrypts `inout` in place; false if the tag does not authenticate (then `inout` holds
   // no plaintext the caller may use).
   bool open(const AeadNonce& nonce, std::span<const uint8_t> aad, std::span<uint8_t> inout,
+            std::span<const uint8_t, kAeadTagSize> tag) noexcept {
+    return open(nonce, aad, inout, inout, tag);
+  }
+  // Decrypts `ciphertext` into `plaintext` (the same size; the two are the same bytes or do not
+  // overlap); false if the tag does not authenticate (then `plaintext` holds nothing usable).
+  bool open(const AeadNonce& nonce, std::span<const uint8_t> aad,
+            std::span<const uint8_t> ciphertext, std::span<uint8_t> plaintext,
             std::span<const uint8_t, kAeadTagSize> tag) noexcept;
 
   AeadBackend backend() const { return backend_; }

@@ -59,23 +59,24 @@ bool seal(void* state, const AeadNonce& nonce, std::span<const uint8_t> aad,
   if (manager == nullptr) return false;
   gcm_context_data context;
   IMB_AES256_GCM_ENC(manager, static_cast<gcm_key_data*>(state), &context, inout.data(),
-                     inout.data(), inout.size(), nonce.data(), aad.data(), aad.size(),
-                     tag.data(), tag.size());
+                     inout.data(), inout.size(), nonce.data(), aad.data(), aad.size(), tag.data(),
+                     tag.size());
   return true;
 }
 
 bool open(void* state, const AeadNonce& nonce, std::span<const uint8_t> aad,
-          std::span<uint8_t> inout, std::span<const uint8_t, kAeadTagSize> tag) noexcept {
+          std::span<const uint8_t> ciphertext, std::span<uint8_t> plaintext,
+          std::span<const uint8_t, kAeadTagSize> tag) noexcept {
   IMB_MGR* manager = threadManager();
   if (manager == nullptr) return false;
   gcm_context_data context;
   uint8_t computed[kAeadTagSize];
-  IMB_AES256_GCM_DEC(manager, static_cast<gcm_key_data*>(state), &context, inout.data(),
-                     inout.data(), inout.size(), nonce.data(), aad.data(), aad.size(), computed,
-                     sizeof(computed));
+  IMB_AES256_GCM_DEC(manager, static_cast<gcm_key_data*>(state), &context, plaintext.data(),
+                     ciphertext.data(), ciphertext.size(), nonce.data(), aad.data(), aad.size(),
+                     computed, sizeof(computed));
   if (CRYPTO_memcmp(computed, tag.data(), kAeadTagSize) != 0) {
     // Do not leave unauthenticated plaintext behind.
-    OPENSSL_cleanse(inout.data(), inout.size());
+    OPENSSL_cleanse(plaintext.data(), plaintext.size());
     return false;
   }
   return true;

@@ -16,6 +16,7 @@ void destroyKey(void* state) noexcept;
 bool seal(void* state, const AeadNonce& nonce, std::span<const uint8_t> aad,
           std::span<uint8_t> inout, std::span<uint8_t, kAeadTagSize> tag) noexcept;
 bool open(void* state, const AeadNonce& nonce, std::span<const uint8_t> aad,
-          std::span<uint8_t> inout, std::span<const uint8_t, kAeadTagSize> tag) noexcept;
+          std::span<const uint8_t> ciphertext, std::span<uint8_t> plaintext,
+          std::span<const uint8_t, kAeadTagSize> tag) noexcept;
 
 }  // namespace braid::proto::ipsecmb

@@ -13,8 +13,8 @@ Result<SealedChannel> SealedChannel::create(Role role, const SessionKeys& keys,
   return channel;
 }
 
-Result<void> SealedChannel::install(uint8_t phase, const SessionKeys& keys,
-                                    uint8_t handshakeLinkId, uint64_t nowNs) {
+Result<void> SealedChannel::install(uint8_t phase, const SessionKeys& keys, uint8_t handshakeLinkId,
+                                    uint64_t nowNs) {
   const AeadKey& txKey = role_ == Role::kEdge ? keys.edgeToGateway : keys.gatewayToEdge;
   const AeadKey& rxKey = role_ == Role::kEdge ? keys.gatewayToEdge : keys.edgeToGateway;
   auto tx = Aead::create(options_.backend, txKey);
@@ -80,8 +80,8 @@ size_t SealedChannel::seal(PacketPrefix prefix, uint32_t sendTsUs, const MediaFi
   uint8_t link = prefix.linkId & 15;
   Generation& gen = generations_[phase_];
   if (!gen.tx || txNextSeq_[link] > kMaxLinkSeq) return 0;
-  prefix.flags = static_cast<uint8_t>((prefix.flags & ~flag::kKeyPhase) |
-                                      (phase_ ? flag::kKeyPhase : 0));
+  prefix.flags =
+      static_cast<uint8_t>((prefix.flags & ~flag::kKeyPhase) | (phase_ ? flag::kKeyPhase : 0));
   SealedHeader header{.prefix = prefix, .linkSeq = txNextSeq_[link], .sendTsUs = sendTsUs};
   size_t aadSize = writeSealedHeader(header, media, out);
   if (aadSize == 0) return 0;
@@ -98,10 +98,16 @@ size_t SealedChannel::seal(PacketPrefix prefix, uint32_t sendTsUs, const MediaFi
 }
 
 tl::expected<SealedChannel::Opened, DropReason> SealedChannel::open(std::span<uint8_t> packet,
-                                                                   uint64_t nowNs) noexcept {
+                                                                    uint64_t nowNs) noexcept {
   auto parsed = parseSealed(packet);
   if (!parsed) return tl::unexpected(parsed.error());
-  const SealedHeader& header = parsed->header;
+  return open(*parsed, packet, nowNs, {});
+}
+
+tl::expected<SealedChannel::Opened, DropReason> SealedChannel::open(
+    const ParsedSealed& parsed, std::span<uint8_t> packet, uint64_t nowNs,
+    std::span<uint8_t> destination) noexcept {
+  const SealedHeader& header = parsed.header;
   if (!acceptsType(header.prefix.type)) return tl::unexpected(DropReason::kWrongDirection);
   uint8_t phase = (header.prefix.flags & flag::kKeyPhase) ? 1 : 0;
   Generation& gen = generations_[phase];
@@ -113,11 +119,17 @@ tl::expected<SealedChannel::Opened, DropReason> SealedChannel::open(std::span<ui
   if (!window.check(header.linkSeq)) return tl::unexpected(DropReason::kReplay);
   Direction dir = role_ == Role::kEdge ? Direction::kGatewayToEdge : Direction::kEdgeToGateway;
   AeadNonce nonce = makeNonce(dir, link, header.linkSeq);
-  if (!gen.rx->open(nonce, packet.first(parsed->aadSize), parsed->ciphertext, parsed->tag)) {
+  std::span<uint8_t> plaintext = parsed.ciphertext;
+  if (!destination.empty()) {
+    if (destination.size() < plaintext.size()) return tl::unexpected(DropReason::kMalformedBody);
+    plaintext = destination.first(plaintext.size());
+  }
+  if (!gen.rx->open(nonce, packet.first(parsed.aadSize), parsed.ciphertext, plaintext,
+                    parsed.tag)) {
     return tl::unexpected(DropReason::kAuthFailed);
   }
   window.accept(header.linkSeq);
-  return Opened{.header = header, .media = parsed->media, .plaintext = parsed->ciphertext};
+  return Opened{.header = header, .media = parsed.media, .plaintext = plaintext};
 }
 
 }  // namespace braid::proto

@@ -55,6 +55,11 @@ class SealedChannel {
   // Authenticates and decrypts in place. Checks, in order: header, direction, key phase,
   // replay window (before and after the AEAD). Owner thread.
   tl::expected<Opened, DropReason> open(std::span<uint8_t> packet, uint64_t nowNs) noexcept;
+  // The same for `packet` already split by parseSealed, decrypted into `destination` unless it
+  // is empty (then in place): a receiver with storage waiting for the packet saves a copy.
+  // `destination` must hold the ciphertext's size; on failure it holds nothing usable.
+  tl::expected<Opened, DropReason> open(const ParsedSealed& parsed, std::span<uint8_t> packet,
+                                        uint64_t nowNs, std::span<uint8_t> destination) noexcept;
 
   // Installs keys from a new handshake; the previous receive key stays usable for 2 s.
   Result<void> rekey(const SessionKeys& keys, uint8_t handshakeLinkId, uint64_t nowNs);
