@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -31,6 +32,7 @@
 #include "dataplane/clock.h"
 #include "dataplane/proto/wire/data_body.h"
 #include "junk_flood.h"
+#include "raw_udp_sender.h"
 #include "synthetic_session.h"
 
 namespace {
@@ -51,6 +53,7 @@ struct RunOptions {
   double reorder = 0;
   std::string fec;  // "K,M": blocks of K sources and M repairs; empty: no FEC
   bool preseal = false;
+  size_t rawBatch = 0;  // --preseal through one raw socket, this many datagrams per sendmmsg
   size_t maxPresealMb = 2048;
   unsigned latencyMs = 500;
   unsigned seed = 1;
@@ -274,6 +277,20 @@ int runLoad(const RunOptions& o) {
     }
   }
 
+  std::optional<bench::RawUdpSender> raw;
+  if (o.rawBatch > 0) {
+    if (!o.preseal) {
+      std::fprintf(stderr, "--raw-batch needs --preseal\n");
+      return 2;
+    }
+    auto opened = bench::RawUdpSender::open(*gateway);
+    if (!opened) {
+      std::fprintf(stderr, "--raw-batch: %s\n", opened.error().describe().c_str());
+      return 2;
+    }
+    raw.emplace(std::move(*opened));
+  }
+
   std::vector<std::unique_ptr<bench::SyntheticSession>> sessions(o.sessions);
   uint64_t handshakeStart = dp::monotonicNs();
   for (size_t i = 0; i < o.sessions; ++i) {
@@ -351,7 +368,9 @@ int runLoad(const RunOptions& o) {
   std::vector<Sealed> presealed;
   std::vector<uint8_t> arena;
   // A REPAIR is larger than the DATA it protects (its header, the symbol's length and time).
-  const size_t slotBytes = o.packetBytes + (fecSources > 0 ? kRepairExtraBytes : 0);
+  // Sent raw, a slot starts with the datagram's IPv4 and UDP headers.
+  const size_t headerBytes = raw ? bench::RawUdpSender::kHeaderBytes : 0;
+  const size_t slotBytes = headerBytes + o.packetBytes + (fecSources > 0 ? kRepairExtraBytes : 0);
   if (o.preseal) {
     uint64_t bytes = total * slotBytes;
     if (bytes > uint64_t{o.maxPresealMb} << 20) {
@@ -365,9 +384,20 @@ int runLoad(const RunOptions& o) {
       uint32_t index = static_cast<uint32_t>(g % o.sessions);
       Planned p =
           nextPacket(plans[index], index, *sessions[index], o, payloadBytes, slotAtUs(g), rng);
-      uint64_t offset = g * slotBytes;
+      uint64_t offset = g * slotBytes + headerBytes;
       size_t size = sealPlanned(p, plans[index], *sessions[index], payloadBytes, slotAtUs(g),
-                                std::span(arena).subspan(offset, slotBytes));
+                                std::span(arena).subspan(offset, slotBytes - headerBytes));
+      if (raw && size > 0) {
+        auto source = sessions[index]->localAddress(p.link);
+        if (!source || !raw->writeHeaders(*source, size,
+                                          std::span(arena)
+                                              .subspan(offset - headerBytes)
+                                              .first<bench::RawUdpSender::kHeaderBytes>())) {
+          std::fprintf(stderr, "--raw-batch: session %u link %u has no IPv4 source address\n",
+                       index, unsigned{p.link});
+          return 2;
+        }
+      }
       presealed.push_back(Sealed{.session = index,
                                  .link = p.link,
                                  .repair = p.repair >= 0,
@@ -385,8 +415,47 @@ int runLoad(const RunOptions& o) {
   // Benchmarks start measuring the gateway here (handshakes and pre-sealing are done).
   std::printf("loadgen sending packets=%llu\n", (unsigned long long)total);
   std::fflush(stdout);
-  for (uint64_t g = 0; g < total; ++g) {
-    uint64_t dueNs = t0 + static_cast<uint64_t>(static_cast<double>(g) * intervalNs);
+  auto dueAt = [&](uint64_t g) {
+    return t0 + static_cast<uint64_t>(static_cast<double>(g) * intervalNs);
+  };
+  std::vector<std::span<const uint8_t>> frames;
+  std::vector<const Sealed*> batch;
+  frames.reserve(o.rawBatch);
+  batch.reserve(o.rawBatch);
+  for (uint64_t g = 0; raw && g < total;) {
+    // Everything due by now goes in one sendmmsg (at most --raw-batch): the schedule is kept
+    // to within the sleep's granularity.
+    uint64_t now = dp::monotonicNs();
+    if (now + 50'000 < dueAt(g)) {
+      sleepUntil(dueAt(g));
+      now = dp::monotonicNs();
+    }
+    if (now > dueAt(g)) maxLateNs = std::max(maxLateNs, now - dueAt(g));
+    frames.clear();
+    batch.clear();
+    uint64_t end = g;
+    while (end < total && frames.size() < o.rawBatch && (end == g || dueAt(end) <= now)) {
+      const Sealed& s = presealed[end++];
+      if (s.size == 0) {  // sealing failed
+        ++sendErrors;
+        continue;
+      }
+      batch.push_back(&s);
+      frames.push_back(
+          std::span<const uint8_t>(arena.data() + s.offset - headerBytes, headerBytes + s.size));
+    }
+    size_t done = raw->send(frames);
+    sendErrors += batch.size() - done;
+    for (size_t i = 0; i < done; ++i) {
+      const Sealed& s = *batch[i];
+      ++sent;
+      ++(s.repair ? plans[s.session].repairsSent : plans[s.session].sent);
+      wireBytes += s.size;
+    }
+    g = end;
+  }
+  for (uint64_t g = 0; !raw && g < total; ++g) {
+    uint64_t dueNs = dueAt(g);
     uint64_t now = dp::monotonicNs();
     if (now + 50'000 < dueNs) {
       sleepUntil(dueNs);
@@ -463,9 +532,12 @@ int runLoad(const RunOptions& o) {
       "reordered=%llu seconds=%.3f offered_pps=%.0f achieved_pps=%.0f offered_mbps=%.2f "
       "achieved_mbps=%.2f mean_wire_bytes=%.1f payload_bytes=%zu max_late_ms=%.2f "
       "handshake_s=%.3f fec=%s repairs=%llu recoverable=%llu\n",
-      o.sessions, o.links, o.preseal ? "preseal" : "live", (unsigned long long)sent,
-      (unsigned long long)sendErrors, (unsigned long long)lost, (unsigned long long)reordered,
-      elapsed, totalPps, static_cast<double>(sent) / elapsed,
+      o.sessions, o.links,
+      raw         ? "preseal-raw"
+      : o.preseal ? "preseal"
+                  : "live",
+      (unsigned long long)sent, (unsigned long long)sendErrors, (unsigned long long)lost,
+      (unsigned long long)reordered, elapsed, totalPps, static_cast<double>(sent) / elapsed,
       totalPps * static_cast<double>(o.packetBytes) * 8 / 1e6,
       static_cast<double>(wireBytes) * 8 / elapsed / 1e6,
       sent > 0 ? static_cast<double>(wireBytes) / static_cast<double>(sent) : 0.0, payloadBytes,
@@ -562,6 +634,12 @@ int main(int argc, char** argv) {
                   "K,M: every K media sequences (lost ones too) get M REPAIR packets, sent "
                   "after the block's last source on top of --rate-mbps (as braid-edge does)");
   run->add_flag("--preseal", o.preseal, "seal every packet before the clock starts");
+  run->add_option("--raw-batch", o.rawBatch,
+                  "with --preseal: send through one raw socket (root, IPv4), from each link's "
+                  "own address and port, up to N due datagrams per sendmmsg; 0: one sendto per "
+                  "datagram on the link's socket")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
   run->add_option("--max-preseal-mb", o.maxPresealMb, "memory --preseal may use")
       ->capture_default_str();
   run->add_option("--latency-ms", o.latencyMs, "target latency requested")->capture_default_str();

@@ -77,6 +77,10 @@ class SyntheticSession {
   proto::SessionId sessionId() const { return sessionId_; }
   uint32_t keyId() const { return options_.keyId; }
   size_t links() const { return sockets_.size(); }
+  // The local address and port of `link`'s socket.
+  Result<dp::SocketAddress> localAddress(uint8_t link) const {
+    return sockets_[link].localAddress();
+  }
   uint16_t latencyMs() const { return latencyMs_; }
 
  private:
