@@ -622,7 +622,7 @@ Worker::Pass Worker::pass(bool receive) noexcept {
     for (size_t i = 0; i < n; ++i) {
       // The next frame was written by another CPU (the kernel's copy, the NIC): its header's
       // cache lines are fetched while this one is decrypted, not when it is parsed.
-      if (i + 1 < n) {
+      if (i + 1 < n && burst_.packets[i + 1].size() > 64) {  // an empty one has no address
         const uint8_t* next = burst_.packets[i + 1].data();
         __builtin_prefetch(next);
         __builtin_prefetch(next + 64);
