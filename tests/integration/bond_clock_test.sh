@@ -5,8 +5,9 @@
 # put: measured end to end, from a sender that stamps every TS packet with CLOCK_MONOTONIC to a
 # receiver behind the gateway's UDP output (same machine, so the same clock for both, whatever
 # the edge puts on the wire), after the first 2 s every second's mean latency is within 20 ms of
-# the expected latency, so is every packet but isolated stalls of this machine (at most 0.1 %, by
-# at most 20 ms more; latency_ts_receiver.py says why), and none is missing.
+# the expected latency, so is every packet but isolated stalls of this machine (at most 0.2 %, by
+# at most 30 ms more; latency_ts_receiver.py says why), and none is missing. The receiver says
+# where in the run the send timestamps wrapped.
 #
 # The expected latency is the target plus the fastest path's one-way delay: the gateway plays a
 # packet at media timestamp + clock offset + target, and its offset estimate is the windowed
@@ -27,12 +28,14 @@ PATH_DELAY_MS=40
 SECONDS_OF_MEDIA=20
 ppm=${CLOCK_SKEW_PPM:-100}
 if [[ -z ${CLOCK_SKEW:-} ]]; then
-  CLOCK_SKEW=$(python3 - "${CLOCK_SKEW_SIGN:-+}" "$ppm" <<'PY'
+  CLOCK_SKEW=$(python3 - "${CLOCK_SKEW_SIGN:-+}" "$ppm" "$WORK/wrap.ms" <<'PY'
 import sys, time
-sign, ppm = sys.argv[1], sys.argv[2]
+sign, ppm, wrap_file = sys.argv[1], sys.argv[2], sys.argv[3]
 period_ms = (1 << 32) // 1000  # the 32-bit µs send timestamp wraps every 4294967.296 ms
 now_ms = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1_000_000
 wrap_at_ms = now_ms + 8_000  # edge clock: now + offset; wrap 8 s from now
+with open(wrap_file, "w") as f:
+    f.write(f"{wrap_at_ms}\n")  # the receiver says where in the run it fell
 hour_ms = 3_600_000
 if sign == "-":
     offset = -(hour_ms + (wrap_at_ms - hour_ms) % period_ms)
@@ -46,9 +49,11 @@ else
   log "edge clock skew (OFFSET_MS:PPM): $CLOCK_SKEW"
 fi
 
+WRAP_MARK=$(cat "$WORK/wrap.ms" 2>/dev/null || true)
 keygen 1 "$WORK/edge.key"
 python3 "$HERE/latency_ts_receiver.py" --port-file "$WORK/rx.port" --count-file "$WORK/sent.count" \
   --expect-ms $((LATENCY_MS + PATH_DELAY_MS)) --tolerance-ms 20 --settle 2 --timeout 90 \
+  ${WRAP_MARK:+--mark-ms "$WRAP_MARK" --mark-label "the edge's send timestamps wrap"} \
   >"$WORK/receiver.log" 2>&1 &
 RECEIVER_PID=$!
 PIDS+=("$RECEIVER_PID")
