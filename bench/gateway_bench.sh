@@ -152,8 +152,11 @@ run_braid() {
       args+=(--dpdk-port 0 --dpdk-eal-args "$eal")
       ;;
   esac
+  # The sessions idle while the generator seals (10 s and more at 240 sessions): they must not
+  # time out before the clock starts.
   ingw "$gateway" --listen "$gw_ip:7400" --keys "$work/keys" --secret-file "$work/secret" \
     --output null: --workers 1 --handshake-rate 5000 --stats-interval "${STATS_INTERVAL:-0}" \
+    --idle-timeout-ms 120000 \
     --metrics-listen 127.0.0.1:9464 "${args[@]}" >"$work/gateway-$backend.log" 2>&1 &
   local gwp=$!
   pids+=("$gwp")
