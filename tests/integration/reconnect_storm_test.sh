@@ -22,23 +22,30 @@ start_gateway "$WORK/gateway.log" --keys "$WORK/all.keys" --output null: --worke
 wait_for_line "$WORK/gateway.log" 'metrics on http://' 5
 URL=$(grep -oE 'http://[0-9.]+:[0-9]+/metrics' "$WORK/gateway.log" | head -n1)
 
-"$LOADGEN" run --gateway "$GATEWAY_ADDR" --keys "$WORK/live.keys" --sessions "$LIVE" --links 2 \
+# The storm's 64 handshaking threads stand for edges on other machines: on this 2-core box they
+# must not take the live generator's CPU (a CI run had it 90 ms behind its schedule, so its
+# packets were late before they left). The live generator runs above them, the storm below.
+live_prio=() storm_prio=(nice -n 19)
+((EUID == 0)) && live_prio=(nice -n -10)
+"${live_prio[@]}" "$LOADGEN" run --gateway "$GATEWAY_ADDR" --keys "$WORK/live.keys" --sessions "$LIVE" --links 2 \
   --rate-mbps 4 --seconds 12 --latency-ms 50 --no-close --report "$WORK/live.report" \
   >"$WORK/live.log" &
 LIVE_PID=$!
 PIDS+=("$LIVE_PID")
 wait_for_line "$WORK/live.log" 'loadgen sending' 30
 sleep 2
-"$LOADGEN" run --gateway "$GATEWAY_ADDR" --keys "$WORK/storm.keys" --sessions "$STORM" --links 1 \
+"${storm_prio[@]}" "$LOADGEN" run --gateway "$GATEWAY_ADDR" --keys "$WORK/storm.keys" --sessions "$STORM" --links 1 \
   --rate-mbps 0.05 --seconds 1 --latency-ms 500 --no-close --handshake-threads "$THREADS" \
   --report "$WORK/storm.report" >"$WORK/storm.log" 2>&1 || { cat "$WORK/storm.log"; die "storm loadgen failed"; }
 grep -E '^loadgen (summary|done)|handshake_s=' "$WORK/storm.log" | tail -n1
 wait "$LIVE_PID" || { cat "$WORK/live.log"; die "live loadgen failed"; }
-grep -E '^loadgen sessions' "$WORK/live.log"
+live_line=$(grep -E '^loadgen sessions' "$WORK/live.log")
+echo "$live_line"
+live_late=$(grep -oE 'max_late_ms=[0-9.]+' <<<"$live_line" | cut -d= -f2)
 sleep 0.5  # the last packets play out
 scrape "$URL" >"$WORK/metrics.txt"
 
-python3 - "$WORK/live.report" "$WORK/metrics.txt" "$LIVE" "$STORM" <<'PY' || die "a live session missed packets during the storm"
+python3 - "$WORK/live.report" "$WORK/metrics.txt" "$LIVE" "$STORM" <<'PY' || missed=1
 import re, sys
 report, metrics, live, storm = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 sent = {}
@@ -58,5 +65,12 @@ print(f"live sessions {len(sent)}, sessions in metrics {len(played)} (want {live
 for b in bad: print("  " + b)
 sys.exit(0 if len(sent) == live and len(played) == live + storm and not bad else 1)
 PY
+if ((${missed:-0})); then
+  # A generator behind its own schedule by half the latency sends late packets whatever the
+  # gateway does: say which it was.
+  below "$live_late" 25 || die "a live session missed packets, but the live generator itself ran" \
+    "$live_late ms behind its schedule (this machine was starved): no verdict on the gateway"
+  die "a live session missed packets during the storm"
+fi
 stop "$GATEWAY_PID" || die "gateway exited non-zero"
 log "$LIVE live sessions at 50 ms complete while $STORM edges handshook $THREADS at a time"
