@@ -43,8 +43,14 @@ run_with_workers() {
       die "key $key: $lost skipped, $recoverable rebuildable, output $(cat "$dir/verify-$key.txt")"
     rebuildable=$((rebuildable + recoverable))
   done
-  [[ $(stat_value "$dir/gateway.log" fec_recovered) == "$rebuildable" ]] ||
-    die "workers=$workers: fec_recovered $(stat_value "$dir/gateway.log" fec_recovered), want $rebuildable"
+  # FEC rebuilt every lost packet it could; any more it rebuilt were sources slower than their
+  # block's repairs (with two workers, a handoff delayed), whose originals then arrived as
+  # duplicates or late (docs/transport.md, FEC "Recovery at the gateway").
+  local recovered extra
+  recovered=$(stat_value "$dir/gateway.log" fec_recovered)
+  extra=$(($(stat_value "$dir/gateway.log" duplicates) + $(stat_value "$dir/gateway.log" late)))
+  ((recovered >= rebuildable && recovered <= rebuildable + extra)) ||
+    die "workers=$workers: fec_recovered $recovered, want $rebuildable (+ at most $extra duplicates/late)"
   log "workers=$workers: $(grep -E '^final' "$dir/gateway.log" | grep -oE '(played|skipped|fec_recovered|handoffs|handoff_drops)=[0-9]+' | tr '\n' ' ')"
 }
 

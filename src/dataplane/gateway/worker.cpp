@@ -632,11 +632,19 @@ Worker::Pass Worker::pass(bool receive) noexcept {
     port_->release(burst_);
     done.received += n;
     done.lastBurst = n;
+    // Handoffs both ways after every burst, as with one burst per pass: a packet received by
+    // another worker must not wait behind 16 of the owner's bursts (with two workers, a
+    // session's sources then came after their block's repairs, and FEC rebuilt packets that
+    // were on their way: workers_test.sh).
+    publishHandoffs();
+    done.handedIn += drainInbound(done.nowNs);
     if (n < kBurstSize) break;
   }
-  if (done.nowNs == 0) done.nowNs = monotonicNs();
-  publishHandoffs();
-  done.handedIn = drainInbound(done.nowNs);
+  if (done.nowNs == 0) {
+    done.nowNs = monotonicNs();
+    publishHandoffs();
+    done.handedIn = drainInbound(done.nowNs);
+  }
   // Due playout before the handshakes: opening a session takes milliseconds.
   serviceTimers(done.nowNs);
   serviceHandshakes(done.nowNs);
