@@ -117,7 +117,7 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
       "%s t=%.2f state=%s session=%016llx send_mbps=%.2f input_bytes=%llu media_bytes=%llu "
       "udp_bytes=%llu overhead=%.3f data_packets=%llu next_seq=%llu acked_seq=%llu srtt_ms=%.1f "
       "live_links=%llu handshakes=%llu rekeys=%llu resets=%llu stale_dropped=%llu ring_full=%llu "
-      "send_errors=%llu nacks=%llu retransmits=%llu retransmit_bytes=%llu "
+      "send_errors=%llu nacks=%llu acks_repeated=%llu retransmits=%llu retransmit_bytes=%llu "
       "retransmits_refused=%llu fec_blocks=%llu repairs=%llu repair_bytes=%llu "
       "repairs_dropped=%llu repairs_trimmed=%llu repair_ratio=%.3f fec_loss=%.3f fec_burst=%.2f%s "
       "target_bps=%llu "
@@ -132,10 +132,11 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
       (unsigned long long)c.rekeys.read(), (unsigned long long)c.resetsReceived.read(),
       (unsigned long long)c.staleDiscarded.read(), (unsigned long long)in.ringFull.read(),
       (unsigned long long)c.sendErrors.read(), (unsigned long long)c.nacksReceived.read(),
-      (unsigned long long)c.retransmits.read(), (unsigned long long)c.retransmitBytes.read(),
-      (unsigned long long)c.retransmitsRefused.read(), (unsigned long long)c.fecBlocks.read(),
-      (unsigned long long)c.repairPackets.read(), (unsigned long long)c.repairBytes.read(),
-      (unsigned long long)c.repairsDropped.read(), (unsigned long long)c.repairsTrimmed.read(),
+      (unsigned long long)c.acksRepeated.read(), (unsigned long long)c.retransmits.read(),
+      (unsigned long long)c.retransmitBytes.read(), (unsigned long long)c.retransmitsRefused.read(),
+      (unsigned long long)c.fecBlocks.read(), (unsigned long long)c.repairPackets.read(),
+      (unsigned long long)c.repairBytes.read(), (unsigned long long)c.repairsDropped.read(),
+      (unsigned long long)c.repairsTrimmed.read(),
       static_cast<double>(c.repairPermille.read()) / 1000,
       static_cast<double>(c.lossPermille.read()) / 1000,
       static_cast<double>(c.burstCenti.read()) / 100, mediaStatsFields(c, in).c_str(),

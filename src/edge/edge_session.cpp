@@ -214,6 +214,7 @@ void EdgeSession::onAccept(const proto::EstablishedSession& established, uint64_
   ackedSeq_ = nextMediaSeq_;
   setState(EdgeState::kEstablished);
   establishedNs_ = nowNs;
+  feedbackFilter_.reset();
   everEstablished_.store(true, std::memory_order_release);
   Link& proven = links_[handshakeLink_];
   for (Link& link : links_) {
@@ -584,6 +585,20 @@ bool EdgeSession::resend(uint64_t seq, uint64_t nowNs, int lostOn, bool throttle
   auto extraDelayNs =
       static_cast<uint64_t>(std::max(0.0, c.srttUs() - c.minRttUs()) / 2 * 1000) + kResendMarginNs;
   auto roundTripNs = throttle ? static_cast<uint64_t>(c.srttUs() * 1000) : 0;
+  if (throttle && lostOn >= 0 && links_[lostOn].active() &&
+      carriesMedia(links_[lostOn].controller.phase())) {
+    // The original may be queued on its link, not lost: a NACK sent before it could have
+    // arrived (its link's forward delay, queue included) asks for a packet on its way, and
+    // a copy would only take room from the media. Unless it would arrive past its deadline.
+    const LinkController& original = links_[lostOn].controller;
+    const auto forwardNs = static_cast<uint64_t>(original.forwardDelayUs() * 1000);
+    const dp::RetransmitBuffer::Packet* held = retransmit_->find(seq);
+    if (held != nullptr && held->lastSentNs + forwardNs + kResendMarginNs < held->deadlineNs) {
+      roundTripNs =
+          std::max(roundTripNs, forwardNs + static_cast<uint64_t>(original.minRttUs() / 2 * 1000) +
+                                    kResendMarginNs);
+    }
+  }
   const dp::RetransmitBuffer::Packet* packet =
       retransmit_->takeForResend(seq, nowNs, extraDelayNs, roundTripNs, link->id);
   if (packet == nullptr) {
@@ -624,8 +639,6 @@ void EdgeSession::rescue(Link& dead, uint64_t nowNs) {
 }
 
 void EdgeSession::countReport(Link& link, const proto::LinkReport& report, uint64_t nowNs) {
-  if (report == link.lastReport) return;
-  link.lastReport = report;
   fecPolicy_.onReport(nowNs, report.packetsReceived, report.packetsLost);
   EdgeLinkCounters& c = counters_.links[link.id];
   c.reportedPackets.add(report.packetsReceived);
@@ -633,11 +646,16 @@ void EdgeSession::countReport(Link& link, const proto::LinkReport& report, uint6
   c.reportedBytes.add(report.bytesReceived);
 }
 
-void EdgeSession::onAck(const proto::Ack& ack, uint64_t nowNs) {
+void EdgeSession::onAck(const proto::Ack& ack, uint32_t gatewaySendTsUs, uint64_t nowNs) {
   if (ack.cumulativeSeq > ackedSeq_ && ack.cumulativeSeq <= nextMediaSeq_) {
     ackedSeq_ = ack.cumulativeSeq;
     counters_.ackedSeq.set(ackedSeq_);
     retransmit_->release(ackedSeq_);
+  }
+  // The second copy of an ACK (or one overtaken by a newer ACK) repeats reports already taken.
+  if (!feedbackFilter_.take(gatewaySendTsUs)) {
+    counters_.acksRepeated.add();
+    return;
   }
   uint32_t nowUs = sendTimestampUs(nowNs);
   std::array<bool, proto::kMaxLinks> reported{};
@@ -683,7 +701,7 @@ void EdgeSession::onSealed(Link& link, std::span<uint8_t> datagram, uint64_t now
         counters_.rxDrops.add();
         return;
       }
-      onAck(*ack, nowNs);
+      onAck(*ack, opened->header.sendTsUs, nowNs);
       return;
     }
     case PacketType::kKeepalive: {
@@ -988,6 +1006,8 @@ LinkController EdgeSession::newLinkController() {
   if (options_.scheduling == Scheduling::kPerLink) {
     config.burstPackets = 1;
     config.maxPaceOverDelivery = 1.25;
+    config.backloggedPaceOverDelivery = 0;  // every link is always backlogged there
+    config.inflightCapGain = 1;
   }
   LinkController controller(config);
   controller.setDrainSlot(&drainSlot_);

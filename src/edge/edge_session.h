@@ -18,6 +18,7 @@
 #include "dataplane/reliability/retransmit_buffer.h"
 #include "dataplane/ring/spsc_ring.h"
 #include "edge/fec_policy.h"
+#include "edge/feedback_filter.h"
 #include "edge/link_controller.h"
 #include "edge/link_options.h"
 #include "edge/link_set.h"
@@ -116,6 +117,7 @@ struct EdgeCounters {
   dp::OwnedCounter srttUs;  // of the link with the lowest SRTT that is live
   dp::OwnedCounter sendErrors;
   dp::OwnedCounter nacksReceived;
+  dp::OwnedCounter acksRepeated;        // ACK copies whose reports were already taken (not news)
   dp::OwnedCounter retransmits;         // DATA copies resent for a NACK (also in udpBytesSent)
   dp::OwnedCounter retransmitBytes;     // their UDP payload bytes
   dp::OwnedCounter retransmitsRefused;  // NACKed sequences not resent (late, budget, acked)
@@ -182,7 +184,6 @@ class EdgeSession {
     uint64_t lastSentNs = 0;
     uint64_t lastProbeNs = 0;
     LinkPhase reportedPhase = LinkPhase::kInit;
-    proto::LinkReport lastReport{};
     // Active: carries media or probes. Retiring: removed by a reload; no longer sent on, its
     // socket still read (late feedback) until retireAtNs.
     SlotState state = SlotState::kFree;
@@ -229,7 +230,8 @@ class EdgeSession {
   void onDatagram(Link& link, std::span<uint8_t> datagram, uint64_t nowNs);
   void onAccept(const proto::EstablishedSession& established, uint64_t nowNs);
   void onSealed(Link& link, std::span<uint8_t> datagram, uint64_t nowNs);
-  void onAck(const proto::Ack& ack, uint64_t nowNs);
+  // gatewaySendTsUs: the sealed ACK's send timestamp (which copy of which ACK it is).
+  void onAck(const proto::Ack& ack, uint32_t gatewaySendTsUs, uint64_t nowNs);
   void onNack(const proto::Nack& nack, uint64_t nowNs);
   // Sends media packet `seq` again on the best live link other than `lostOn` if it can still
   // arrive in time (and, with `throttle`, if its last copy left over a round trip ago).
@@ -331,6 +333,7 @@ class EdgeSession {
   std::atomic<bool> everEstablished_{false};
   std::atomic<bool> linksSettled_{false};
   uint64_t establishedNs_ = 0;
+  FeedbackFilter feedbackFilter_;
   EdgeState state_ = EdgeState::kHandshaking;
 
   std::optional<proto::HandshakeInitiator> initiator_;

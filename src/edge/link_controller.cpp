@@ -91,6 +91,7 @@ void LinkController::setPhase(LinkPhase phase, uint64_t nowNs) noexcept {
       paceBps_ = trainBps_ > 0
                      ? std::clamp(trainBps_ * warmShareOfTrain(), config_.minBps, config_.maxBps)
                      : config_.initialBps;
+      pacerBps_ = paceBps_;
       tokens_ = 0;
       lastRefillNs_ = nowNs;
       firstUnreportedSendNs_ = 0;
@@ -370,7 +371,9 @@ void LinkController::updatePacing(uint64_t nowNs) noexcept {
   if (backlogged_ && !startup_ && queueStanding && nowNs - lastDrainNs_ > kDrainEveryNs &&
       (drainSlot_ == nullptr || nowNs >= drainSlot_->busyUntilNs)) {
     lastDrainNs_ = nowNs;
-    drainUntilNs_ = nowNs + std::max<uint64_t>(kMinDrainNs, static_cast<uint64_t>(srttUs_ * 1000));
+    // At kDrainGain of the delivery a queue empties in twice its delay.
+    drainUntilNs_ = nowNs + std::max({kMinDrainNs, static_cast<uint64_t>(srttUs_ * 1000),
+                                      static_cast<uint64_t>(2 * standingQueueUs_ * 1000)});
     if (drainSlot_ != nullptr) drainSlot_->busyUntilNs = drainUntilNs_;
   }
   if (nowNs < drainUntilNs_) {
@@ -394,6 +397,19 @@ void LinkController::updatePacing(uint64_t nowNs) noexcept {
   paced = std::min(paced, (startup_ ? kStartupMaxPaceOverDelivery : config_.maxPaceOverDelivery) *
                               std::max(deliveryBps_, unmeasuredRateBps()));
   paceBps_ = std::clamp(paced, config_.minBps, config_.maxBps);
+  // Media waits at the sender: the link is given all it takes, and what it delivered shows
+  // what it was let carry, not what it could. The pacer then lets out more than the rate
+  // above, and the in-flight cap, which follows the deliveries, bounds the link's queue
+  // (about a round trip of it at most; moving media from the sender's queue into a link's
+  // costs it nothing the scheduler does not see). A pacer held near the delivery kept the bond's
+  // links below the stream while their queues were short (a link's delivery could grow only as fast
+  // as its pace, and its pace only 1.5× its delivery), and the sender dropped what went stale.
+  pacerBps_ = paceBps_;
+  if (backlogged_ && config_.backloggedPaceOverDelivery > 0 && nowNs >= drainUntilNs_) {
+    pacerBps_ = std::clamp(std::max(paceBps_, config_.backloggedPaceOverDelivery *
+                                                  std::max(deliveryBps_, unmeasuredRateBps())),
+                           config_.minBps, config_.maxBps);
+  }
 }
 
 void LinkController::onProbeAnswer(uint64_t nowNs) noexcept {
@@ -516,7 +532,7 @@ void LinkController::tick(uint64_t nowNs) noexcept {
 
 void LinkController::refill(uint64_t nowNs) noexcept {
   if (lastRefillNs_ == 0) lastRefillNs_ = nowNs;
-  double rate = paceBps_ > 0 ? paceBps_ : config_.initialBps;
+  double rate = pacerBps_ > 0 ? pacerBps_ : config_.initialBps;
   double burst =
       std::max(config_.burstPackets * kPacketBytes, rate / 8 * static_cast<double>(kBurstNs) / 1e9);
   tokens_ = std::min(burst, tokens_ + rate / 8 * static_cast<double>(nowNs - lastRefillNs_) / 1e9);
@@ -526,7 +542,7 @@ void LinkController::refill(uint64_t nowNs) noexcept {
 uint64_t LinkController::waitNs(uint64_t nowNs, uint64_t bytes) noexcept {
   refill(nowNs);
   auto need = static_cast<double>(bytes);
-  double rate = paceBps_ > 0 ? paceBps_ : config_.initialBps;
+  double rate = pacerBps_ > 0 ? pacerBps_ : config_.initialBps;
   // Never more in flight than the path holds plus the allowed standing queue: a link that
   // stalls (a trace gap, a dying modem) stops taking packets instead of hiding them in its
   // queue for seconds.
@@ -542,7 +558,7 @@ uint64_t LinkController::waitNs(uint64_t nowNs, uint64_t bytes) noexcept {
     // Allowed: the path (min RTT), a report interval of packets not yet reported, and the
     // queue the pacer aims at (the cap bounds what a stall or a wrong rate can strand).
     double capBytes = std::max(
-        8 * 1500.0, deliveryRate / 8 *
+        8 * 1500.0, config_.inflightCapGain * deliveryRate / 8 *
                         (minRttUs_ / 1e6 + static_cast<double>(kCapReportAllowanceNs) / 1e9 +
                          static_cast<double>(config_.queueDelayTargetNs) / 1e9));
     // Capped: the time until enough of what is in flight has drained.
@@ -559,7 +575,10 @@ uint64_t LinkController::expectedDeliveryNs(uint64_t nowNs, uint64_t bytes) noex
   // it is not judged unable to carry one packet.
   // Delivered, not served: a lossy link's losses cost the bond repairs, and judged by what
   // it served the 200 ms bond's bursty link took the largest share and the repair rate rose.
-  double rate = std::max(deliveryBps_, unmeasuredRateBps());
+  // The recent peak, not the smoothed delivery: a link's queue drains at what the link can
+  // carry, and the smoothed delivery of a bonded link is its share of the stream, which took
+  // the 200 ms bond's links for slower than they were and its packets for stale.
+  double rate = std::max({maxDeliveryBps_, deliveryBps_, unmeasuredRateBps()});
   // What is in flight is mostly on the path, not queued ahead of this packet: a path's worth
   // (rate × min RTT) of it has left the bottleneck or is on its way back as a report. Only the
   // rest waits in the queue. (Counting all of it had each link's expected delivery a whole RTT

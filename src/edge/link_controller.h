@@ -47,6 +47,15 @@ struct LinkControllerConfig {
   // saturated on its own (the link test), where delivery is the link's capacity and 1.5×
   // it reached the bottleneck as 10 ms bursts well over its rate.
   double maxPaceOverDelivery = 1.5;
+  // While media waits at the sender, the pacer lets out at least this multiple of the
+  // smoothed delivery (0: off), and the in-flight cap is what holds the link's queue. Off where
+  // each link sends as its own pacer allows (the link test): every link is backlogged there.
+  double backloggedPaceOverDelivery = 2.0;
+  // The in-flight cap over rate × (path + a report interval + the queue target), as BBR's
+  // cwnd gain. In a bond a link's rate shows its share of the stream: a cap of exactly that
+  // share's round trip could not let the share grow, and shrank it whenever a round trip ran
+  // long. 1 where each link is saturated on its own (the link test), its rate its capacity.
+  double inflightCapGain = 2.0;
   // The pacer's bucket in packets. Two when one queue feeds the bond: with one, a link whose
   // turn came while the scheduler waited on another lost the time it sat ready (its bucket
   // was full), and at 200 ms the bond fell behind its input. One when each link sends as its
@@ -150,6 +159,7 @@ class LinkController {
   DemoteReason lastDemoteReason() const { return demoteReason_; }
   uint32_t demotions() const { return demotions_; }
   uint64_t penaltyNs() const { return penaltyNs_; }
+  // The congestion controller's rate (the pacer lets out more while media waits at the sender).
   double paceBps() const { return paceBps_; }
   double srttUs() const { return srttUs_; }
   double rttvarUs() const { return rttvarUs_; }
@@ -262,7 +272,8 @@ class LinkController {
   uint64_t firstUnreportedSendNs_ = 0;       // oldest send not yet covered by a delivering report
   std::array<uint64_t, 256> sendNsBySeq_{};  // send time of link sequence s at [s % 256]
   // Pacing
-  double paceBps_ = 0;
+  double paceBps_ = 0;    // the congestion controller's rate
+  double pacerBps_ = 0;   // what the pacer lets out: paceBps_, more while media waits
   double tokens_ = 0;     // bytes; may go negative (retransmissions borrow)
   bool startup_ = false;  // warm and the queue has not built yet: the rate ramps fast
   uint64_t lastDrainNs_ = 0;

@@ -45,10 +45,15 @@ void RetransmitBuffer::store(uint64_t seq, uint64_t mediaTsUs, uint8_t flags,
   slot.held = true;
 }
 
-int RetransmitBuffer::linkOf(uint64_t seq) const noexcept {
+const RetransmitBuffer::Packet* RetransmitBuffer::find(uint64_t seq) const noexcept {
   const Slot& slot = slots_[seq & mask_];
-  if (!slot.held || slot.packet.seq != seq || seq < released_) return -1;
-  return slot.packet.linkId;
+  if (!slot.held || slot.packet.seq != seq || seq < released_) return nullptr;
+  return &slot.packet;
+}
+
+int RetransmitBuffer::linkOf(uint64_t seq) const noexcept {
+  const Packet* packet = find(seq);
+  return packet == nullptr ? -1 : packet->linkId;
 }
 
 void RetransmitBuffer::release(uint64_t cumulativeSeq) noexcept {

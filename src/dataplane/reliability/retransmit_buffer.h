@@ -56,6 +56,8 @@ class RetransmitBuffer {
              uint64_t deadlineNs, uint64_t sentNs, uint8_t linkId = 0) noexcept;
   // The link the last copy of `seq` went on, or -1 if it is not held.
   int linkOf(uint64_t seq) const noexcept;
+  // The held packet `seq` (its last send time, link and deadline), or nullptr. Sender thread.
+  const Packet* find(uint64_t seq) const noexcept;
   // Forgets every sequence below `cumulativeSeq` (the receiver has them or gave up on them).
   void release(uint64_t cumulativeSeq) noexcept;
   // The packet to resend for a NACK of `seq` at `nowNs` if a copy sent now would arrive before
