@@ -33,6 +33,10 @@ constexpr double kBaseSeenUs = 2'000;
 constexpr double kDrainGain = 0.5;
 // In-flight bytes not yet covered by a report: up to one feedback interval (50 ms by default).
 constexpr uint64_t kCapReportAllowanceNs = 50'000'000;
+// A link whose queue holds more than this share of the latency gets no more than its
+// delivery's round trip in flight, whatever waits at the sender: what it holds must still
+// land with room for a repair (the 8 -> 2 Mbit/s step stranded ~300 ms behind a doubled cap).
+constexpr double kBacklogQueueShareOfLatency = 0.5;
 
 }  // namespace
 
@@ -144,6 +148,10 @@ void LinkController::demote(DemoteReason reason, uint64_t nowNs) noexcept {
   penaltyNs_ =
       penaltyNs_ == 0 ? config_.firstPenaltyNs : std::min(2 * penaltyNs_, config_.maxPenaltyNs);
   setPhase(LinkPhase::kDegrade, nowNs);
+}
+
+bool LinkController::queuePastLatencyShare() const noexcept {
+  return queueDelayUs_ * 1000 > kBacklogQueueShareOfLatency * static_cast<double>(latencyNs_);
 }
 
 double LinkController::forwardDelayUs() const noexcept {
@@ -405,7 +413,8 @@ void LinkController::updatePacing(uint64_t nowNs) noexcept {
   // links below the stream while their queues were short (a link's delivery could grow only as fast
   // as its pace, and its pace only 1.5× its delivery), and the sender dropped what went stale.
   pacerBps_ = paceBps_;
-  if (backlogged_ && config_.backloggedPaceOverDelivery > 0 && nowNs >= drainUntilNs_) {
+  if (backlogged_ && config_.backloggedPaceOverDelivery > 0 && nowNs >= drainUntilNs_ &&
+      !queuePastLatencyShare()) {
     pacerBps_ = std::clamp(std::max(paceBps_, config_.backloggedPaceOverDelivery *
                                                   std::max(deliveryBps_, unmeasuredRateBps())),
                            config_.minBps, config_.maxBps);
@@ -558,7 +567,7 @@ uint64_t LinkController::waitNs(uint64_t nowNs, uint64_t bytes) noexcept {
     // Allowed: the path (min RTT), a report interval of packets not yet reported, and the
     // queue the pacer aims at (the cap bounds what a stall or a wrong rate can strand).
     double capBytes = std::max(
-        8 * 1500.0, config_.inflightCapGain * deliveryRate / 8 *
+        8 * 1500.0, (queuePastLatencyShare() ? 1.0 : config_.inflightCapGain) * deliveryRate / 8 *
                         (minRttUs_ / 1e6 + static_cast<double>(kCapReportAllowanceNs) / 1e9 +
                          static_cast<double>(config_.queueDelayTargetNs) / 1e9));
     // Capped: the time until enough of what is in flight has drained.

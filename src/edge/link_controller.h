@@ -191,6 +191,8 @@ class LinkController {
   void checkStalled(uint64_t nowNs) noexcept;
   void updatePacing(uint64_t nowNs) noexcept;
   void demote(DemoteReason reason, uint64_t nowNs) noexcept;
+  // The gateway's latest queue delay on the link is past half the latency target.
+  bool queuePastLatencyShare() const noexcept;
   bool delayRecovered() const noexcept;
   bool recovered() const noexcept;
   bool relapsed() const noexcept;
