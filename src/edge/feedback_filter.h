@@ -4,12 +4,12 @@
 
 namespace braid::edge {
 
-// Which ACKs carry news. The gateway sends every ACK on two links (docs/transport.md, Feedback),
-// and its per-link receive reports count what arrived since the previous ACK: a controller fed both
-// copies counted each interval's bytes twice, over the gap between the copies' arrivals, and
-// took a link's delivery rate for twice what it was. Both copies are sealed at one instant, so
-// they carry the same gateway send timestamp; an ACK is news only if it was sent after the
-// newest one taken. (A copy overtaken by a later ACK is dropped too: its interval is already
+// Which ACKs carry news. The gateway sends every ACK on two links (docs/transport.md, Per-link
+// measurement), and its per-link receive reports count what arrived since the previous ACK: a
+// controller fed both copies counted each interval's bytes twice, over the gap between the copies'
+// arrivals, and took a link's delivery rate for twice what it was. Both copies are sealed at one
+// instant, so they carry the same gateway send timestamp; an ACK is news only if it was sent after
+// the newest one taken. (A copy overtaken by a later ACK is dropped too: its interval is already
 // past, and its round trip would be the slower return path's.) Sender thread; no allocation.
 class FeedbackFilter {
  public:
