@@ -79,6 +79,12 @@ constexpr CounterSpec kCounters[] = {
      &dp::WorkerCounters::handshakesLimited},
     {"braid_gateway_idle_waits_total", "worker sleeps on its socket and rings",
      &dp::WorkerCounters::idleWaits},
+    {"braid_gateway_arena_waits_total",
+     "times new sessions waited for the arena pool to map a jitter-buffer arena",
+     &dp::WorkerCounters::arenaWaits},
+    {"braid_gateway_worker_stalls_total",
+     "passes or sleeps that kept the worker from its port for 20 ms or more",
+     &dp::WorkerCounters::stalls},
 };
 
 }  // namespace
@@ -121,7 +127,11 @@ std::vector<prometheus::MetricFamily> GatewayCollector::Collect() const {
                              "outputs held open (closed after a while without a session)");
   auto replay = gaugeFamily(families, "braid_gateway_handshake_state_entries",
                             "remembered authenticated handshakes (replay cache)");
+  auto longestStall = gaugeFamily(families, "braid_gateway_worker_longest_stall_seconds",
+                                  "the longest time the worker was kept from its port");
   for (size_t w = 0; w < workers_.size(); ++w) {
+    longestStall.add({{"worker", std::to_string(w)}},
+                     static_cast<double>(workers_[w]->longestStallUs.read()) / 1e6);
     sessions.add({{"worker", std::to_string(w)}},
                  static_cast<double>(workers_[w]->sessionsActive.read()));
     outputs.add({{"worker", std::to_string(w)}},

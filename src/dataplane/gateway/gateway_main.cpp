@@ -370,6 +370,14 @@ int runGateway(RunOptions& options) {
     spdlog::error("--output-threads: {}", outputPool.error().describe());
     return kExitConfig;
   }
+  // Declared before the workers too: they take their sessions' arenas from it and give them
+  // back until their sessions are gone.
+  auto arenas = dp::ArenaPool::start(
+      dp::GatewaySession::arenaBytes(dp::WorkerOptions{}.jitterCapacity), options.workers);
+  if (!arenas) {
+    spdlog::error("{}", arenas.error().describe());
+    return 1;
+  }
   std::vector<std::unique_ptr<dp::Worker>> workers;
   // One trace ring per worker (each is single-producer), drained here into the file.
   std::vector<std::unique_ptr<dp::RecoveryTrace>> traces;
@@ -403,6 +411,7 @@ int runGateway(RunOptions& options) {
             .workerCount = static_cast<uint8_t>(options.workers),
             .outputs = options.outputs,
             .outputPool = outputPool->get(),
+            .arenas = arenas->get(),
             .outputLingerNs = static_cast<uint64_t>(options.outputLingerSeconds * 1e9),
             .channel = {.backend = *backend},
             .registry = &registry,

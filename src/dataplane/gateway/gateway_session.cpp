@@ -34,14 +34,17 @@ uint32_t sendTimestampUs(uint64_t nowNs) {
 
 Result<std::unique_ptr<GatewaySession>> GatewaySession::create(
     const GatewaySessionParams& params, proto::SealedChannel&& channel,
-    std::vector<std::shared_ptr<Output>> outputs, WorkerCounters& counters, uint64_t nowNs) {
+    std::vector<std::shared_ptr<Output>> outputs, WorkerCounters& counters, uint64_t nowNs,
+    PayloadArena arena) {
   std::unique_ptr<GatewaySession> session(
       new GatewaySession(params, std::move(channel), std::move(outputs), counters, nowNs));
-  auto jitter = JitterBuffer::create(JitterBufferConfig{
-      .capacity = static_cast<uint32_t>(params.jitterCapacity),
-      .maxPayload = static_cast<uint32_t>(kDatagramCapacity),
-      .targetLatencyNs = uint64_t{params.latencyMs} * kNsPerMs,
-  });
+  auto jitter = JitterBuffer::create(
+      JitterBufferConfig{
+          .capacity = static_cast<uint32_t>(params.jitterCapacity),
+          .maxPayload = static_cast<uint32_t>(kDatagramCapacity),
+          .targetLatencyNs = uint64_t{params.latencyMs} * kNsPerMs,
+      },
+      std::move(arena));
   if (!jitter) return tl::unexpected(jitter.error());
   session->jitter_ = std::move(*jitter);
   auto nacks = NackScheduler::create(NackConfig{

@@ -38,9 +38,21 @@ struct GatewaySessionParams {
 // and the feedback timers. Everything here runs on the owner thread only.
 class GatewaySession {
  public:
+  // The size of the payload arena of a session whose jitter buffer holds `jitterCapacity`.
+  static size_t arenaBytes(size_t jitterCapacity) noexcept {
+    return jitterCapacity * kDatagramCapacity;
+  }
+  // `arena`: the jitter buffer's payload slots, mapped and populated beforehand (ArenaPool);
+  // without one the jitter buffer maps its own here.
   static Result<std::unique_ptr<GatewaySession>> create(
       const GatewaySessionParams& params, proto::SealedChannel&& channel,
-      std::vector<std::shared_ptr<Output>> outputs, WorkerCounters& counters, uint64_t nowNs);
+      std::vector<std::shared_ptr<Output>> outputs, WorkerCounters& counters, uint64_t nowNs,
+      PayloadArena arena = {});
+  // The jitter buffer's payload arena, for the next session to reuse; the session is not used
+  // again after this, only destroyed. Owner thread.
+  PayloadArena releaseArena() noexcept {
+    return jitter_ ? jitter_->releaseArena() : PayloadArena{};
+  }
 
   // A sealed packet for this session: authenticate, then handle. Returns why it was
   // dropped, or nothing when it was used.

@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -51,9 +52,12 @@ void sumInto(WorkerCounters& total, std::span<const WorkerCounters* const> worke
                         &WorkerCounters::handshakesLimited,
                         &WorkerCounters::idleWaits,
                         &WorkerCounters::coalesceSleeps,
-                        &WorkerCounters::timersFired}) {
+                        &WorkerCounters::timersFired,
+                        &WorkerCounters::stalls,
+                        &WorkerCounters::arenaWaits}) {
       (total.*member).add((w->*member).read());
     }
+    total.longestStallUs.set(std::max(total.longestStallUs.read(), w->longestStallUs.read()));
   }
 }
 
@@ -89,7 +93,8 @@ void GatewayStatsPrinter::print(std::span<const WorkerCounters* const> workers, 
       "handshake_state=%llu "
       "nacks=%llu nacked=%llu retransmits=%llu arq_recovered=%llu repairs=%llu "
       "fec_recovered=%llu nulls_restored=%llu workers=%zu handoffs=%llu handoff_drops=%llu "
-      "handshakes_limited=%llu outputs=%llu%.*s%s\n",
+      "handshakes_limited=%llu outputs=%llu stalls=%llu longest_stall_ms=%.1f "
+      "arena_waits=%llu%.*s%s\n",
       final ? "final" : "stats", static_cast<double>(nowNs - startNs_) / 1e9,
       (unsigned long long)c.sessionsActive.read(), (unsigned long long)c.rxPackets.read(),
       (unsigned long long)c.dataPackets.read(), (unsigned long long)c.played.read(),
@@ -105,7 +110,9 @@ void GatewayStatsPrinter::print(std::span<const WorkerCounters* const> workers, 
       (unsigned long long)c.nullsRestored.read(), workers.size(),
       (unsigned long long)c.handoffsSent.read(), (unsigned long long)c.handoffDrops.read(),
       (unsigned long long)c.handshakesLimited.read(), (unsigned long long)c.outputsOpen.read(),
-      static_cast<int>(extra.size()), extra.data(), drops.c_str());
+      (unsigned long long)c.stalls.read(), static_cast<double>(c.longestStallUs.read()) / 1e3,
+      (unsigned long long)c.arenaWaits.read(), static_cast<int>(extra.size()), extra.data(),
+      drops.c_str());
   std::fflush(stdout);
 }
 

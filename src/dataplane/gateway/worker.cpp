@@ -14,6 +14,7 @@
 #include "dataplane/output/null_sink.h"
 #include "dataplane/proto/crypto/primitives.h"
 #include "dataplane/proto/wire/sealed_header.h"
+#include "fmt/format.h"
 #include "spdlog/spdlog.h"
 
 namespace braid::dp {
@@ -46,6 +47,8 @@ constexpr size_t kHandshakesPerPass = 32;
 // media and due playout, holds them for at most one opening. The rest wait in the handshake
 // lane for the next passes.
 constexpr uint64_t kSessionsPerPass = 1;
+// A handshake lane that has waited this long for the arena pool says so, once per wait.
+constexpr uint64_t kArenaWaitWarnNs = 1'000 * kNsPerMs;
 // Rings per ordered worker pair: media (and every other sealed packet), and handshakes.
 constexpr size_t kLanes = 2;
 constexpr size_t kMediaLane = 0;
@@ -295,17 +298,18 @@ void Worker::admit(const proto::ValidatedInit& validated, const SocketAddress& f
                                               nowNs, options_.channel);
   if (!channel) return;
   const proto::ResponderConfig& config = responder_.config();
-  auto session =
-      GatewaySession::create(GatewaySessionParams{.id = id,
-                                                  .keyId = init.keyId,
-                                                  .latencyMs = accepted->latencyMs,
-                                                  .feedbackMs = config.feedbackMs,
-                                                  .keepaliveMs = config.keepaliveMs,
-                                                  .idleTimeoutMs = config.idleTimeoutMs,
-                                                  .jitterCapacity = options_.jitterCapacity,
-                                                  .initTimestampNs = init.timestampNs,
-                                                  .recoveryTrace = options_.recoveryTrace},
-                             std::move(*channel), std::move(outputs), counters_, nowNs);
+  auto session = GatewaySession::create(
+      GatewaySessionParams{.id = id,
+                           .keyId = init.keyId,
+                           .latencyMs = accepted->latencyMs,
+                           .feedbackMs = config.feedbackMs,
+                           .keepaliveMs = config.keepaliveMs,
+                           .idleTimeoutMs = config.idleTimeoutMs,
+                           .jitterCapacity = options_.jitterCapacity,
+                           .initTimestampNs = init.timestampNs,
+                           .recoveryTrace = options_.recoveryTrace},
+      std::move(*channel), std::move(outputs), counters_, nowNs,
+      options_.arenas != nullptr ? options_.arenas->take(options_.workerIndex) : PayloadArena{});
   if (!session) {
     spdlog::error("session for edge key {}: {}", init.keyId, session.error().describe());
     return;
@@ -504,7 +508,26 @@ void Worker::queueHandshake(std::span<const uint8_t> datagram, const SocketAddre
   handshakeLane_.publish(1);
 }
 
-void Worker::serviceHandshakes(uint64_t nowNs) {
+bool Worker::serviceHandshakes(uint64_t nowNs) {
+  // Opening a session takes a ready arena: with none, the lane waits for the pool's thread to
+  // map one (a few ms; longer on a loaded machine or where the hypervisor must back the memory
+  // first). The worker never maps one itself: live sessions would wait that long.
+  if (options_.arenas != nullptr && handshakeLane_.readable() > 0 &&
+      options_.arenas->ready(options_.workerIndex) == 0) {
+    if (arenaWaitSinceNs_ == 0) {
+      arenaWaitSinceNs_ = nowNs;
+      arenaWaitLogged_ = false;
+      counters_.arenaWaits.add();
+    } else if (!arenaWaitLogged_ && nowNs - arenaWaitSinceNs_ >= kArenaWaitWarnNs) {
+      arenaWaitLogged_ = true;
+      spdlog::warn(
+          "worker {}: handshakes have waited {} ms for a jitter-buffer arena (is memory "
+          "short?); live sessions are not held",
+          options_.workerIndex, (nowNs - arenaWaitSinceNs_) / kNsPerMs);
+    }
+    return true;
+  }
+  arenaWaitSinceNs_ = 0;
   const uint64_t openedBefore = counters_.sessionsOpened.read();
   for (size_t i = 0; i < kHandshakesPerPass && handshakeLane_.readable() > 0 &&
                      counters_.sessionsOpened.read() - openedBefore < kSessionsPerPass;
@@ -513,6 +536,7 @@ void Worker::serviceHandshakes(uint64_t nowNs) {
     handleInit(std::span<uint8_t>(item.bytes.data(), item.size), item.from, nowNs);
     handshakeLane_.consume(1);
   }
+  return false;
 }
 
 void Worker::closeIdleOutputs(uint64_t nowNs) {
@@ -543,6 +567,9 @@ void Worker::closeIdleOutputs(uint64_t nowNs) {
 
 void Worker::endSession(SessionTable::iterator& it) {
   if (options_.registry != nullptr) options_.registry->remove(it->second->session->id());
+  if (options_.arenas != nullptr) {
+    options_.arenas->give(options_.workerIndex, it->second->session->releaseArena());
+  }
   wheel_.cancel(it->second->timer);
   it = sessions_.erase(it);
   counters_.sessionsClosed.add();
@@ -641,8 +668,10 @@ Worker::Pass Worker::pass(bool receive) noexcept {
     if (n < kBurstSize) break;
   }
   // Due playout before the handshakes: opening a session takes milliseconds.
+  done.timersStartNs = monotonicNs();  // for the stall watch: where a long pass went
   serviceTimers(done.nowNs);
-  serviceHandshakes(done.nowNs);
+  done.handshakesStartNs = monotonicNs();
+  done.waitingForArena = serviceHandshakes(done.nowNs);
   tx_.flush();
   done.handshakesWaiting = handshakeLane_.readable() > 0;
   return done;
@@ -652,12 +681,27 @@ void Worker::run(const std::atomic<bool>& stop) noexcept {
   // False after a wake by the doorbell alone: the port has nothing, do not ask it.
   bool portReady = true;
   while (!stop.load(std::memory_order_relaxed)) {
+    const uint64_t startNs = monotonicNs();
+    const uint64_t openedBefore = counters_.sessionsOpened.read();
+    stallWatch_.begin(startNs);
     const Pass done = pass(portReady);
+    if (auto stall = stallWatch_.end(startNs, monotonicNs(), 0)) {
+      const uint64_t endNs = startNs + stall->heldNs;
+      noteStall(*stall, false, counters_.sessionsOpened.read() - openedBefore,
+                {.mediaNs = done.timersStartNs - startNs,
+                 .timersNs = done.handshakesStartNs - done.timersStartNs,
+                 .handshakesNs = endNs - done.handshakesStartNs});
+    }
     portReady = true;
     const size_t n = done.lastBurst;
     const size_t handedIn = done.handedIn;
     // More may be waiting: no sleep.
-    if (n == kBurstSize || handedIn >= kBurstSize || done.handshakesWaiting) continue;
+    if (n == kBurstSize || handedIn >= kBurstSize) continue;
+    if (done.waitingForArena) {
+      coalesce(done.nowNs, kMaxCoalesceNs);
+      continue;
+    }
+    if (done.handshakesWaiting) continue;
     if (n > 0 || handedIn > 0) {
       // Busy but not saturated: let the next burst gather.
       size_t got = std::max(n, handedIn);
@@ -683,9 +727,40 @@ void Worker::run(const std::atomic<bool>& stop) noexcept {
 void Worker::coalesce(uint64_t nowNs, uint64_t forNs) noexcept {
   uint64_t until = std::min(wheel_.nextDeadlineNs(nowNs + forNs), nextHousekeepingNs_);
   if (until <= nowNs) return;
-  timespec pause{0, static_cast<long>(std::min(until - nowNs, forNs))};
+  const uint64_t plannedNs = std::min(until - nowNs, forNs);
+  timespec pause{0, static_cast<long>(plannedNs)};
   counters_.coalesceSleeps.add();
+  // `nowNs` may be the pass's last burst, before its timers and handshakes: a stall is
+  // measured from now.
+  const uint64_t sleptAtNs = monotonicNs();
+  stallWatch_.begin(sleptAtNs);
   ::nanosleep(&pause, nullptr);
+  if (auto stall = stallWatch_.end(sleptAtNs, monotonicNs(), plannedNs)) {
+    noteStall(*stall, true, 0, {});
+  }
+}
+
+void Worker::noteStall(const Stall& stall, bool inSleep, uint64_t sessionsOpened,
+                       const PassPhases& phases) noexcept {
+  counters_.stalls.add();
+  const uint64_t heldUs = stall.heldNs / 1'000;
+  if (heldUs > counters_.longestStallUs.read()) counters_.longestStallUs.set(heldUs);
+  if (!stallLogLimiter_.take(monotonicNs())) return;
+  // One line a test or an operator can act on: whose fault the held media was.
+  auto ms = [](uint64_t ns) { return static_cast<double>(ns) / 1e6; };
+  const std::string where =
+      inSleep
+          ? std::string("past a sleep")
+          : fmt::format(
+                "in a pass (media {:.1f} ms, timers {:.1f} ms, handshakes {:.1f} ms; "
+                "{} session(s) opened)",
+                ms(phases.mediaNs), ms(phases.timersNs), ms(phases.handshakesNs), sessionsOpened);
+  spdlog::warn(
+      "worker {} stalled {:.1f} ms {}: of the last {:.1f} ms it ran {:.1f} ms, preempted {} "
+      "times, blocked {} times ({})",
+      options_.workerIndex, ms(stall.heldNs), where, ms(stall.windowNs), ms(stall.used.cpuNs),
+      stall.used.preemptions, stall.used.blocks,
+      stall.offCpu() ? "off its CPU: the machine held it" : "on its CPU: its own work");
 }
 
 void Worker::shutdown() {

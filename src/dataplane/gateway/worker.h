@@ -11,10 +11,12 @@
 #include <unordered_set>
 #include <vector>
 
+#include "dataplane/gateway/arena_pool.h"
 #include "dataplane/gateway/gateway_session.h"
 #include "dataplane/gateway/output_claims.h"
 #include "dataplane/gateway/recovery_trace.h"
 #include "dataplane/gateway/session_registry.h"
+#include "dataplane/gateway/stall_watch.h"
 #include "dataplane/gateway/timer_wheel.h"
 #include "dataplane/gateway/transmitter.h"
 #include "dataplane/gateway/worker_counters.h"
@@ -42,13 +44,19 @@ struct WorkerOptions {
   uint8_t workerIndex = 0;  // this worker's number, the owner byte of its session IDs
   uint8_t workerCount = 1;
   std::vector<OutputTarget> outputs;
-  // 4096 packets of up to 1472 B: ~2 s of a 20 Mbit/s stream, 6 MiB per session.
+  // 4096 packets of up to 1472 B: ~2 s of a 20 Mbit/s stream; 8 MiB per session (slots of
+  // kDatagramCapacity).
   size_t jitterCapacity = 4096;
   // ~2 s of output at 10 Mbit/s between the worker and a slow output.
   size_t outputQueueChunks = 2048;
   // The threads that drain the outputs, shared by the gateway's workers; must outlive the
   // worker. Null: the worker starts a pool of one thread of its own.
   OutputPool* outputPool = nullptr;
+  // Where new sessions take their jitter buffer's payload arena, mapped and populated off the
+  // worker (and where ended sessions give it back); must outlive the worker, and its arenas
+  // must be GatewaySession::arenaBytes(jitterCapacity). New sessions wait for it. Null: each
+  // session maps its own on the worker (the fuzz targets).
+  ArenaPool* arenas = nullptr;
   // An output no session has used for this long is closed (its ring, sink and claim freed), so
   // that a gateway that has seen thousands of edge keys does not keep an output for each. A
   // file reopened later for the same key is appended to, not emptied.
@@ -102,7 +110,12 @@ class Worker {
     size_t lastBurst = 0;  // of them in the last receive burst (full: more may wait)
     size_t handedIn = 0;   // datagrams from other workers' rings
     bool handshakesWaiting = false;
-    uint64_t nowNs = 0;  // the clock read of its last burst (one per burst)
+    // Handshakes wait only for the arena pool's thread to map an arena: sleep a little
+    // rather than spin on a core it may need.
+    bool waitingForArena = false;
+    uint64_t nowNs = 0;              // the clock read of its last burst (one per burst)
+    uint64_t timersStartNs = 0;      // when the timers began (after the media)
+    uint64_t handshakesStartNs = 0;  // when the handshake lane began
   };
   // One pass of run() without any sleep: control tasks, receive bursts while they come full
   // (if `receive`; at most 16), handoffs out and in, due timers, the handshake lane, transmit.
@@ -147,7 +160,8 @@ class Worker {
   // Handles up to a burst from each inbound ring; returns how many.
   size_t drainInbound(uint64_t nowNs) noexcept;
   void queueHandshake(std::span<const uint8_t> datagram, const SocketAddress& from) noexcept;
-  void serviceHandshakes(uint64_t nowNs);
+  // True while the lane waits for the arena pool.
+  bool serviceHandshakes(uint64_t nowNs);
   // A datagram this worker owns (a session of its own, or one for no known session).
   void handleDatagram(std::span<uint8_t> datagram, const SocketAddress& from,
                       uint64_t nowNs) noexcept;
@@ -161,6 +175,15 @@ class Worker {
   Wake idleWait(uint64_t nowNs) noexcept;
   // Sleeps `forNs` (never past the next timer) so that a burst can gather.
   void coalesce(uint64_t nowNs, uint64_t forNs) noexcept;
+  // Where a pass's time went: receive and dispatch, due timers, the handshake lane and TX.
+  struct PassPhases {
+    uint64_t mediaNs = 0;
+    uint64_t timersNs = 0;
+    uint64_t handshakesNs = 0;
+  };
+  // Counts and logs a pass or sleep that kept the worker from its port (docs/gateway.md §5).
+  void noteStall(const Stall& stall, bool inSleep, uint64_t sessionsOpened,
+                 const PassPhases& phases) noexcept;
   // The outputs a new session of `keyId` plays to; empty (and logged) if none can be had.
   std::vector<std::shared_ptr<Output>> outputsFor(uint32_t keyId);
   // Removes a session from the table, the wheel and the registry (its series disappear).
@@ -180,6 +203,12 @@ class Worker {
   WorkerCounters counters_;
   uint64_t nextHousekeepingNs_ = 0;
   proto::TokenBucket logLimiter_{20, 100};
+  StallWatch stallWatch_;
+  // Since when the handshake lane has waited for a ready arena (0: it is not waiting).
+  uint64_t arenaWaitSinceNs_ = 0;
+  bool arenaWaitLogged_ = false;
+  // Stalls have their own log budget: a reconnecting fleet spends the shared one on sessions.
+  proto::TokenBucket stallLogLimiter_{2, 20};
   proto::TokenBucket intake_;
   SessionTable sessions_;
   TimerWheel wheel_;

@@ -70,6 +70,13 @@ struct alignas(64) WorkerCounters {
   OwnedCounter idleWaits;          // sleeps on the port's and the rings' wake fds
   OwnedCounter coalesceSleeps;     // short sleeps to let a partial burst fill
   OwnedCounter timersFired;        // session timers fired by the worker's timer wheel
+  // Passes (and sleeps past their end) that kept the worker from its port for 20 ms or more,
+  // and the longest of them in µs (a gauge that only grows): docs/gateway.md §5.
+  OwnedCounter stalls;
+  // Times the handshake lane had to wait for the arena pool to map a jitter-buffer arena (a
+  // fleet reconnecting faster than the pool maps, or memory short).
+  OwnedCounter arenaWaits;
+  OwnedCounter longestStallUs;
   // How long before its playout deadline each accepted DATA packet arrived: the margin the
   // latency budget still had (0 = just in time).
   OwnedHistogram arrivalMargin;

@@ -1,6 +1,7 @@
 #include "dataplane/reliability/jitter_buffer.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -25,7 +26,21 @@ uint64_t saturatingAdd(uint64_t a, uint64_t b) noexcept {
 
 }  // namespace
 
-Result<std::unique_ptr<JitterBuffer>> JitterBuffer::create(const JitterBufferConfig& config) {
+PayloadArena mapPayloadArena(size_t bytes) noexcept {
+  if (bytes == 0) return {};
+  void* base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) return {};
+  // Populated by writing each page, not with MAP_POPULATE: that holds the process's mmap lock
+  // for the whole arena (~20 ms for 8 MB), and every other thread's mmap or mprotect (a
+  // worker's malloc) waited on it; a fault holds a lock only for its own page.
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  auto* arena = static_cast<volatile uint8_t*>(base);
+  for (size_t offset = 0; offset < bytes; offset += page) arena[offset] = 0;
+  return PayloadArena(static_cast<uint8_t*>(base), detail::ArenaUnmap{.bytes = bytes});
+}
+
+Result<std::unique_ptr<JitterBuffer>> JitterBuffer::create(const JitterBufferConfig& config,
+                                                           PayloadArena arena) {
   if (!std::has_single_bit(config.capacity) || config.capacity < kMinCapacity ||
       config.capacity > kMaxCapacity) {
     return fail(ErrorCode::kInvalidArgument, "jitter buffer capacity must be a power of two in [" +
@@ -47,19 +62,16 @@ Result<std::unique_ptr<JitterBuffer>> JitterBuffer::create(const JitterBufferCon
     const size_t capacity = config.capacity;
     buffer->slots_.reset(new (std::nothrow) Slot[capacity]());
     buffer->present_.reset(new (std::nothrow) uint64_t[capacity / 64]());
-    // Mapped on its own and populated now: a lazily mapped arena took its page faults on the
-    // packet path during the session's first pass through its slots. With 160 sessions
+    // Mapped on its own and populated before use: a lazily mapped arena took its page faults
+    // on the packet path during the session's first pass through its slots. With 160 sessions
     // starting at once on one worker, those faults held it up for seconds (the AF_XDP fill
-    // ring ran dry: 290 000 packets lost in the first 4 s, none after). Populating costs the
-    // handshake lane once per session instead. (Transparent huge pages were tried: their
-    // faults compact memory and lost more.)
-    const size_t bytes = capacity * config.maxPayload;
-    void* base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if (base != MAP_FAILED) {
-      buffer->payload_ = std::unique_ptr<uint8_t[], detail::ArenaUnmap>(
-          static_cast<uint8_t*>(base), detail::ArenaUnmap{.bytes = bytes});
-    }
+    // ring ran dry: 290 000 packets lost in the first 4 s, none after). (Transparent huge
+    // pages were tried: their faults compact memory and lost more.) A given arena was
+    // populated by whoever mapped it; one reused from an ended session holds its old payloads,
+    // which are never read: a slot is read only after insert() marks it present.
+    const size_t bytes = payloadBytes(config);
+    buffer->payload_ =
+        arena && arena.get_deleter().bytes == bytes ? std::move(arena) : mapPayloadArena(bytes);
   }
   if (!buffer || !buffer->slots_ || !buffer->present_ || !buffer->payload_) {
     return fail(ErrorCode::kExhausted, "jitter buffer: out of memory for " +

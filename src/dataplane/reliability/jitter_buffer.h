@@ -55,6 +55,13 @@ struct ArenaUnmap {
 };
 }  // namespace detail
 
+// The payload slots of a jitter buffer, mapped on their own and populated (every page backed)
+// before use; the deleter unmaps them. Movable between threads: the gateway maps them off its
+// workers and hands them over (dataplane/gateway/arena_pool.h).
+using PayloadArena = std::unique_ptr<uint8_t[], detail::ArenaUnmap>;
+// Maps and populates `bytes`; null if memory is short. Any thread; milliseconds per 8 MB.
+PayloadArena mapPayloadArena(size_t bytes) noexcept;
+
 // The gateway's playout buffer of one session: reorders packets by global media sequence and
 // releases each at its playout time (media timestamp + clock offset + target latency), driven by
 // the caller's timer through poll(), never by packet arrival.
@@ -80,7 +87,17 @@ class JitterBuffer {
 
   // Validates the config and allocates the slot storage (capacity × maxPayload bytes).
   // Any thread; returns kInvalidArgument for a bad config, kExhausted if memory is short.
-  static Result<std::unique_ptr<JitterBuffer>> create(const JitterBufferConfig& config);
+  // With an `arena` of payloadBytes(config), its slots live there and nothing is mapped;
+  // without one (or of another size) create() maps and populates its own.
+  static Result<std::unique_ptr<JitterBuffer>> create(const JitterBufferConfig& config,
+                                                      PayloadArena arena = {});
+  static size_t payloadBytes(const JitterBufferConfig& config) noexcept {
+    return size_t{config.capacity} * config.maxPayload;
+  }
+
+  // Gives the payload arena back for another buffer to reuse; this buffer must not be used
+  // again, only destroyed. Owner thread.
+  PayloadArena releaseArena() noexcept { return std::move(payload_); }
 
   JitterBuffer(const JitterBuffer&) = delete;
   JitterBuffer& operator=(const JitterBuffer&) = delete;
@@ -187,8 +204,8 @@ class JitterBuffer {
   uint64_t futureSlackNs_;
   std::unique_ptr<Slot[]> slots_;
   std::unique_ptr<uint64_t[]> present_;  // one bit per slot: holds a packet of the window
-  // The payload slots, mapped on their own (see create()); the deleter unmaps them.
-  std::unique_ptr<uint8_t[], detail::ArenaUnmap> payload_;
+  // The payload slots, mapped on their own (see create()).
+  PayloadArena payload_;
   ClockOffsetEstimator clock_;
 
   bool initialized_ = false;  // a packet arrived: next_ and end_ are meaningful

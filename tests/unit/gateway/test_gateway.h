@@ -25,7 +25,7 @@ inline proto::PskBytes testPsk() {
 
 struct Totals {
   uint64_t rxPackets = 0, rxCalls = 0, data = 0, played = 0, handoffs = 0, handoffDrops = 0;
-  uint64_t idleWaits = 0, coalesceSleeps = 0, drops = 0;
+  uint64_t idleWaits = 0, coalesceSleeps = 0, drops = 0, arenaWaits = 0, sessionsOpened = 0;
 };
 
 class TestGateway {
@@ -33,6 +33,11 @@ class TestGateway {
   // `onWorkerThread` runs first on each worker thread (e.g. to mark it for allocation
   // counting).
   explicit TestGateway(size_t count, std::function<void()> onWorkerThread = {}) {
+    // Sessions take their arenas from a pool, as in braid-gateway (one ready per worker: 32 MiB
+    // each at this capacity).
+    auto arenas = ArenaPool::start(GatewaySession::arenaBytes(kJitterCapacity), count, 1);
+    EXPECT_TRUE(arenas.has_value());
+    if (arenas) arenas_ = std::move(*arenas);
     std::array<uint8_t, 32> secret;
     secret.fill(0x42);
     auto backend = proto::parseAeadBackend("auto");
@@ -50,7 +55,8 @@ class TestGateway {
           Worker::create(WorkerOptions{.workerIndex = static_cast<uint8_t>(i),
                                        .workerCount = static_cast<uint8_t>(count),
                                        .outputs = {OutputTarget{.url = "null:", .keyId = {}}},
-                                       .jitterCapacity = 16384,
+                                       .jitterCapacity = kJitterCapacity,
+                                       .arenas = arenas_.get(),
                                        .channel = {.backend = backend_},
                                        .claims = &claims_},
                          std::move(*responder), std::move(*port));
@@ -71,6 +77,7 @@ class TestGateway {
     for (auto& worker : workers_) worker->shutdown();
   }
   SocketAddress address() const { return workers_.front()->localAddress(); }
+  const ArenaPool& arenas() const { return *arenas_; }
   proto::AeadBackend backend() const { return backend_; }
   Totals totals() const {
     Totals t;
@@ -84,11 +91,15 @@ class TestGateway {
       t.idleWaits += w->counters().idleWaits.read();
       t.coalesceSleeps += w->counters().coalesceSleeps.read();
       t.drops += w->counters().totalDrops();
+      t.arenaWaits += w->counters().arenaWaits.read();
+      t.sessionsOpened += w->counters().sessionsOpened.read();
     }
     return t;
   }
 
  private:
+  static constexpr size_t kJitterCapacity = 16384;
+  std::unique_ptr<ArenaPool> arenas_;  // outlives the workers
   proto::AeadBackend backend_;
   OutputClaims claims_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -47,6 +47,7 @@ TEST(WorkerHandoff, SessionSpreadOverTwoWorkersPlaysEverySequence) {
   EXPECT_GT(t.handoffs, 0u) << "16 source ports all hashed to the owner's socket";
   EXPECT_EQ(t.handoffDrops, 0u);
   EXPECT_GT(t.idleWaits, 0u);
+  EXPECT_EQ(t.sessionsOpened, 1u);
 }
 
 }  // namespace

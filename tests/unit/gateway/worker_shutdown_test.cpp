@@ -54,5 +54,32 @@ TEST(WorkerShutdown, SendsEveryCopyOfCloseOnEveryLinkTheSessionUsed) {
   }
 }
 
+// An ended session's arena goes back to the pool, which unmaps it off the worker when its
+// share is full (and reuses it when it is short).
+TEST(WorkerShutdown, AClosedSessionGivesItsArenaBackToThePool) {
+  TestGateway gateway(1);
+  auto session = bench::SyntheticSession::open(
+      bench::SyntheticSessionOptions{.gateway = gateway.address(),
+                                     .bind = *parseSocketAddress("127.0.0.1:0"),
+                                     .keyId = kKeyId,
+                                     .psk = testPsk(),
+                                     .links = 1,
+                                     .latencyMs = 100,
+                                     .backend = gateway.backend()});
+  ASSERT_TRUE(session.has_value());
+  ASSERT_TRUE((*session)->handshake(10'000'000'000).has_value());
+  std::array<uint8_t, kDatagramCapacity> packet{};
+  size_t size = (*session)->sealClose(0, monotonicNs() / 1000, packet);
+  ASSERT_GT(size, 0u);
+  (*session)->send(0, std::span<const uint8_t>(packet.data(), size));
+  // The pool mapped one arena for the worker, then one more after the session took it; the
+  // session's comes back to a full share and is unmapped.
+  const uint64_t deadline = monotonicNs() + 10'000'000'000;
+  while (gateway.arenas().unmapped() < 1 && monotonicNs() < deadline) sleepUs(10'000);
+  EXPECT_EQ(gateway.arenas().mapped(), 2u);
+  EXPECT_EQ(gateway.arenas().unmapped(), 1u);
+  EXPECT_EQ(gateway.arenas().ready(0), 1u);
+}
+
 }  // namespace
 }  // namespace braid::dp

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+namespace braid::dp {
+
+// What the calling thread has used so far (getrusage(RUSAGE_THREAD)).
+struct ThreadUsage {
+  uint64_t cpuNs = 0;        // user + system time
+  uint64_t preemptions = 0;  // involuntary context switches: the CPU was given to another
+  uint64_t blocks = 0;       // voluntary ones: the thread waited (I/O, a lock, a fault)
+};
+ThreadUsage currentThreadUsage() noexcept;
+
+// A pass, or a sleep that ended too late, during which the worker did not read its port.
+struct Stall {
+  uint64_t heldNs = 0;    // how long the port waited beyond what was planned
+  uint64_t windowNs = 0;  // the span `used` covers: the stall and up to 10 ms before it
+  ThreadUsage used;       // what the thread used over that span
+  // Ran less than half the span: the thread was off its CPU (preempted or blocked), so the
+  // machine, not the work it did, held the port.
+  bool offCpu() const noexcept { return used.cpuNs * 2 < windowNs; }
+};
+
+// Finds the worker's stalls (docs/gateway.md §5) at the cost of one clock read per pass and
+// one getrusage() at most every 10 ms, and says whether the worker was running through them:
+// a long pass on its CPU is the worker's own work (sessions opening), one off it is the
+// machine (another process on its core, a blocking write). Worker thread only.
+class StallWatch {
+ public:
+  // Under half the lowest latency a session is usually granted (50 ms).
+  static constexpr uint64_t kStallNs = 20'000'000;
+  static constexpr uint64_t kSampleEveryNs = 10'000'000;
+
+  explicit StallWatch(ThreadUsage (*usage)() noexcept = currentThreadUsage) noexcept
+      : usage_(usage) {}
+
+  // Before a pass or a sleep that starts at `nowNs`.
+  void begin(uint64_t nowNs) noexcept {
+    if (sampleNs_ != 0 && nowNs - sampleNs_ < kSampleEveryNs) return;
+    sample_ = usage_();
+    sampleNs_ = nowNs;
+  }
+
+  // After it: it started at `startNs`, ended at `endNs` and was meant to last `plannedNs` (a
+  // sleep's length; 0 for a pass). The stall, if the port waited kStallNs or more past that.
+  std::optional<Stall> end(uint64_t startNs, uint64_t endNs, uint64_t plannedNs) noexcept {
+    const uint64_t spentNs = endNs > startNs ? endNs - startNs : 0;
+    if (spentNs < plannedNs + kStallNs) return std::nullopt;
+    const ThreadUsage now = usage_();
+    Stall stall{.heldNs = spentNs - plannedNs,
+                .windowNs = endNs - sampleNs_,
+                .used = {.cpuNs = now.cpuNs - sample_.cpuNs,
+                         .preemptions = now.preemptions - sample_.preemptions,
+                         .blocks = now.blocks - sample_.blocks}};
+    sample_ = now;
+    sampleNs_ = endNs;
+    return stall;
+  }
+
+ private:
+  ThreadUsage (*usage_)() noexcept;
+  ThreadUsage sample_;
+  uint64_t sampleNs_ = 0;
+};
+
+}  // namespace braid::dp

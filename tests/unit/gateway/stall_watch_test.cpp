@@ -1,0 +1,92 @@
+#include "dataplane/gateway/stall_watch.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+namespace braid::dp {
+namespace {
+
+constexpr uint64_t kMs = 1'000'000;
+
+ThreadUsage fakeUsage;
+int usageReads = 0;
+ThreadUsage readFake() noexcept {
+  ++usageReads;
+  return fakeUsage;
+}
+
+class StallWatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fakeUsage = {};
+    usageReads = 0;
+  }
+  StallWatch watch{readFake};
+};
+
+TEST_F(StallWatchTest, AShortPassIsNoStallAndReadsTheUsageAtMostEvery10Ms) {
+  for (uint64_t t = 1 * kMs; t < 100 * kMs; t += kMs / 10) {
+    watch.begin(t);
+    EXPECT_FALSE(watch.end(t, t + kMs / 20, 0));
+  }
+  EXPECT_LE(usageReads, 11);
+  EXPECT_GE(usageReads, 9);
+}
+
+TEST_F(StallWatchTest, ALongPassOnItsCpuIsTheWorkersOwnWork) {
+  watch.begin(1 * kMs);
+  fakeUsage = {.cpuNs = 28 * kMs, .preemptions = 1, .blocks = 0};
+  auto stall = watch.end(1 * kMs, 31 * kMs, 0);
+  ASSERT_TRUE(stall);
+  EXPECT_EQ(stall->heldNs, 30 * kMs);
+  EXPECT_EQ(stall->windowNs, 30 * kMs);
+  EXPECT_EQ(stall->used.cpuNs, 28 * kMs);
+  EXPECT_EQ(stall->used.preemptions, 1u);
+  EXPECT_FALSE(stall->offCpu());
+}
+
+TEST_F(StallWatchTest, APassOffItsCpuIsTheMachineAndTheNextStallCountsFromItsEnd) {
+  fakeUsage = {.cpuNs = 500 * kMs, .preemptions = 10, .blocks = 100};
+  watch.begin(1 * kMs);
+  watch.begin(5 * kMs);  // within 10 ms of the sample: not read again
+  fakeUsage = {.cpuNs = 504 * kMs, .preemptions = 13, .blocks = 100};
+  auto stall = watch.end(5 * kMs, 65 * kMs, 0);
+  ASSERT_TRUE(stall);
+  EXPECT_EQ(stall->heldNs, 60 * kMs);
+  EXPECT_EQ(stall->windowNs, 64 * kMs);  // from the sample at 1 ms
+  EXPECT_EQ(stall->used.cpuNs, 4 * kMs);
+  EXPECT_EQ(stall->used.preemptions, 3u);
+  EXPECT_TRUE(stall->offCpu());
+  fakeUsage.cpuNs += 25 * kMs;
+  watch.begin(66 * kMs);  // 1 ms after the stall's own sample: not read
+  stall = watch.end(66 * kMs, 91 * kMs, 0);
+  ASSERT_TRUE(stall);
+  EXPECT_EQ(stall->windowNs, 26 * kMs);
+  EXPECT_EQ(stall->used.cpuNs, 25 * kMs);
+}
+
+TEST_F(StallWatchTest, ASleepStallsOnlyWhatItOverranItsPlan) {
+  watch.begin(1 * kMs);
+  EXPECT_FALSE(watch.end(1 * kMs, 40 * kMs, 30 * kMs));  // 9 ms late
+  auto stall = watch.end(100 * kMs, 152 * kMs, 1 * kMs);
+  ASSERT_TRUE(stall);
+  EXPECT_EQ(stall->heldNs, 51 * kMs);
+}
+
+TEST(StallWatchUsage, TheThreadsOwnCpuTimeGrowsWhileItWorksAndNotWhileItSleeps) {
+  ThreadUsage before = currentThreadUsage();
+  volatile uint64_t sink = 0;
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(30);
+  while (std::chrono::steady_clock::now() < until) sink = sink + 1;
+  ThreadUsage worked = currentThreadUsage();
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  ThreadUsage slept = currentThreadUsage();
+  EXPECT_GE(worked.cpuNs - before.cpuNs, 10 * kMs);  // wide: a loaded machine preempts
+  EXPECT_LT(slept.cpuNs - worked.cpuNs, 10 * kMs);
+  EXPECT_GE(slept.blocks, worked.blocks + 1);  // the sleep is a voluntary switch
+}
+
+}  // namespace
+}  // namespace braid::dp
