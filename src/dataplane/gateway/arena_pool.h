@@ -35,7 +35,6 @@ class ArenaPool {
   ArenaPool(const ArenaPool&) = delete;
   ArenaPool& operator=(const ArenaPool&) = delete;
 
-  size_t arenaBytes() const noexcept { return arenaBytes_; }
   // A populated arena for a new session of `worker`, or null when none is ready yet. Worker
   // thread `worker` only.
   PayloadArena take(size_t worker) noexcept;

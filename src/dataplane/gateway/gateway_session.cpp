@@ -30,7 +30,18 @@ uint32_t sendTimestampUs(uint64_t nowNs) {
   return static_cast<uint32_t>(nowNs / kNsPerUs);
 }
 
+// A session's jitter buffer: slots of the largest datagram, so any DATA payload fits.
+JitterBufferConfig jitterBufferConfig(size_t capacity, uint32_t latencyMs) {
+  return JitterBufferConfig{.capacity = static_cast<uint32_t>(capacity),
+                            .maxPayload = static_cast<uint32_t>(kDatagramCapacity),
+                            .targetLatencyNs = uint64_t{latencyMs} * kNsPerMs};
+}
+
 }  // namespace
+
+size_t GatewaySession::arenaBytes(size_t jitterCapacity) noexcept {
+  return JitterBuffer::payloadBytes(jitterBufferConfig(jitterCapacity, 0));
+}
 
 Result<std::unique_ptr<GatewaySession>> GatewaySession::create(
     const GatewaySessionParams& params, proto::SealedChannel&& channel,
@@ -38,13 +49,8 @@ Result<std::unique_ptr<GatewaySession>> GatewaySession::create(
     PayloadArena arena) {
   std::unique_ptr<GatewaySession> session(
       new GatewaySession(params, std::move(channel), std::move(outputs), counters, nowNs));
-  auto jitter = JitterBuffer::create(
-      JitterBufferConfig{
-          .capacity = static_cast<uint32_t>(params.jitterCapacity),
-          .maxPayload = static_cast<uint32_t>(kDatagramCapacity),
-          .targetLatencyNs = uint64_t{params.latencyMs} * kNsPerMs,
-      },
-      std::move(arena));
+  auto jitter = JitterBuffer::create(jitterBufferConfig(params.jitterCapacity, params.latencyMs),
+                                     std::move(arena));
   if (!jitter) return tl::unexpected(jitter.error());
   session->jitter_ = std::move(*jitter);
   auto nacks = NackScheduler::create(NackConfig{

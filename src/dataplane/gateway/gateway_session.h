@@ -39,9 +39,7 @@ struct GatewaySessionParams {
 class GatewaySession {
  public:
   // The size of the payload arena of a session whose jitter buffer holds `jitterCapacity`.
-  static size_t arenaBytes(size_t jitterCapacity) noexcept {
-    return jitterCapacity * kDatagramCapacity;
-  }
+  static size_t arenaBytes(size_t jitterCapacity) noexcept;
   // `arena`: the jitter buffer's payload slots, mapped and populated beforehand (ArenaPool);
   // without one the jitter buffer maps its own here.
   static Result<std::unique_ptr<GatewaySession>> create(

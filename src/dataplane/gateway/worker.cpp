@@ -685,8 +685,8 @@ void Worker::run(const std::atomic<bool>& stop) noexcept {
     const uint64_t openedBefore = counters_.sessionsOpened.read();
     stallWatch_.begin(startNs);
     const Pass done = pass(portReady);
-    if (auto stall = stallWatch_.end(startNs, monotonicNs(), 0)) {
-      const uint64_t endNs = startNs + stall->heldNs;
+    const uint64_t endNs = monotonicNs();
+    if (auto stall = stallWatch_.end(startNs, endNs, 0)) {
       noteStall(*stall, false, counters_.sessionsOpened.read() - openedBefore,
                 {.mediaNs = done.timersStartNs - startNs,
                  .timersNs = done.handshakesStartNs - done.timersStartNs,
