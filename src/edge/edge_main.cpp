@@ -118,7 +118,8 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
       "udp_bytes=%llu overhead=%.3f data_packets=%llu next_seq=%llu acked_seq=%llu srtt_ms=%.1f "
       "live_links=%llu handshakes=%llu rekeys=%llu resets=%llu stale_dropped=%llu ring_full=%llu "
       "send_errors=%llu nacks=%llu acks_repeated=%llu retransmits=%llu retransmit_bytes=%llu "
-      "retransmits_refused=%llu fec_blocks=%llu repairs=%llu repair_bytes=%llu "
+      "retransmits_refused=%llu nacks_left_to_fec=%llu fec_blocks=%llu repairs=%llu "
+      "repair_bytes=%llu "
       "repairs_dropped=%llu repairs_trimmed=%llu repair_ratio=%.3f fec_loss=%.3f fec_burst=%.2f%s "
       "target_bps=%llu "
       "capacity_bps=%llu",
@@ -134,9 +135,9 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
       (unsigned long long)c.sendErrors.read(), (unsigned long long)c.nacksReceived.read(),
       (unsigned long long)c.acksRepeated.read(), (unsigned long long)c.retransmits.read(),
       (unsigned long long)c.retransmitBytes.read(), (unsigned long long)c.retransmitsRefused.read(),
-      (unsigned long long)c.fecBlocks.read(), (unsigned long long)c.repairPackets.read(),
-      (unsigned long long)c.repairBytes.read(), (unsigned long long)c.repairsDropped.read(),
-      (unsigned long long)c.repairsTrimmed.read(),
+      (unsigned long long)c.nacksLeftToFec.read(), (unsigned long long)c.fecBlocks.read(),
+      (unsigned long long)c.repairPackets.read(), (unsigned long long)c.repairBytes.read(),
+      (unsigned long long)c.repairsDropped.read(), (unsigned long long)c.repairsTrimmed.read(),
       static_cast<double>(c.repairPermille.read()) / 1000,
       static_cast<double>(c.lossPermille.read()) / 1000,
       static_cast<double>(c.burstCenti.read()) / 100, mediaStatsFields(c, in).c_str(),
@@ -579,6 +580,10 @@ int runEdge(Options& options) {
                        &c.udpBytesSent);
     collector->counter("braid_edge_retransmits_total", "DATA copies resent for NACKs",
                        &c.retransmits);
+    collector->counter("braid_edge_nacks_left_to_fec_total",
+                       "NACKed sequences not resent because their FEC block's repairs can "
+                       "rebuild them",
+                       &c.nacksLeftToFec);
     collector->counter("braid_edge_media_bytes_total", "TS bytes sent as media", &c.mediaBytesSent);
     collector->counter("braid_edge_repair_packets_total", "FEC repair packets sent",
                        &c.repairPackets);

@@ -393,6 +393,7 @@ void EdgeSession::sendChunk(Link& link, MediaChunk& chunk, uint64_t nowNs) {
       .mediaTsUs = options_.wireClock.mediaTsUs(chunk.entryNs, options_.epochNs)};
   const std::span<const uint8_t> payload(chunk.bytes.data(), chunk.size);
   size_t size = channel_->seal(prefix, sendTimestampUs(nowNs), &media, payload, packet);
+  bool copied = false;
   if (size > 0 && sendDatagram(link, std::span<const uint8_t>(packet.data(), size), nowNs)) {
     retransmit_->store(nextMediaSeq_, media.mediaTsUs, chunk.flags,
                        std::span<const uint8_t>(chunk.bytes.data(), chunk.size),
@@ -408,29 +409,31 @@ void EdgeSession::sendChunk(Link& link, MediaChunk& chunk, uint64_t nowNs) {
       if (nowNs - chunk.entryNs > kBackloggedAfterNs) {
         counters_.duplicatesSkipped.add();
       } else {
-        sendCriticalCopy(link, prefix, media,
-                         std::span<const uint8_t>(chunk.bytes.data(), chunk.size), nowNs);
+        copied = sendCriticalCopy(link, prefix, media,
+                                  std::span<const uint8_t>(chunk.bytes.data(), chunk.size), nowNs);
       }
     }
   } else if (size == 0) {
     counters_.sendErrors.add();
   }
   // A packet the kernel refused is gone like one lost on the link: FEC and ARQ repair it.
-  if (fec_) protect(link, nextMediaSeq_, media.mediaTsUs, chunk.entryNs, payload, nowNs);
+  if (fec_) protect(link, nextMediaSeq_, media.mediaTsUs, chunk.entryNs, payload, copied, nowNs);
   ++nextMediaSeq_;
   counters_.nextSeq.set(nextMediaSeq_);
   input_.consume(1);
 }
 
 void EdgeSession::protect(const Link& link, uint64_t seq, uint64_t mediaTsUs, uint64_t entryNs,
-                          std::span<const uint8_t> payload, uint64_t nowNs) {
+                          std::span<const uint8_t> payload, bool copied, uint64_t nowNs) {
   if (!fec_->empty() && seq != fec_->nextSeq()) closeFecBlock(nowNs);
   if (fec_->empty()) {
     blockEntryNs_ = entryNs;
     blockLinkPackets_ = {};
+    blockCopies_ = 0;
   }
   if (!fec_->add(seq, mediaTsUs, payload, nowNs)) return;
   ++blockLinkPackets_[link.id];
+  if (copied) ++blockCopies_;
   if (fec_->full()) closeFecBlock(nowNs);
 }
 
@@ -442,7 +445,7 @@ void EdgeSession::closeFecBlock(uint64_t nowNs) {
     counters_.repairsDropped.add(pendingRepairs_.block.m - pendingRepairs_.next);
   }
   const uint32_t k = fec_->sources();
-  uint32_t repairs = fecPolicy_.repairsFor(k, nowNs);
+  uint32_t repairs = fecPolicy_.repairsFor(k, nowNs, blockCopies_);
   // While media waits at the sender the links are the bottleneck: repairs would take their
   // room from the media they protect and make every later packet later (at a link's start,
   // on a lossy link, that cost resends their deadline). Then a block gets what a looser
@@ -450,7 +453,8 @@ void EdgeSession::closeFecBlock(uint64_t nowNs) {
   const bool backlogged =
       input_.readable() > 0 && nowNs - input_.readSlot(0).entryNs > kBackloggedAfterNs;
   if (backlogged) {
-    uint32_t afforded = fecPolicy_.affordableRepairsFor(k, nowNs, kBackloggedResidualTarget);
+    uint32_t afforded =
+        fecPolicy_.affordableRepairsFor(k, nowNs, kBackloggedResidualTarget, blockCopies_);
     if (afforded < repairs) {
       counters_.repairsTrimmed.add(repairs - afforded);
       repairs = afforded;
@@ -464,6 +468,7 @@ void EdgeSession::closeFecBlock(uint64_t nowNs) {
   }
   pendingRepairs_ = PendingRepairs{
       .block = *block, .next = 0, .entryNs = blockEntryNs_, .sourcesOnLink = blockLinkPackets_};
+  sentBlocks_.closed(block->firstSeq, block->k);
   counters_.fecBlocks.add();
   counters_.repairPermille.set(block->m * 1000 / block->k);
 }
@@ -556,6 +561,7 @@ uint64_t EdgeSession::sendRepairs(uint64_t nowNs) {
       continue;
     }
     if (sendDatagram(*best, std::span<const uint8_t>(packet.data(), size), nowNs)) {
+      sentBlocks_.repairLeft();
       counters_.repairPackets.add();
       counters_.repairBytes.add(size);
       counters_.links[best->id].repairs.add();
@@ -567,9 +573,15 @@ uint64_t EdgeSession::sendRepairs(uint64_t nowNs) {
 void EdgeSession::onNack(const proto::Nack& nack, uint64_t nowNs) {
   if (state_ != EdgeState::kEstablished && state_ != EdgeState::kDraining) return;
   uint64_t looked = 0;
+  const double loss = fecPolicy_.lossRate(nowNs);
   for (const proto::SeqRange& range : nack.rangeList()) {
     for (uint64_t seq = range.first; seq < range.first + range.count; ++seq) {
       if (looked++ >= kMaxResendsPerNack) return;
+      // What the block's repairs will rebuild needs no second copy (sent_fec_blocks.h).
+      if (fec_ && sentBlocks_.coveredByRepairs(seq, loss)) {
+        counters_.nacksLeftToFec.add();
+        continue;
+      }
       resend(seq, nowNs, retransmit_->linkOf(seq), /*throttle=*/true);
     }
   }

@@ -23,6 +23,7 @@
 #include "edge/link_options.h"
 #include "edge/link_set.h"
 #include "edge/media_chunk.h"
+#include "edge/sent_fec_blocks.h"
 #include "edge/wire_clock.h"
 
 namespace braid::edge {
@@ -121,6 +122,8 @@ struct EdgeCounters {
   dp::OwnedCounter retransmits;         // DATA copies resent for a NACK (also in udpBytesSent)
   dp::OwnedCounter retransmitBytes;     // their UDP payload bytes
   dp::OwnedCounter retransmitsRefused;  // NACKed sequences not resent (late, budget, acked)
+  dp::OwnedCounter nacksLeftToFec;      // NACKed sequences not resent: their block's repairs
+                                        // can rebuild them
   // Second copies of critical DATA packets (keyframe, codec config, PSI) sent on the second
   // best link (also in udpBytesSent), and their UDP payload bytes.
   dp::OwnedCounter duplicates;
@@ -261,20 +264,22 @@ class EdgeSession {
   bool takeShed(const MediaChunk& chunk);
   // Renumbers the chunk's continuity counters by the offsets of what was shed before it.
   void rewriteContinuity(MediaChunk& chunk);
-  // Sends a second copy of a critical packet on the best live link other than `first`.
   // Whether critical packets get a second copy now: while the bond's measured loss is at
   // least kDuplicateAboveLoss.
   bool duplicatesCritical(uint64_t nowNs) const;
   static constexpr double kDuplicateAboveLoss = 0.005;
-  void sendCriticalCopy(const Link& first, const proto::PacketPrefix& prefix,
+  // Sends a second copy of a critical packet on the best live link other than `first`;
+  // whether one left.
+  bool sendCriticalCopy(const Link& first, const proto::PacketPrefix& prefix,
                         const proto::MediaFields& media, std::span<const uint8_t> body,
                         uint64_t nowNs);
   // Adds one receive report to the link's totals unless it repeats the last one (the gateway
   // sends each ACK on two links).
   void countReport(Link& link, const proto::LinkReport& report, uint64_t nowNs);
-  // FEC: adds a sent DATA packet to the open block (closing it when full).
+  // FEC: adds a sent DATA packet to the open block (closing it when full); `copied`: a second
+  // copy of it left on another link, so the block needs fewer repairs for it.
   void protect(const Link& link, uint64_t seq, uint64_t mediaTsUs, uint64_t entryNs,
-               std::span<const uint8_t> payload, uint64_t nowNs);
+               std::span<const uint8_t> payload, bool copied, uint64_t nowNs);
   // Closes the open block (full, or its time budget ran out) and queues its repairs.
   void closeFecBlock(uint64_t nowNs);
   // Sends the queued repairs, spread over the links other than the one that carried most of
@@ -359,10 +364,11 @@ class EdgeSession {
   // FEC: the block being filled, the repairs of the last one still to send.
   std::unique_ptr<dp::FecBlockEncoder> fec_;
   FecRatePolicy fecPolicy_;
-  uint64_t fecBudgetNs_ = 0;
   uint64_t repairsDueNs(uint64_t latencyNs);
   uint64_t blockEntryNs_ = 0;  // media entry time of the open block's first source
   std::array<uint16_t, proto::kMaxLinks> blockLinkPackets_{};
+  uint32_t blockCopies_ = 0;  // the open block's sources that also went on a second link
+  SentFecBlocks sentBlocks_;
   struct PendingRepairs {
     dp::FecRepairBlock block;
     uint32_t next = 0;  // repairs sent so far

@@ -170,22 +170,23 @@ bool EdgeSession::duplicatesCritical(uint64_t nowNs) const {
   return fecPolicy_.lossRate(nowNs) >= kDuplicateAboveLoss;
 }
 
-void EdgeSession::sendCriticalCopy(const Link& first, const proto::PacketPrefix& prefix,
+bool EdgeSession::sendCriticalCopy(const Link& first, const proto::PacketPrefix& prefix,
                                    const proto::MediaFields& media, std::span<const uint8_t> body,
                                    uint64_t nowNs) {
   // The second best link by expected delivery; it borrows from its pacer like a
   // retransmission (the copy must not wait behind the media it protects).
   Link* second = bestLink(nowNs, kDataOverheadBytes + body.size(), first.id);
-  if (second == nullptr || second == &first) return;
+  if (second == nullptr || second == &first) return false;
   std::array<uint8_t, dp::kDatagramCapacity> packet{};
   proto::PacketPrefix copy = prefix;
   copy.linkId = second->id;
   size_t size = channel_->seal(copy, sendTimestampUs(nowNs), &media, body, packet);
   if (size == 0 || !sendDatagram(*second, std::span<const uint8_t>(packet.data(), size), nowNs)) {
-    return;
+    return false;
   }
   counters_.duplicates.add();
   counters_.duplicateBytes.add(size);
+  return true;
 }
 
 }  // namespace braid::edge

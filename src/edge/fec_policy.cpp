@@ -84,9 +84,10 @@ double FecRatePolicy::burstLength(uint64_t nowNs) const noexcept {
   return std::clamp(static_cast<double>(squares) / static_cast<double>(lost), 1.0, kMaxBurst);
 }
 
-uint32_t FecRatePolicy::repairsFor(uint32_t k, uint64_t nowNs, double residualTarget,
-                                   double loss) const noexcept {
+uint32_t FecRatePolicy::repairsFor(uint32_t k, uint32_t copied, uint64_t nowNs,
+                                   double residualTarget, double loss) const noexcept {
   if (k == 0) return 1;
+  copied = std::min(copied, k);
   const auto floor = static_cast<uint32_t>(
       std::clamp(std::lround(config_.floorRatio * k), 1L, static_cast<long>(kMaxRepairs)));
   const auto ceiling =
@@ -94,13 +95,25 @@ uint32_t FecRatePolicy::repairsFor(uint32_t k, uint64_t nowNs, double residualTa
                                        static_cast<long>(floor), static_cast<long>(kMaxRepairs)));
   if (loss <= 0) return floor;
   // Losses come in bursts of `burst` packets: loss events are rarer by that factor and each
-  // costs `burst` repairs.
+  // costs `burst` repairs. A copied source is lost alone, at the square of the rate.
   const double burst = burstLength(nowNs);
   const double eventRate = std::min(1.0, loss / burst);
+  const double copyLoss = std::min(0.999, loss * loss);
   for (uint32_t m = floor; m <= ceiling; ++m) {
-    auto eventsCovered = static_cast<uint32_t>(static_cast<double>(m) / burst);
-    const auto events = static_cast<uint32_t>(std::ceil(static_cast<double>(k + m) / burst));
-    if (binomialTailAbove(events, eventRate, eventsCovered) <= residualTarget) return m;
+    const auto events =
+        static_cast<uint32_t>(std::ceil(static_cast<double>(k - copied + m) / burst));
+    // P[fail] = Σ_y P[y copied sources lost] · P[more events than the repairs left cover].
+    double fail = 0;
+    double copiesLostAtMost = 0;
+    double term = std::pow(1 - copyLoss, copied);  // P[y = 0]
+    for (uint32_t y = 0; y <= std::min(m, copied); ++y) {
+      if (y > 0) term *= static_cast<double>(copied - y + 1) / y * copyLoss / (1 - copyLoss);
+      copiesLostAtMost += term;
+      auto eventsCovered = static_cast<uint32_t>(static_cast<double>(m - y) / burst);
+      fail += term * binomialTailAbove(events, eventRate, eventsCovered);
+    }
+    fail += std::max(0.0, 1 - copiesLostAtMost);  // more copies lost than there are repairs
+    if (fail <= residualTarget) return m;
   }
   return ceiling;
 }

@@ -17,7 +17,7 @@ namespace braid::edge {
 struct FecPolicyConfig {
   double floorRatio = 0.05;      // repairs per source on clean links (at least one per block)
   double ceilingRatio = 0.5;     // never more than this many repairs per source
-  double residualTarget = 1e-4;  // aimed-for probability that a block cannot be decoded
+  double residualTarget = 1e-3;  // aimed-for probability that a block cannot be decoded
   // Before the reports have counted priorPackets, the packets not yet counted are taken as
   // lost at this rate: a session's first blocks go out before any report, and the floor
   // left them open to the loss every later block was sized for.
@@ -34,14 +34,17 @@ class FecRatePolicy {
   void onReport(uint64_t nowNs, uint64_t received, uint64_t lost) noexcept;
 
   // Repair symbols for a block of k sources closed at nowNs: 1..16, for the configured
-  // residual, the prior standing in for reports not yet counted.
-  uint32_t repairsFor(uint32_t k, uint64_t nowNs) const noexcept {
-    return repairsFor(k, nowNs, config_.residualTarget, plannedLossRate(nowNs));
+  // residual, the prior standing in for reports not yet counted. `copied` of the k sources
+  // also went out on a second link: such a source is lost only if both copies are, so it
+  // takes the square of the loss rate (and no share of a burst: the copies crossed two links).
+  uint32_t repairsFor(uint32_t k, uint64_t nowNs, uint32_t copied = 0) const noexcept {
+    return repairsFor(k, copied, nowNs, config_.residualTarget, plannedLossRate(nowNs));
   }
   // What a sender short of room can still afford: a looser residual, on the measured loss
   // alone (the prior is a guess, and the room it would take is the media's).
-  uint32_t affordableRepairsFor(uint32_t k, uint64_t nowNs, double residualTarget) const noexcept {
-    return repairsFor(k, nowNs, residualTarget, lossRate(nowNs));
+  uint32_t affordableRepairsFor(uint32_t k, uint64_t nowNs, double residualTarget,
+                                uint32_t copied = 0) const noexcept {
+    return repairsFor(k, copied, nowNs, residualTarget, lossRate(nowNs));
   }
 
   // The measured loss rate (fraction; 0 before any report) and the mean burst length
@@ -63,7 +66,7 @@ class FecRatePolicy {
   static constexpr uint64_t kBuckets = 5;
   static constexpr uint64_t kRecentBuckets = 2;
 
-  uint32_t repairsFor(uint32_t k, uint64_t nowNs, double residualTarget,
+  uint32_t repairsFor(uint32_t k, uint32_t copied, uint64_t nowNs, double residualTarget,
                       double loss) const noexcept;
 
   template <typename F>

@@ -34,7 +34,7 @@ TEST(FecPolicy, TheFirstBlocksAreProtectedBeforeAnyReport) {
   FecRatePolicy policy;
   EXPECT_EQ(policy.lossRate(0), 0.0);  // measured: nothing
   EXPECT_NEAR(policy.plannedLossRate(0), 0.05, 1e-9);
-  EXPECT_EQ(policy.repairsFor(32, 0), 9u);
+  EXPECT_EQ(policy.repairsFor(32, 0), 7u);  // 5 % at a residual of 1e-3
   EXPECT_EQ(policy.repairsFor(3, 0), 2u);  // the ceiling: half of 3, rounded up
   // A backlogged sender affords what the measured loss asks at a looser target: the floor.
   EXPECT_EQ(policy.affordableRepairsFor(32, 0, 1e-2), 2u);
@@ -56,6 +56,30 @@ TEST(FecPolicy, TheFirstBlocksAreProtectedBeforeAnyReport) {
   EXPECT_LT(measured.affordableRepairsFor(32, kSecond - 1, 1e-2),
             measured.repairsFor(32, kSecond - 1));
   EXPECT_GT(measured.affordableRepairsFor(32, kSecond - 1, 1e-2), 1u);
+}
+
+TEST(FecPolicy, SourcesSentTwiceNeedFewerRepairs) {
+  // A copied source is lost only when both copies are: at 5 % loss a block of copies needs
+  // a few repairs (they can be lost too), a half-copied block about what its other half needs.
+  FecRatePolicy policy;
+  feed(policy, 0, 10, 1, 2);  // 5 %
+  const uint64_t now = kSecond - 1;
+  const uint32_t none = policy.repairsFor(32, now);
+  const uint32_t half = policy.repairsFor(32, now, 16);
+  const uint32_t all = policy.repairsFor(32, now, 32);
+  EXPECT_LT(half, none);
+  EXPECT_LT(all, half);
+  EXPECT_GE(half, policy.repairsFor(16, now));  // never less than the uncopied half alone
+  EXPECT_LE(all, 3u);  // 32 sources at 0.25 % and the repairs themselves at 5 %
+  EXPECT_GE(all, 1u);
+  // More copies than sources counts as all copied; the looser target follows the same way.
+  EXPECT_EQ(policy.repairsFor(32, now, 40), all);
+  EXPECT_LE(policy.affordableRepairsFor(32, now, 1e-2, 32),
+            policy.affordableRepairsFor(32, now, 1e-2));
+  // On heavy loss the copies fail too: a copied block still takes repairs above the floor.
+  FecRatePolicy lossy;
+  feed(lossy, 0, 10, 3, 1);  // 30 %, 9 % per copied source
+  EXPECT_GT(lossy.repairsFor(32, now, 32), 2u);
 }
 
 TEST(FecPolicy, MoreLossMoreRepairsUpToTheCeiling) {
