@@ -4,10 +4,11 @@
 // left to the block's repairs while they can still rebuild it. At low latency the repairs
 // reach the gateway before a NACK's resend could (at 200 ms every resend of the 200 ms
 // scenario arrived after FEC had rebuilt its packet), so a resend there only takes room.
-// A block's repairs rebuild as many lost sources as there are repairs that left: while the
-// sources NACKed from it, plus the repairs expected lost and a spare, are no more than that,
-// the block decodes without resends. The NACK that goes past is resent, and so is every later
-// one (and any earlier one the gateway asks for again): only the excess needs a second copy.
+// A block's repairs rebuild as many lost sources as there are repairs that left: while so few
+// of its sources are NACKed that losing more of the repairs than that leaves is rarer than
+// kLeaveToFecRisk, the block decodes without resends. The NACK that goes past is resent, and
+// so is every later one (and any earlier one the gateway asks for again): only the excess
+// needs a second copy.
 
 #include <algorithm>
 #include <array>
@@ -21,9 +22,13 @@ class SentFecBlocks {
  public:
   static constexpr size_t kBlocks = 64;
   static constexpr uint32_t kMaxSources = 64;  // the nacked mask's width (EdgeFecOptions)
-  // Kept back for repairs lost beyond the expected: without it, the 200 ms scenario lost a
-  // block in 120 s whose excess NACKs came too late to be resent in time.
-  static constexpr uint32_t kSpareRepairs = 1;
+  // How likely a NACK left to FEC may be to miss: the repairs rarely all arrive when several
+  // sources are lost (one lost repair more than the expected cost the 200 ms scenario a block
+  // now and then), and a resend for each of the few blocks above it costs little.
+  static constexpr double kLeaveToFecRisk = 1e-4;
+  // A repair is taken as lost at least this often: a NACK is evidence of loss even when the
+  // bond's measured rate reads zero.
+  static constexpr double kMinRepairLoss = 0.01;
 
   // A block of sources firstSeq .. firstSeq + k - 1 closed; its repairs are to follow.
   void closed(uint64_t firstSeq, uint32_t k) noexcept {
@@ -35,8 +40,9 @@ class SentFecBlocks {
   }
 
   // A NACK for `seq`: whether its block's repairs can be expected to rebuild it, counting it
-  // and every other source of the block NACKed so far, the repairs lost at `lossRate`
-  // (rounded up) and one spare. False for a sequence of no closed block still remembered.
+  // and every other source of the block NACKed so far: losing more of the repairs than they
+  // leave over, each at `lossRate` (at least kMinRepairLoss), is rarer than kLeaveToFecRisk. False
+  // for a sequence of no closed block still remembered.
   bool coveredByRepairs(uint64_t seq, double lossRate) noexcept {
     const uint64_t count = std::min<uint64_t>(next_, kBlocks);
     for (uint64_t back = 1; back <= count; ++back) {
@@ -48,14 +54,27 @@ class SentFecBlocks {
         block.nacked |= bit;
         ++block.nackedCount;
       }
-      const auto repairsLost =
-          static_cast<uint32_t>(std::ceil(static_cast<double>(block.repairs) * lossRate));
-      return block.nackedCount + repairsLost + kSpareRepairs <= block.repairs;
+      if (block.nackedCount > block.repairs) return false;
+      return repairsLostAbove(block.repairs, block.repairs - block.nackedCount,
+                              std::max(lossRate, kMinRepairLoss)) <= kLeaveToFecRisk;
     }
     return false;
   }
 
  private:
+  // P[more than `spare` of `repairs` lost], each independently at `loss`.
+  static double repairsLostAbove(uint32_t repairs, uint32_t spare, double loss) noexcept {
+    if (spare >= repairs || loss <= 0) return 0;
+    if (loss >= 1) return 1;
+    double term = std::pow(1 - loss, repairs);  // P[none lost]
+    double head = term;
+    for (uint32_t x = 1; x <= spare; ++x) {
+      term *= static_cast<double>(repairs - x + 1) / x * loss / (1 - loss);
+      head += term;
+    }
+    return std::max(0.0, 1 - head);
+  }
+
   struct Block {
     uint64_t firstSeq = 0;
     uint32_t k = 0;
