@@ -11,7 +11,8 @@ constexpr uint64_t kNsPerSecond = 1'000'000'000;
 constexpr uint32_t kMaxRepairs = 16;
 constexpr double kMaxBurst = 8;
 
-// P[X > limit] for X ~ Binomial(n, p).
+}  // namespace
+
 double binomialTailAbove(uint32_t n, double p, uint32_t limit) noexcept {
   if (limit >= n) return 0;
   if (p <= 0) return 0;
@@ -25,8 +26,6 @@ double binomialTailAbove(uint32_t n, double p, uint32_t limit) noexcept {
   }
   return std::max(0.0, 1 - head);
 }
-
-}  // namespace
 
 void FecRatePolicy::onReport(uint64_t nowNs, uint64_t received, uint64_t lost) noexcept {
   const uint64_t second = nowNs / kNsPerSecond;

@@ -14,6 +14,9 @@
 
 namespace braid::edge {
 
+// P[X > limit] for X ~ Binomial(n, p).
+double binomialTailAbove(uint32_t n, double p, uint32_t limit) noexcept;
+
 struct FecPolicyConfig {
   double floorRatio = 0.05;      // repairs per source on clean links (at least one per block)
   double ceilingRatio = 0.5;     // never more than this many repairs per source

@@ -12,8 +12,9 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <cstdint>
+
+#include "edge/fec_policy.h"
 
 namespace braid::edge {
 
@@ -41,8 +42,8 @@ class SentFecBlocks {
 
   // A NACK for `seq`: whether its block's repairs can be expected to rebuild it, counting it
   // and every other source of the block NACKed so far: losing more of the repairs than they
-  // leave over, each at `lossRate` (at least kMinRepairLoss), is rarer than kLeaveToFecRisk. False
-  // for a sequence of no closed block still remembered.
+  // leave over, each at `lossRate` (at least kMinRepairLoss), is rarer than kLeaveToFecRisk.
+  // False for a sequence of no closed block still remembered.
   bool coveredByRepairs(uint64_t seq, double lossRate) noexcept {
     const uint64_t count = std::min<uint64_t>(next_, kBlocks);
     for (uint64_t back = 1; back <= count; ++back) {
@@ -55,26 +56,14 @@ class SentFecBlocks {
         ++block.nackedCount;
       }
       if (block.nackedCount > block.repairs) return false;
-      return repairsLostAbove(block.repairs, block.repairs - block.nackedCount,
-                              std::max(lossRate, kMinRepairLoss)) <= kLeaveToFecRisk;
+      // P[more of the repairs lost than the NACKed sources leave over].
+      return binomialTailAbove(block.repairs, std::max(lossRate, kMinRepairLoss),
+                               block.repairs - block.nackedCount) <= kLeaveToFecRisk;
     }
     return false;
   }
 
  private:
-  // P[more than `spare` of `repairs` lost], each independently at `loss`.
-  static double repairsLostAbove(uint32_t repairs, uint32_t spare, double loss) noexcept {
-    if (spare >= repairs || loss <= 0) return 0;
-    if (loss >= 1) return 1;
-    double term = std::pow(1 - loss, repairs);  // P[none lost]
-    double head = term;
-    for (uint32_t x = 1; x <= spare; ++x) {
-      term *= static_cast<double>(repairs - x + 1) / x * loss / (1 - loss);
-      head += term;
-    }
-    return std::max(0.0, 1 - head);
-  }
-
   struct Block {
     uint64_t firstSeq = 0;
     uint32_t k = 0;
