@@ -65,13 +65,7 @@ run_scenario() (
           printf 'down.trace = "%s/%s.down"\ndown.delay_ms = %s\n' "$traces" "$t" "$d"
           [[ $name == lte ]] || printf 'up.loss = 0.02\n'
         done ;;
-      fec-lowlat | arq-lowlat)
-        for n in a b c; do
-          printf '[[links]]\nname = "%s"\nlisten = "127.0.0.1:0"\nup.rate_kbps = 2500\n' "$n"
-          printf 'up.delay_ms = 60\ndown.delay_ms = 60\nup.loss = 0.02\n'
-        done
-        # The bursty cellular profile of the Tambur paper on c: 4 % / 50 % loss in good / bad.
-        printf 'up.ge_p = 0.068\nup.ge_r = 0.852\nup.ge_loss_good = 0.04\nup.ge_loss_bad = 0.5\n' ;;
+      fec-lowlat | arq-lowlat) lowlat_links ;;
       fec-clean)
         for n in a b c; do
           printf '[[links]]\nname = "%s"\nlisten = "127.0.0.1:0"\nup.rate_kbps = 3000\n' "$n"

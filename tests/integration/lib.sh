@@ -145,6 +145,19 @@ constant_links() {
   done
 }
 
+# lowlat_links: prints the [[links]] tables of the 200 ms scenario (issue 7 scenario 1): a, b
+# and c, constant 2.5 Mbit/s, 60 ms each way, 2 % random loss on each uplink, and on c the
+# bursty cellular profile of the Tambur paper (Gilbert-Elliott p 0.068, r 0.852, 4 % / 50 %
+# loss in the good / bad state).
+lowlat_links() {
+  local name
+  for name in a b c; do
+    printf '[[links]]\nname = "%s"\nlisten = "127.0.0.1:0"\nup.rate_kbps = 2500\n' "$name"
+    printf 'up.delay_ms = 60\ndown.delay_ms = 60\nup.loss = 0.02\n'
+  done
+  printf 'up.ge_p = 0.068\nup.ge_r = 0.852\nup.ge_loss_good = 0.04\nup.ge_loss_bad = 0.5\n'
+}
+
 # write_bond_config LATENCY_MS NAME...: $WORK/edge.toml for the edge key $WORK/edge.key and
 # input $WORK/in.ts, one [[links]] per NAME sending to linkem's port for that link.
 write_bond_config() {
