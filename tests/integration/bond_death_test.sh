@@ -24,12 +24,18 @@ grep -q 'link 1 (b): live -> degrade (stalled' "$WORK/edge.log" ||
 grep -q 'link 1 (b): degrade -> reset' "$WORK/edge.log" || die "link b was never reset"
 grep -q 'link 1 (b): probe -> warm' "$WORK/edge.log" || die "link b never warmed again"
 grep -q 'link 1 (b): warm -> live' "$WORK/edge.log" || die "link b never came back live"
-# The last media packet sent onto the dead b leaves no later than death + 2 SRTT (80 ms
-# each) + one feedback interval (50 ms) + 50 ms.
+# The last media packet sent onto the dead b leaves no later than death + 2 SRTT + one
+# feedback interval (50 ms) + 50 ms. SRTT is b's as the edge measured it last before the
+# death (80 ms nominal; more when the machine is loaded), at least the nominal 80 ms.
+srtt_ms=$(awk '/^stats-link / && / name=b / {
+    for (i = 1; i <= NF; i++) { if ($i ~ /^t=/) t = substr($i, 3); if ($i ~ /^srtt_ms=/) s = substr($i, 9) }
+    if (t + 0 <= 5) last = s + 0 }
+  END {printf "%d", (last > 80 ? last : 80) + 0.999}' "$WORK/edge.log")
+bound=$((5000 + 2 * srtt_ms + 50 + 50))
 last_on_dead=$(awk -F, '$1 == "b" && $2 == "up" && $4 > 200 && $5 >= 5e9 && $5 < 12e9 {t = $5}
   END {printf "%d", t / 1e6}' "$WORK/record.csv")
-log "last media packet onto the dead link at ${last_on_dead} ms (death at 5000 ms)"
-((last_on_dead <= 5260)) || die "media still went onto the dead link at ${last_on_dead} ms"
+log "last media packet onto the dead link at ${last_on_dead} ms (death at 5000 ms, SRTT ${srtt_ms} ms, bound ${bound} ms)"
+((last_on_dead <= bound)) || die "media still went onto the dead link at ${last_on_dead} ms (bound ${bound} ms)"
 # Media (datagrams above 200 bytes) on b after its return at 12 s (linkem's clock).
 after=$(awk -F, '$1 == "b" && $2 == "up" && $9 == "ok" && $4 > 200 && $5 > 12.5e9' \
   "$WORK/record.csv" | wc -l)
