@@ -397,7 +397,8 @@ void EdgeSession::sendChunk(Link& link, MediaChunk& chunk, uint64_t nowNs) {
   if (size > 0 && sendDatagram(link, std::span<const uint8_t>(packet.data(), size), nowNs)) {
     retransmit_->store(nextMediaSeq_, media.mediaTsUs, chunk.flags,
                        std::span<const uint8_t>(chunk.bytes.data(), chunk.size),
-                       chunk.entryNs + uint64_t{latencyMs_} * kNsPerMs, nowNs, link.id);
+                       chunk.entryNs + uint64_t{latencyMs_} * kNsPerMs, nowNs, link.id,
+                       link.controller.lastSentSeq());
     // Media is the TS bytes: the null-run list in front of them is overhead like the header.
     counters_.mediaBytesSent.add(chunk.size - chunk.tsOffset);
     counters_.dataPackets.add();
@@ -600,19 +601,29 @@ bool EdgeSession::resend(uint64_t seq, uint64_t nowNs, int lostOn, bool throttle
   if (throttle && lostOn >= 0 && links_[lostOn].active() &&
       carriesMedia(links_[lostOn].controller.phase())) {
     // The original may be queued on its link, not lost: a NACK sent before it could have
-    // arrived (its link's forward delay, queue included) asks for a packet on its way, and
-    // a copy would only take room from the media. Unless it would arrive past its deadline.
+    // arrived asks for a packet on its way, and a copy would only take room from the media.
+    // Where it is in the link's queue (its per-link sequence against the highest the link
+    // delivered) and how fast that queue moves now say when it arrives. Not the link's
+    // measured forward delay: when a cellular link's rate falls, what it holds takes far
+    // longer than the delay its last packets met, and waiting on that delay let the LTE
+    // bond's stuck packets pass their deadline with their NACKs refused (docs/transport.md).
+    // A packet the link delivered past was lost, and one that arrives too late is as good as
+    // lost: both are sent again now.
     const LinkController& original = links_[lostOn].controller;
-    const auto forwardNs = static_cast<uint64_t>(original.forwardDelayUs() * 1000);
     const dp::RetransmitBuffer::Packet* held = retransmit_->find(seq);
-    if (held != nullptr && held->lastSentNs + forwardNs + kResendMarginNs < held->deadlineNs) {
-      roundTripNs =
-          std::max(roundTripNs, forwardNs + static_cast<uint64_t>(original.minRttUs() / 2 * 1000) +
-                                    kResendMarginNs);
+    if (held != nullptr) {
+      const uint64_t arrivalNs = original.queuedArrivalNs(held->linkSeq, nowNs);
+      if (arrivalNs != 0 && arrivalNs != UINT64_MAX && arrivalNs > held->lastSentNs &&
+          arrivalNs + kResendMarginNs < held->deadlineNs) {
+        roundTripNs =
+            std::max(roundTripNs, arrivalNs - held->lastSentNs +
+                                      static_cast<uint64_t>(original.minRttUs() / 2 * 1000) +
+                                      kResendMarginNs);
+      }
     }
   }
-  const dp::RetransmitBuffer::Packet* packet =
-      retransmit_->takeForResend(seq, nowNs, extraDelayNs, roundTripNs, link->id);
+  const dp::RetransmitBuffer::Packet* packet = retransmit_->takeForResend(
+      seq, nowNs, extraDelayNs, roundTripNs, link->id, channel_->nextSendSequence(link->id));
   if (packet == nullptr) {
     counters_.retransmitsRefused.add();
     return false;

@@ -31,6 +31,9 @@ constexpr uint64_t kMinDrainNs = 100'000'000;
 // A round trip this close to the minimum shows the queue empty (the periodic drain's aim).
 constexpr double kBaseSeenUs = 2'000;
 constexpr double kDrainGain = 0.5;
+// The span over which queuedArrivalNs measures how fast a link's reports move: a few report
+// intervals, short enough to see a cellular link's rate fall within a round trip or two.
+constexpr uint64_t kProgressSpanNs = 200'000'000;
 // In-flight bytes not yet covered by a report: up to one feedback interval (50 ms by default).
 constexpr uint64_t kCapReportAllowanceNs = 50'000'000;
 // A link whose queue holds more than this share of the latency gets no more than its
@@ -202,6 +205,24 @@ double LinkController::inflightBytes() const noexcept {
   return static_cast<double>(lastSentSeq_ - highestSeq_) * avgPacketBytes_;
 }
 
+uint64_t LinkController::queuedArrivalNs(uint64_t linkSeq, uint64_t nowNs) const noexcept {
+  if (!haveReport_ || linkSeq <= highestSeq_) return 0;
+  // The newest sample at least kProgressSpanNs old (else the oldest held): the rate is taken up
+  // to now, not to the latest report, so a link that stopped delivering slows towards zero.
+  const uint32_t held = std::min<uint32_t>(progressCount_, progress_.size());
+  const ProgressSample* from = nullptr;
+  for (uint32_t i = 0; i < held; ++i) {
+    const ProgressSample& sample = progress_[(progressCount_ - 1 - i) % progress_.size()];
+    from = &sample;
+    if (nowNs - sample.atNs >= kProgressSpanNs) break;
+  }
+  if (from == nullptr || nowNs <= from->atNs || highestSeq_ <= from->highestSeq) return UINT64_MAX;
+  const double packetsPerNs =
+      static_cast<double>(highestSeq_ - from->highestSeq) / static_cast<double>(nowNs - from->atNs);
+  const double aheadNs = static_cast<double>(linkSeq - highestSeq_) / packetsPerNs;
+  return nowNs + static_cast<uint64_t>(aheadNs + minRttUs_ * 1000 / 2);
+}
+
 void LinkController::onSent(uint64_t nowNs, uint64_t bytes, uint64_t linkSeq) noexcept {
   lastSentSeq_ = linkSeq;
   sentAny_ = true;
@@ -243,8 +264,10 @@ void LinkController::onReport(uint64_t nowNs, const proto::LinkReport& report) n
   haveReport_ = true;
   lastReportNs_ = nowNs;
   if (report.highestLinkSeq > highestSeq_ || report.highestLinkSeq + (1u << 16) < highestSeq_) {
+    if (report.highestLinkSeq < highestSeq_) progressCount_ = 0;
     highestSeq_ = report.highestLinkSeq;  // (a far lower one: link sequences restarted)
   }
+  progress_[progressCount_++ % progress_.size()] = {.atNs = nowNs, .highestSeq = highestSeq_};
   if (report.probeTrainId != 0 && report.probeTrainId == trainId_ && trainBps_ == 0) {
     trainBps_ = static_cast<double>(report.probeRateKbps) * 1000;
   }

@@ -154,6 +154,14 @@ class LinkController {
   // Bytes sent and not yet reported received (from per-link sequences, so a lost ACK does
   // not inflate it).
   double inflightBytes() const noexcept;
+  // The per-link sequence of the latest datagram sent on the link.
+  uint64_t lastSentSeq() const noexcept { return lastSentSeq_; }
+  // When the datagram sent with per-link sequence `linkSeq` would reach the gateway if it is
+  // still queued on the link, at the rate the link's reports have moved past its sequences
+  // over the last ~200 ms: 0 when the link has delivered past it (it was lost, not queued),
+  // UINT64_MAX when the link has not been moving. A cellular link whose rate falls holds
+  // what it took for far longer than its last measured delay.
+  uint64_t queuedArrivalNs(uint64_t linkSeq, uint64_t nowNs) const noexcept;
 
   LinkPhase phase() const { return phase_; }
   DemoteReason lastDemoteReason() const { return demoteReason_; }
@@ -249,6 +257,14 @@ class LinkController {
   bool soleCarrier_ = false;
   uint64_t highestSeq_ = 0;
   uint64_t lastReportNs_ = 0;
+  // The highest delivered link sequence as the latest reports showed it, for the rate at
+  // which the link's queue moves now (queuedArrivalNs).
+  struct ProgressSample {
+    uint64_t atNs = 0;
+    uint64_t highestSeq = 0;
+  };
+  std::array<ProgressSample, 32> progress_{};
+  uint32_t progressCount_ = 0;
   double deliveryBps_ = 0;
   double servedBps_ = 0;
   double maxDeliveryBps_ = 0;

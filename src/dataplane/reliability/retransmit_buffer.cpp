@@ -24,7 +24,7 @@ RetransmitBuffer::RetransmitBuffer(const RetransmitConfig& config)
 
 void RetransmitBuffer::store(uint64_t seq, uint64_t mediaTsUs, uint8_t flags,
                              std::span<const uint8_t> payload, uint64_t deadlineNs, uint64_t sentNs,
-                             uint8_t linkId) noexcept {
+                             uint8_t linkId, uint64_t linkSeq) noexcept {
   budgetBytes_ = std::min(budgetBytes_ + config_.budgetShare * static_cast<double>(payload.size()),
                           static_cast<double>(config_.budgetBurstBytes));
   Slot& slot = slots_[seq & mask_];
@@ -41,6 +41,7 @@ void RetransmitBuffer::store(uint64_t seq, uint64_t mediaTsUs, uint8_t flags,
                        .size = static_cast<uint32_t>(payload.size()),
                        .flags = flags,
                        .linkId = linkId,
+                       .linkSeq = linkSeq,
                        .payload = copy};
   slot.held = true;
 }
@@ -64,7 +65,8 @@ void RetransmitBuffer::release(uint64_t cumulativeSeq) noexcept {
 const RetransmitBuffer::Packet* RetransmitBuffer::takeForResend(uint64_t seq, uint64_t nowNs,
                                                                 uint64_t extraDelayNs,
                                                                 uint64_t roundTripNs,
-                                                                uint8_t linkId) noexcept {
+                                                                uint8_t linkId,
+                                                                uint64_t linkSeq) noexcept {
   Slot& slot = slots_[seq & mask_];
   if (!slot.held || slot.packet.seq != seq || seq < released_) {
     counters_.notHeld.add();
@@ -87,6 +89,7 @@ const RetransmitBuffer::Packet* RetransmitBuffer::takeForResend(uint64_t seq, ui
   budgetBytes_ -= static_cast<double>(p.size);
   p.lastSentNs = nowNs;
   p.linkId = linkId;
+  p.linkSeq = linkSeq;
   counters_.resent.add();
   counters_.resentBytes.add(p.size);
   return &p;

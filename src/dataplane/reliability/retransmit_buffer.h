@@ -43,7 +43,8 @@ class RetransmitBuffer {
     uint64_t lastSentNs = 0;
     uint32_t size = 0;
     uint8_t flags = 0;
-    uint8_t linkId = 0;  // the link its last copy went on
+    uint8_t linkId = 0;    // the link its last copy went on
+    uint64_t linkSeq = 0;  // that copy's per-link sequence
     const uint8_t* payload = nullptr;
   };
 
@@ -53,7 +54,8 @@ class RetransmitBuffer {
   // Keeps a copy of media packet `seq` (payloads above maxPayload are not kept). Sender
   // thread; no allocation.
   void store(uint64_t seq, uint64_t mediaTsUs, uint8_t flags, std::span<const uint8_t> payload,
-             uint64_t deadlineNs, uint64_t sentNs, uint8_t linkId = 0) noexcept;
+             uint64_t deadlineNs, uint64_t sentNs, uint8_t linkId = 0,
+             uint64_t linkSeq = 0) noexcept;
   // The link the last copy of `seq` went on, or -1 if it is not held.
   int linkOf(uint64_t seq) const noexcept;
   // The held packet `seq` (its last send time, link and deadline), or nullptr. Sender thread.
@@ -63,9 +65,10 @@ class RetransmitBuffer {
   // The packet to resend for a NACK of `seq` at `nowNs` if a copy sent now would arrive before
   // its deadline even if it takes `extraDelayNs` longer than the fastest packets do, and its
   // last copy left more than `roundTripNs` ago; nullptr otherwise (counted by reason). Marks it
-  // resent on `linkId` and charges the budget. Sender thread.
+  // resent on `linkId` with per-link sequence `linkSeq` and charges the budget. Sender thread.
   const Packet* takeForResend(uint64_t seq, uint64_t nowNs, uint64_t extraDelayNs,
-                              uint64_t roundTripNs, uint8_t linkId = 0) noexcept;
+                              uint64_t roundTripNs, uint8_t linkId = 0,
+                              uint64_t linkSeq = 0) noexcept;
 
   const RetransmitCounters& counters() const noexcept { return counters_; }
 

@@ -408,6 +408,27 @@ TEST(LinkController, InflightIsCappedAndDelaysTheExpectedDelivery) {
   EXPECT_EQ(c.inflightBytes(), 0.0);
 }
 
+TEST(LinkController, AQueuedPacketArrivesAtTheRateTheLinkMovesNow) {
+  uint64_t now = kMs, seq = 0;
+  LinkController c = liveLink(now, seq, 60);
+  // The link took 200 more packets; its reports then move 10 packets per 20 ms (500/s).
+  for (int i = 0; i < 200; ++i) c.onSent(now, 1200, seq + 1 + static_cast<uint64_t>(i));
+  const uint64_t last = seq + 200;
+  for (int r = 0; r < 15; ++r) c.onReport(now += 20 * kMs, report(seq += 10, 10, 0, 12'000));
+  // Delivered past: lost, not queued.
+  EXPECT_EQ(c.queuedArrivalNs(seq - 3, now), 0u);
+  // 50 packets ahead at 500/s: ~100 ms, plus the base one-way delay (half of 60 ms).
+  auto inMs = [&](uint64_t at) { return static_cast<double>(at - now) / kMs; };
+  EXPECT_NEAR(inMs(c.queuedArrivalNs(last, now)), 130, 5);
+  // The rate falls to 1 packet per 20 ms (50/s): the same packet is now much further away than
+  // the delay its link's last packets met.
+  for (int r = 0; r < 15; ++r) c.onReport(now += 20 * kMs, report(++seq, 1, 0, 1'200));
+  EXPECT_GT(inMs(c.queuedArrivalNs(last, now)), 500);
+  // The reports stop moving (a stall): not coming at all, as far as anyone can tell.
+  for (int r = 0; r < 15; ++r) c.onReport(now += 20 * kMs, report(seq, 0, 0, 0));
+  EXPECT_EQ(c.queuedArrivalNs(last, now), UINT64_MAX);
+}
+
 TEST(LinkController, ABurstCaughtByEveryOtherReportDoesNotHoldThePace) {
   // Every other report catches a 15 ms burst (a block's repairs): above half the 25 ms
   // target, but gone by the next report. Not a standing queue: the pace keeps its headroom

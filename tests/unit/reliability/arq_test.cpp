@@ -107,18 +107,24 @@ TEST(RetransmitBuffer, ResendsOnlyWhatCanStillArriveWithinBudget) {
   EXPECT_EQ(b.takeForResend(9, 300 * kMs, 40 * kMs, 0), nullptr);
 }
 
-TEST(RetransmitBuffer, FindsAHeldPacketWithItsSendTimeLinkAndDeadline) {
+TEST(RetransmitBuffer, FindsAHeldPacketWithItsSendTimeLinkSequenceAndDeadline) {
   auto rb = RetransmitBuffer::create({.capacity = 64, .maxPayload = 1500});
   ASSERT_TRUE(rb);
   RetransmitBuffer& b = **rb;
   std::vector<uint8_t> payload(100, 1);
-  b.store(5, 500, 0, payload, 700 * kMs, 200 * kMs, 2);
+  b.store(5, 500, 0, payload, 700 * kMs, 200 * kMs, 2, 41);
   const auto* held = b.find(5);
   ASSERT_NE(held, nullptr);
   EXPECT_EQ(held->lastSentNs, 200 * kMs);
   EXPECT_EQ(held->deadlineNs, 700 * kMs);
   EXPECT_EQ(held->linkId, 2);
+  EXPECT_EQ(held->linkSeq, 41u);
   EXPECT_EQ(b.linkOf(5), 2);
+  // A resend moves it to its new copy's link and per-link sequence.
+  ASSERT_NE(b.takeForResend(5, 300 * kMs, 40 * kMs, 0, 1, 7), nullptr);
+  EXPECT_EQ(b.find(5)->linkId, 1);
+  EXPECT_EQ(b.find(5)->linkSeq, 7u);
+  EXPECT_EQ(b.find(5)->lastSentNs, 300 * kMs);
   EXPECT_EQ(b.find(6), nullptr);       // never stored
   EXPECT_EQ(b.find(5 + 64), nullptr);  // the slot holds 5, not its successor
   b.release(6);
