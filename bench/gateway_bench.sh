@@ -23,6 +23,8 @@
 #   srt      srt-live-transmit listener (AES-256 passphrase) from srt-live-transmit, forwarding
 #            to UDP; the same total bit rate of 1316-byte payloads from bench/udp_stream.py
 #   rist     ristreceiver (main profile, AES-256) from ristsender, the same way
+#            (--peer-rate-mbps R: the peers receive one stream of R Mbit/s instead, e.g. one
+#            session's rate: srt-live-transmit and ristreceiver carry one stream per process)
 #
 # On a veth the receive softirq (the veth NAPI, the XDP program, the kernel's UDP receive) runs
 # on the sender's CPU, so no row includes it; what is measured is the receiving process alone.
@@ -31,7 +33,7 @@
 #
 # usage: bench/gateway_bench.sh [--seconds N] [--warmup N] [--sessions N] [--rate-mbps R]
 #                               [--gw-cpu C] [--gen-cpu C] [--only kernel,af_xdp,dpdk,srt,rist]
-#                               [--no-fec] [--raw-batch N]
+#                               [--no-fec] [--raw-batch N] [--peer-rate-mbps R]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 seconds=15
@@ -43,6 +45,7 @@ gen_cpu=1
 only=kernel,af_xdp,dpdk,srt,rist
 fec=(--loss 0.01 --fec 20,2)
 raw_batch=0
+peer_mbps=""
 while (($#)); do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
@@ -54,7 +57,8 @@ while (($#)); do
     --only) only=$2; shift 2 ;;
     --no-fec) fec=(); shift ;;
     --raw-batch) raw_batch=$2; shift 2 ;;
-    -h | --help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --peer-rate-mbps) peer_mbps=$2; shift 2 ;;
+    -h | --help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gateway_bench: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -113,6 +117,7 @@ received() {
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 now() { date +%s.%N; }
 total_mbps=$(python3 -c "print($sessions * $rate)")
+peer_mbps=${peer_mbps:-$total_mbps}
 field() { tr ' ' '\n' <<<"$1" | grep -E "^$2=" | cut -d= -f2; }
 wait_line() {  # FILE PATTERN SECONDS
   local i
@@ -122,9 +127,9 @@ wait_line() {  # FILE PATTERN SECONDS
   exit 1
 }
 
-# row NAME PACKETS CPU_TICKS WALL_S NOTE
+# row NAME PACKETS CPU_TICKS WALL_S NOTE [MBPS]
 row() {
-  python3 - "$@" "$hz" "$total_mbps" <<'PY'
+  python3 - "${@:1:5}" "$hz" "${6:-$total_mbps}" <<'PY'
 import sys
 name, packets, ticks, wall, note, hz, mbps = sys.argv[1:8]
 packets, cpu, wall, mbps = int(packets), int(ticks) / int(hz), float(wall), float(mbps)
@@ -212,7 +217,7 @@ run_peer() {
   fi
   pids+=("$recv" "$send")
   sleep 1
-  (ined python3 "$repo/bench/udp_stream.py" send "127.0.0.1:$in_port" "$total_mbps" \
+  (ined python3 "$repo/bench/udp_stream.py" send "127.0.0.1:$in_port" "$peer_mbps" \
     $((warmup + seconds)) >"$work/$name-source.log") &
   local source=$!
   sleep "$warmup"
@@ -233,10 +238,10 @@ run_peer() {
   echo "  source: $(cat "$work/$name-source.log"); delivered: $(grep '^received' "$work/$name-sink.log")"
   received=$((${received:-0} - ${marked:-0}))
   row "$name" "$received" $((c1 - c0)) "$(python3 -c "print($t1 - $t0)")" \
-    "$(if [[ $name == srt ]]; then srt-live-transmit -version 2>&1 | grep -oE 'SRT Library version: [0-9.]+' | head -n1; else echo "librist $(ristreceiver -h 2>&1 | grep -oE 'libRIST library: [0-9.]+' | head -n1 | cut -d' ' -f3)"; fi), AES-256"
+    "$(if [[ $name == srt ]]; then srt-live-transmit -version 2>&1 | grep -oE 'SRT Library version: [0-9.]+' | head -n1; else echo "librist $(ristreceiver -h 2>&1 | grep -oE 'libRIST library: [0-9.]+' | head -n1 | cut -d' ' -f3)"; fi), AES-256, one stream of $peer_mbps Mbit/s" "$peer_mbps"
 }
 
-echo "gateway_bench $(date -u +%Y-%m-%dT%H:%MZ): $sessions x $rate Mbit/s ($total_mbps Mbit/s) for" \
+echo "gateway_bench $(date -u +%Y-%m-%dT%H:%MZ): $sessions x $rate Mbit/s ($total_mbps Mbit/s; peers $peer_mbps) for" \
   "$seconds s after $warmup s, receivers on CPU $gw_cpu, senders on CPU $gen_cpu, braid ${fec[*]:-without FEC}" \
   "($(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r))"
 for backend in kernel af_xdp dpdk; do
