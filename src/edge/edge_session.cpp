@@ -1029,6 +1029,7 @@ LinkController EdgeSession::newLinkController() {
   if (options_.scheduling == Scheduling::kPerLink) {
     config.burstPackets = 1;
     config.maxPaceOverDelivery = 1.25;
+    config.startupMaxPaceOverDelivery = 1.25;
     config.backloggedPaceOverDelivery = 0;  // every link is always backlogged there
     config.inflightCapGain = 1;
   }

@@ -25,7 +25,6 @@ constexpr double kProbeUpGain = 1.05;
 // Startup (from warm until the queue first builds): the rate may double in a few reports, as
 // in BBR's startup, so that a stream does not back up behind a link that is finding its rate.
 constexpr double kStartupProbeUpGain = 1.25;
-constexpr double kStartupMaxPaceOverDelivery = 2.0;
 constexpr uint64_t kDrainEveryNs = 4'000'000'000;  // under the gateway's 5 s minimum bucket
 constexpr uint64_t kMinDrainNs = 100'000'000;
 // A round trip this close to the minimum shows the queue empty (the periodic drain's aim).
@@ -425,8 +424,9 @@ void LinkController::updatePacing(uint64_t nowNs) noexcept {
   }
   // Never far above the smoothed delivery (twice it in startup): a cellular link's short peaks
   // are not a rate it holds, and pacing at them sends bursts its queue has to absorb.
-  paced = std::min(paced, (startup_ ? kStartupMaxPaceOverDelivery : config_.maxPaceOverDelivery) *
-                              std::max(deliveryBps_, unmeasuredRateBps()));
+  paced = std::min(paced,
+                   (startup_ ? config_.startupMaxPaceOverDelivery : config_.maxPaceOverDelivery) *
+                       std::max(deliveryBps_, unmeasuredRateBps()));
   paceBps_ = std::clamp(paced, config_.minBps, config_.maxBps);
   // Media waits at the sender: the link is given all it takes, and what it delivered shows
   // what it was let carry, not what it could. The pacer then lets out more than the rate

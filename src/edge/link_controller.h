@@ -47,6 +47,12 @@ struct LinkControllerConfig {
   // saturated on its own (the link test), where delivery is the link's capacity and 1.5×
   // it reached the bottleneck as 10 ms bursts well over its rate.
   double maxPaceOverDelivery = 1.5;
+  // The same bound in startup (from warm until the queue first builds), where the rate may
+  // double in a few reports so that a stream does not back up behind a link finding its rate.
+  // maxPaceOverDelivery where each link is saturated on its own (the link test): there a
+  // startup that lasted, the queue kept short by the in-flight cap, let each report's worth
+  // out at twice the rate, 10 ms bursts of 6–7 packets on a 3 Mbit/s link.
+  double startupMaxPaceOverDelivery = 2.0;
   // While media waits at the sender, the pacer lets out at least this multiple of the
   // smoothed delivery (0: off), and the in-flight cap is what holds the link's queue. Off where
   // each link sends as its own pacer allows (the link test): every link is backlogged there.
