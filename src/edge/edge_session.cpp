@@ -1025,15 +1025,9 @@ void EdgeSession::addLink(LinkCommand& command, uint64_t nowNs) {
 }
 
 LinkController EdgeSession::newLinkController() {
-  LinkControllerConfig config;
-  if (options_.scheduling == Scheduling::kPerLink) {
-    config.burstPackets = 1;
-    config.maxPaceOverDelivery = 1.25;
-    config.startupMaxPaceOverDelivery = 1.25;
-    config.backloggedPaceOverDelivery = 0;  // every link is always backlogged there
-    config.inflightCapGain = 1;
-  }
-  LinkController controller(config);
+  LinkController controller(options_.scheduling == Scheduling::kPerLink
+                                ? LinkControllerConfig::linkTest()
+                                : LinkControllerConfig{});
   controller.setDrainSlot(&drainSlot_);
   return controller;
 }

@@ -100,6 +100,18 @@ struct LinkControllerConfig {
   // growing penalty keeps a marginal link out while the others carry the stream; when they
   // cannot, a link that works again is worth more than the hysteresis.
   uint64_t shortBondReturnNs = 300'000'000;
+
+  // Each link saturated on its own (the link test, Scheduling::kPerLink): the values the
+  // fields above give for it.
+  static LinkControllerConfig linkTest() {
+    LinkControllerConfig config;
+    config.maxPaceOverDelivery = 1.25;
+    config.startupMaxPaceOverDelivery = 1.25;
+    config.backloggedPaceOverDelivery = 0;  // every link is always backlogged there
+    config.inflightCapGain = 1;
+    config.burstPackets = 1;
+    return config;
+  }
 };
 
 class LinkController {

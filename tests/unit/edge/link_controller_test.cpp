@@ -518,9 +518,7 @@ TEST(LinkController, WhileMediaWaitsThePacerLetsOutTwiceWhatTheLinkDelivers) {
   LinkControllerConfig bond;
   EXPECT_GE(pacedOverDelivery(bond, true), 1.9);
   EXPECT_LE(pacedOverDelivery(bond, false), 1.6);
-  LinkControllerConfig linkTest;
-  linkTest.backloggedPaceOverDelivery = 0;
-  EXPECT_LE(pacedOverDelivery(linkTest, true), 1.6);
+  EXPECT_LE(pacedOverDelivery(LinkControllerConfig::linkTest(), true), 1.6);
 }
 
 TEST(LinkController, TheInflightCapIsTwiceTheRoundTripAtTheRateInABond) {
@@ -714,11 +712,7 @@ TEST(LinkController, FillsABottleneckWithinItsInflightCapAndDrainsItPeriodically
 // 1.5 × delivery, pacing near 4.3 Mbit/s on a 3 Mbit/s link; this simulation's delivery
 // estimate is exact and does not overshoot that far, so it guards the bound, not that case.)
 TEST(LinkController, ASaturatedLinkOnItsOwnIsPacedWithoutBursts) {
-  SaturatedRun run = runSaturated({.maxPaceOverDelivery = 1.25,
-                                   .startupMaxPaceOverDelivery = 1.25,
-                                   .backloggedPaceOverDelivery = 0,
-                                   .inflightCapGain = 1,
-                                   .burstPackets = 1});
+  SaturatedRun run = runSaturated(LinkControllerConfig::linkTest());
   EXPECT_EQ(run.phase, LinkPhase::kLive);
   EXPECT_GE(run.utilization, 0.90);
   ASSERT_FALSE(run.queuesUs.empty());
@@ -746,11 +740,7 @@ double startupPaceOverDelivery(const LinkControllerConfig& config) {
 // (This simulation's startup ends at its first queue and does not reach that mode; it checks
 // the bound from the first packet on.)
 TEST(LinkController, ASaturatedLinkOnItsOwnStartsWithoutBursts) {
-  LinkControllerConfig linkTest{.maxPaceOverDelivery = 1.25,
-                                .startupMaxPaceOverDelivery = 1.25,
-                                .backloggedPaceOverDelivery = 0,
-                                .inflightCapGain = 1,
-                                .burstPackets = 1};
+  const LinkControllerConfig linkTest = LinkControllerConfig::linkTest();
   SaturatedRun run = runSaturated(linkTest);
   EXPECT_LE(run.maxBytesIn10MsFromStart, 3e6 / 8 * 0.010 + 2 * 1228);
   EXPECT_GE(run.utilization, 0.90);
