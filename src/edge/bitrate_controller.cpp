@@ -131,13 +131,22 @@ BitrateDecision BitrateController::update(const BondSample& sample) noexcept {
       drainBps =
           static_cast<double>(sample.backlogBytes) * 8 * 1e9 / static_cast<double>(config_.drainNs);
       holdUntilNs_ = sample.nowNs + config_.holdNs;
+      // The capacity this overload measured: the least over its ticks (the first ones may
+      // still show the rate before a drop).
+      ceilingBps_ = lastCongested_ ? std::min(ceilingBps_, d.capacityBps) : d.capacityBps;
+      ceilingUntilNs_ = sample.nowNs + config_.ceilingHoldNs;
     } else if (sample.nowNs >= holdUntilNs_ && dtNs > 0 && d.backlogUs <= backlogLimitUs / 2) {
       // Growing is the probe. Not past what the links' controllers allow now by more than
       // probeHeadroom: a little more makes media wait at the sender, which is what lets
       // them probe up; much more would only pile it up there. Not while media waits: they
       // are still catching up with the last step.
       const double growth = allShort ? config_.fastGrowth : config_.slowGrowth;
-      const double bound = d.capacityBps / d.overhead * config_.probeHeadroom;
+      double bound = d.capacityBps / d.overhead * config_.probeHeadroom;
+      // The capacity came back: every link has room and they allow the ceiling ÷ margin.
+      if (allShort && d.capacityBps * config_.safetyMargin >= ceilingBps_) ceilingUntilNs_ = 0;
+      if (sample.nowNs < ceilingUntilNs_) {
+        bound = std::min(bound, ceilingBps_ * config_.safetyMargin / d.overhead);
+      }
       const double grown = std::min(
           bound, level_ * std::pow(1 + growth, static_cast<double>(dtNs) / kGrowthPeriodNs));
       if (grown > level_ && level_ < static_cast<double>(config_.maxBps)) {
@@ -146,6 +155,7 @@ BitrateDecision BitrateController::update(const BondSample& sample) noexcept {
       }
     }
   }
+  lastCongested_ = d.congested;
   const auto minBps = static_cast<double>(config_.minBps);
   const auto maxBps = static_cast<double>(config_.maxBps);
   level_ = std::clamp(level_, minBps, maxBps);

@@ -23,7 +23,11 @@
 //     media link's queue is short (below half the queue target, where each link's
 //     controller probes up: room, e.g. after capacity came back) and by slowGrowth
 //     otherwise. Growing is the probe: the next overload measures the capacity again. Not
-//     while media waits over half the limit.
+//     while media waits over half the limit. For ceilingHoldNs after an overload, not past
+//     the capacity that overload measured × margin ÷ overhead: the bond was just shown to
+//     carry no more, and probing straight back into it spent the margin that keyframes
+//     need — unless every link's queue is short and they allow that capacity ÷ margin (it
+//     came back).
 // Overhead = UDP payload bytes ÷ media bytes over the last overheadWindowNs (FEC repair,
 // retransmissions, headers, probes), within [1, 2]. The published target moves only by more
 // than deadBand of itself (or to a limit), so the encoder is not reconfigured for noise.
@@ -48,6 +52,10 @@ struct BitrateControllerConfig {
   uint64_t backlogLimitUs = 100'000;  // media waiting this long at the sender: overloaded
   uint64_t drainNs = 500'000'000;     // a backlog is drained within this (target lowered)
   uint64_t overheadWindowNs = 1'000'000'000;
+  // After an overload the target grows no further than the capacity it measured there ×
+  // safetyMargin for this long, unless every link's queue is short and the links allow that
+  // capacity ÷ safetyMargin.
+  uint64_t ceilingHoldNs = 4'000'000'000;
 };
 
 // One link as the controller sees it (from EdgeLinkCounters).
@@ -114,6 +122,11 @@ class BitrateController {
   uint64_t published_ = 0;
   uint64_t lastNs_ = 0;
   uint64_t holdUntilNs_ = 0;
+  // The bond's capacity (UDP payload bit/s) as the last overload measured it, the least over
+  // its ticks, and until when growth stops at it × safetyMargin.
+  double ceilingBps_ = 0;
+  uint64_t ceilingUntilNs_ = 0;
+  bool lastCongested_ = false;
   double overhead_ = 1;
   // Totals once per update, the last 64 (3.2 s at 20 Hz): enough for a 1 s window.
   std::array<Totals, 64> history_{};

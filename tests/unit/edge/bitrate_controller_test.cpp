@@ -222,12 +222,58 @@ TEST(BitrateController, HoldsAfterACutThenProbesSlowlyWhileQueuesAreNotShort) {
     EXPECT_FALSE(d.congested);
     EXPECT_NEAR(static_cast<double>(d.targetBps), 2e6 * 0.8 / 1.04, 1'000) << "tick " << i;
   }
+  // … and, the links allowing no more than the capacity that overload measured ÷ margin, while
+  // the ceiling holds (4 s after the last overloaded tick) …
+  for (int i = 9; i < 80; ++i) {
+    d = c.update(s.next(1e6, 1.2, 14'000, 0));
+    EXPECT_NEAR(static_cast<double>(d.targetBps), 2e6 * 0.8 / 1.04, 1'000) << "tick " << i;
+  }
   // … then at most 5 % per 500 ms.
   const double from = static_cast<double>(c.targetBps());
   for (int i = 0; i < 41; ++i) d = c.update(s.next(1e6, 1.3, 14'000, 0));
   double ratio = static_cast<double>(d.targetBps) / from;
   EXPECT_LE(ratio, std::pow(1.05, 4.2) + 0.01);
   EXPECT_GT(ratio, 1.1);
+}
+
+TEST(BitrateController, StaysUnderTheCapacityAnOverloadMeasuredThenProbesAgain) {
+  // Overloaded on a 2 Mbit/s bond, the target falls to the capacity × margin; there the
+  // links pace above what they deliver (their 1 Mbit/s floor), and keyframes keep their
+  // queues from being short: growth alone would probe 5 % per 500 ms straight back into the
+  // overload. For ceilingHoldNs it stays, …
+  BitrateControllerConfig cfg = config();
+  ASSERT_EQ(cfg.ceilingHoldNs, 4'000'000'000u);
+  BitrateController c(cfg);
+  Bond bond(3, 2e6 / 3);
+  bond.roomQueueUs = 14'000;
+  const double cut = static_cast<double>(cutLevel(c, bond));
+  EXPECT_NEAR(cut, 2e6 * 0.8 / 1.04, 0.1e6);
+  BitrateDecision d;
+  for (int i = 0; i < 60; ++i) {  // 3 s
+    d = c.update(bond.next(c.targetBps()));
+    EXPECT_FALSE(d.congested) << "tick " << i;
+    EXPECT_LE(static_cast<double>(d.targetBps), 2e6 * 0.8 / 1.04 * 1.01) << "tick " << i;
+  }
+  // … then the growth probes the bond again.
+  d = run(c, bond, 3);
+  EXPECT_GT(static_cast<double>(c.targetBps()), 2e6 / 1.04 * 0.95);
+}
+
+TEST(BitrateController, TheCapacityComingBackLiftsTheCeiling) {
+  // After an overload on a 2 Mbit/s bond the links have room again (8 Mbit/s): their queues
+  // are short and they pace well above the measured capacity ÷ margin. The climb does not wait
+  // for the hold to pass.
+  BitrateController c(config());
+  Bond bond(3, 2e6 / 3);
+  cutLevel(c, bond);
+  bond.linkCapacityBps = 2.667e6;
+  double seconds = 0;
+  while (c.targetBps() < 6'000'000u && seconds < 10) {
+    c.update(bond.next(c.targetBps()));
+    seconds += 0.05;
+  }
+  EXPECT_EQ(c.targetBps(), 6'000'000u);
+  EXPECT_LE(seconds, 5.0) << "the climb from 1.5 to 6 Mbit/s took " << seconds << " s";
 }
 
 TEST(BitrateController, DoesNotChaseItsOwnRateDown) {
