@@ -39,9 +39,6 @@ constexpr uint64_t kCapReportAllowanceNs = 50'000'000;
 // delivery's round trip in flight, whatever waits at the sender: what it holds must still
 // land with room for a repair (the 8 -> 2 Mbit/s step stranded ~300 ms behind a doubled cap).
 constexpr double kBacklogQueueShareOfLatency = 0.5;
-// A report showing the link delivering less than this share of its smoothed delivery, with
-// its queue above target: the link's rate fell (a fade, a handover, a capacity step).
-constexpr double kFallingShareOfDelivery = 0.5;
 
 }  // namespace
 
@@ -153,11 +150,6 @@ void LinkController::demote(DemoteReason reason, uint64_t nowNs) noexcept {
   penaltyNs_ =
       penaltyNs_ == 0 ? config_.firstPenaltyNs : std::min(2 * penaltyNs_, config_.maxPenaltyNs);
   setPhase(LinkPhase::kDegrade, nowNs);
-}
-
-bool LinkController::rateFalling() const noexcept {
-  return queueDelayUs_ * 1000 > static_cast<double>(config_.queueDelayTargetNs) &&
-         latestDeliveryBps_ < kFallingShareOfDelivery * deliveryBps_;
 }
 
 bool LinkController::queuePastLatencyShare() const noexcept {
@@ -329,12 +321,10 @@ void LinkController::onReport(uint64_t nowNs, const proto::LinkReport& report) n
     double sample =
         static_cast<double>(report.bytesReceived) * 8e9 / static_cast<double>(intervalNs);
     deliveryBps_ = deliveryBps_ == 0 ? sample : 0.75 * deliveryBps_ + 0.25 * sample;
-    latestDeliveryBps_ = sample;
     double served = (static_cast<double>(report.bytesReceived) +
                      static_cast<double>(report.packetsLost) * avgPacketBytes_) *
                     8e9 / static_cast<double>(intervalNs);
     servedBps_ = servedBps_ == 0 ? served : 0.75 * servedBps_ + 0.25 * served;
-    latestServedBps_ = served;
     double sent = intervalSentBytes_ * 8e9 / static_cast<double>(intervalNs);
     sendBps_ = 0.75 * sendBps_ + 0.25 * sent;
     intervalSentBytes_ = 0;
@@ -395,8 +385,6 @@ void LinkController::updatePacing(uint64_t nowNs) noexcept {
   double latestQueueNs = queueSampleCount_ > 0 ? queueDelayUs_ * 1000 : queueNs;
   auto target = static_cast<double>(config_.queueDelayTargetNs);
   double delivered = std::max(deliveryBps_, config_.minBps);
-  // A rate that fell: the latest report, not the average, which takes 3-5 reports to follow.
-  if (rateFalling()) delivered = std::max(latestDeliveryBps_, config_.minBps);
   double paced;
   // Every few seconds a saturated link drains for a round trip (BBR's ProbeRTT): a queue that
   // never empties would otherwise be learnt as base delay, by the gateway's minimum transit
@@ -449,7 +437,7 @@ void LinkController::updatePacing(uint64_t nowNs) noexcept {
   // as its pace, and its pace only 1.5× its delivery), and the sender dropped what went stale.
   pacerBps_ = paceBps_;
   if (backlogged_ && config_.backloggedPaceOverDelivery > 0 && nowNs >= drainUntilNs_ &&
-      !queuePastLatencyShare() && !rateFalling()) {
+      !queuePastLatencyShare()) {
     pacerBps_ = std::clamp(std::max(paceBps_, config_.backloggedPaceOverDelivery *
                                                   std::max(deliveryBps_, unmeasuredRateBps())),
                            config_.minBps, config_.maxBps);
@@ -598,15 +586,11 @@ uint64_t LinkController::waitNs(uint64_t nowNs, uint64_t bytes) noexcept {
     // Served (delivered + lost), not delivered: a lost packet left the in-flight count too,
     // and on a link losing 10 % the delivered rate held the cap to what the link was given,
     // so a lossy link never grew into its capacity while the sender backlogged.
-    // While the link's rate falls, what its latest report served (the average lags it by
-    // 150-250 ms, and at the old rate the cap let a 4x drop strand over a second of queue).
-    double deliveryRate = std::max(
-        rateFalling() ? std::min(servedBps_, latestServedBps_) : servedBps_, unmeasuredRateBps());
+    double deliveryRate = std::max(servedBps_, unmeasuredRateBps());
     // Allowed: the path (min RTT), a report interval of packets not yet reported, and the
     // queue the pacer aims at (the cap bounds what a stall or a wrong rate can strand).
     double capBytes = std::max(
-        8 * 1500.0, (queuePastLatencyShare() || rateFalling() ? 1.0 : config_.inflightCapGain) *
-                        deliveryRate / 8 *
+        8 * 1500.0, (queuePastLatencyShare() ? 1.0 : config_.inflightCapGain) * deliveryRate / 8 *
                         (minRttUs_ / 1e6 + static_cast<double>(kCapReportAllowanceNs) / 1e9 +
                          static_cast<double>(config_.queueDelayTargetNs) / 1e9));
     // Capped: the time until enough of what is in flight has drained.

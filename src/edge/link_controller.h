@@ -218,11 +218,6 @@ class LinkController {
   void updatePacing(uint64_t nowNs) noexcept;
   void demote(DemoteReason reason, uint64_t nowNs) noexcept;
   // The gateway's latest queue delay on the link is past half the latency target.
-  // The latest report shows the link's rate fell: its queue is above target and it delivered
-  // under half its smoothed rate. Pace and in-flight cap then follow that report, and the
-  // pacer gives no more while media waits: what the old rate let in would sit in the link's
-  // queue past the playout deadline.
-  bool rateFalling() const noexcept;
   bool queuePastLatencyShare() const noexcept;
   bool delayRecovered() const noexcept;
   bool recovered() const noexcept;
@@ -290,8 +285,6 @@ class LinkController {
   uint32_t progressCount_ = 0;
   double deliveryBps_ = 0;
   double servedBps_ = 0;
-  double latestDeliveryBps_ = 0;  // the last report's interval alone
-  double latestServedBps_ = 0;
   double maxDeliveryBps_ = 0;
   double windowMaxBps_ = 0;
   double prevWindowMaxBps_ = 0;
