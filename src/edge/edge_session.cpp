@@ -46,7 +46,10 @@ constexpr uint64_t kGaugeIntervalNs = 20 * kNsPerMs;
 // take a few hundred milliseconds; a link that cannot answer must not hold the stream).
 constexpr uint64_t kSettleLimitNs = 1500 * kNsPerMs;
 constexpr uint64_t kRepairMarginNs = 30 * kNsPerMs;  // a repair's pacing and the decode
-// A backlogged sender's blocks aim at this residual (the policy's own is 1e-4).
+// What a resend needs besides two base round trips of the slowest media link: the gateway's
+// reorder wait before its NACK, the copy's pacing and a margin.
+constexpr uint64_t kResendSlackNs = 100 * kNsPerMs;
+// A backlogged sender's blocks aim at this residual (the policy's own is 1e-3).
 constexpr double kBackloggedResidualTarget = 1e-2;
 // Packets in a capacity-probing train (PROBE): enough for the dispersion to average over a
 // few of a cellular scheduler's grants, short enough not to matter to a 1 s queue.
@@ -446,7 +449,8 @@ void EdgeSession::closeFecBlock(uint64_t nowNs) {
     counters_.repairsDropped.add(pendingRepairs_.block.m - pendingRepairs_.next);
   }
   const uint32_t k = fec_->sources();
-  uint32_t repairs = fecPolicy_.repairsFor(k, nowNs, blockCopies_);
+  uint32_t repairs = resendFitsLatency() ? fecPolicy_.repairsWithResendFor(k, nowNs, blockCopies_)
+                                         : fecPolicy_.repairsFor(k, nowNs, blockCopies_);
   // While media waits at the sender the links are the bottleneck: repairs would take their
   // room from the media they protect and make every later packet later (at a link's start,
   // on a lossy link, that cost resends their deadline). Then a block gets what a looser
@@ -472,6 +476,21 @@ void EdgeSession::closeFecBlock(uint64_t nowNs) {
   sentBlocks_.closed(block->firstSeq, block->k);
   counters_.fecBlocks.add();
   counters_.repairPermille.set(block->m * 1000 / block->k);
+}
+
+bool EdgeSession::resendFitsLatency() const {
+  // The gateway NACKs after its reorder wait and the copy crosses the slowest media link: with
+  // two of its base round trips and that much slack inside the latency, a resend still plays.
+  if (!options_.retransmit) return false;
+  double slowestMinRttUs = 0;
+  for (const Link& link : links_) {
+    if (carriesMedia(link.controller.phase())) {
+      slowestMinRttUs = std::max(slowestMinRttUs, link.controller.minRttUs());
+    }
+  }
+  const double latencyUs = static_cast<double>(latencyMs_) * 1000;
+  return slowestMinRttUs > 0 &&
+         latencyUs > 2 * slowestMinRttUs + static_cast<double>(kResendSlackNs) / 1000;
 }
 
 uint64_t EdgeSession::repairsDueNs(uint64_t latencyNs) {

@@ -282,6 +282,8 @@ class EdgeSession {
                std::span<const uint8_t> payload, bool copied, uint64_t nowNs);
   // Closes the open block (full, or its time budget ran out) and queues its repairs.
   void closeFecBlock(uint64_t nowNs);
+  // Whether a resend of a lost source can still play: the FEC residual is then ARQ's to share.
+  bool resendFitsLatency() const;
   // Sends the queued repairs, spread over the links other than the one that carried most of
   // the block; returns like sendMedia (0: none left).
   uint64_t sendRepairs(uint64_t nowNs);

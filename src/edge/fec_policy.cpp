@@ -83,6 +83,16 @@ double FecRatePolicy::burstLength(uint64_t nowNs) const noexcept {
   return std::clamp(static_cast<double>(squares) / static_cast<double>(lost), 1.0, kMaxBurst);
 }
 
+uint32_t FecRatePolicy::repairsWithResendFor(uint32_t k, uint64_t nowNs,
+                                             uint32_t copied) const noexcept {
+  const double loss = plannedLossRate(nowNs);
+  const double target = config_.residualTarget;
+  const double residual =
+      loss > 0 ? std::clamp(target / loss, target, std::max(target, config_.residualWithResendMax))
+               : target;
+  return repairsFor(k, copied, nowNs, residual, loss);
+}
+
 uint32_t FecRatePolicy::repairsFor(uint32_t k, uint32_t copied, uint64_t nowNs,
                                    double residualTarget, double loss) const noexcept {
   if (k == 0) return 1;

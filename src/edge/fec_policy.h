@@ -26,6 +26,10 @@ struct FecPolicyConfig {
   // left them open to the loss every later block was sized for.
   double priorLoss = 0.05;
   uint64_t priorPackets = 200;
+  // When a resend can still land before the playout deadline, a block FEC cannot rebuild is
+  // resent, and that copy is lost again only at the loss rate: FEC then aims at the residual
+  // divided by the loss rate, at most this (ARQ carries the rest for a fraction of the room).
+  double residualWithResendMax = 0.05;
 };
 
 // Sender thread only.
@@ -43,6 +47,9 @@ class FecRatePolicy {
   uint32_t repairsFor(uint32_t k, uint64_t nowNs, uint32_t copied = 0) const noexcept {
     return repairsFor(k, copied, nowNs, config_.residualTarget, plannedLossRate(nowNs));
   }
+  // The same when a resend of what the block loses can still arrive in time: the target is
+  // residualTarget ÷ the planned loss rate, between residualTarget and residualWithResendMax.
+  uint32_t repairsWithResendFor(uint32_t k, uint64_t nowNs, uint32_t copied = 0) const noexcept;
   // What a sender short of room can still afford: a looser residual, on the measured loss
   // alone (the prior is a guess, and the room it would take is the media's).
   uint32_t affordableRepairsFor(uint32_t k, uint64_t nowNs, double residualTarget,

@@ -35,7 +35,7 @@ TEST(FecPolicy, TheFirstBlocksAreProtectedBeforeAnyReport) {
   EXPECT_EQ(policy.lossRate(0), 0.0);  // measured: nothing
   EXPECT_NEAR(policy.plannedLossRate(0), 0.05, 1e-9);
   EXPECT_EQ(policy.repairsFor(32, 0), 7u);  // 5 % at a residual of 1e-3
-  EXPECT_EQ(policy.repairsFor(3, 0), 2u);  // the ceiling: half of 3, rounded up
+  EXPECT_EQ(policy.repairsFor(3, 0), 2u);   // the ceiling: half of 3, rounded up
   // A backlogged sender affords what the measured loss asks at a looser target: the floor.
   EXPECT_EQ(policy.affordableRepairsFor(32, 0, 1e-2), 2u);
   // 100 of the 200 packets counted, none lost: half the prior.
@@ -105,6 +105,37 @@ TEST(FecPolicy, MoreLossMoreRepairsUpToTheCeiling) {
   FecRatePolicy capped({.floorRatio = 0.05, .ceilingRatio = 0.2});
   feed(capped, 0, 10, 5, 1);
   EXPECT_EQ(capped.repairsFor(20, now), 4u);
+}
+
+TEST(FecPolicy, WithTimeForAResendFecTakesTheResidualOverTheLossRate) {
+  // 2 % random loss: FEC alone aims at 1e-3 per block; with a resend behind it a block FEC
+  // cannot rebuild is lost only if the resend is lost too, so it aims at 1e-3 / 2 % = 5e-2.
+  FecRatePolicy policy;
+  feed(policy, 0, 49, 1, 1);  // 2 %: 1 of 50 packets lost
+  const uint64_t now = kSecond - 1;
+  ASSERT_NEAR(policy.lossRate(now), 0.02, 1e-9);
+  const uint32_t alone = policy.repairsFor(32, now);
+  const uint32_t withResend = policy.repairsWithResendFor(32, now);
+  EXPECT_EQ(alone, 4u);       // P[more than 4 of 36 lost] < 1e-3
+  EXPECT_EQ(withResend, 2u);  // P[more than 2 of 34 lost] ≈ 3 % < 5e-2
+  EXPECT_LT(binomialTailAbove(34, 0.02, 2), 0.05);
+  EXPECT_GT(binomialTailAbove(33, 0.02, 1), 0.05);
+  // Clean links: the floor either way. Heavy loss: the residual over the loss rate is
+  // near the target itself, and the repairs with it.
+  FecRatePolicy clean;
+  feed(clean, 0, 50, 0, 1);
+  EXPECT_EQ(clean.repairsWithResendFor(32, now), clean.repairsFor(32, now));
+  FecRatePolicy heavy;
+  feed(heavy, 0, 5, 5, 1);  // 50 %: the residual is 2e-3
+  EXPECT_EQ(heavy.repairsWithResendFor(32, now), 16u);
+  // Never looser than residualWithResendMax however light the loss.
+  FecRatePolicy light({.residualWithResendMax = 0.01});
+  feed(light, 0, 49, 1, 1);
+  EXPECT_GE(light.repairsWithResendFor(32, now), 3u);  // P[more than 2 of 34] ≈ 3 % > 1 %
+  // Before any report the prior (5 %) plans the block, at a residual of 2e-2.
+  FecRatePolicy fresh;
+  EXPECT_LT(fresh.repairsWithResendFor(32, 0), fresh.repairsFor(32, 0));
+  EXPECT_GT(fresh.repairsWithResendFor(32, 0), 2u);
 }
 
 TEST(FecPolicy, BackToTheFloorFiveSecondsAfterTheLoss) {
