@@ -395,8 +395,15 @@ void LinkController::updatePacing(uint64_t nowNs) noexcept {
   // minimum (a queue that never empties would otherwise be learnt as base delay). Draining
   // a link that keeps touching its base bought nothing and cost the bond: at 200 ms the
   // three links' drains, every 10 s one after another, were where media went stale.
+  // A round trip above its minimum is a standing queue only if the gateway sees one too: the
+  // smoothed RTT lags a queue that has just cleared by a second, and a slow return path is not
+  // a forward queue. Draining on it starved links whose queue was already empty (the LTE
+  // traces near 18 s: the Verizon link, its trace back at 11 Mbit/s, paced at half its
+  // delivery while media went stale at the sender; docs/transport.md, Pacing).
+  const double halfTargetNs = static_cast<double>(config_.queueDelayTargetNs) / 2;
+  const bool gatewaySeesQueue = queueSampleCount_ == 0 || standingQueueUs_ * 1000 > halfTargetNs;
   const bool queueStanding =
-      (srttUs_ - minRttUs_) * 1000 > static_cast<double>(config_.queueDelayTargetNs) / 2 ||
+      ((srttUs_ - minRttUs_) * 1000 > halfTargetNs && gatewaySeesQueue) ||
       (nowNs - lastDrainNs_ > kRttWindowNs && nowNs - baseSeenNs_ > kDrainEveryNs);
   if (backlogged_ && !startup_ && queueStanding && nowNs - lastDrainNs_ > kDrainEveryNs &&
       (drainSlot_ == nullptr || nowNs >= drainSlot_->busyUntilNs)) {

@@ -325,8 +325,9 @@ TEST(LinkController, APenaltyDecaysWhileLive) {
 }
 
 // Drains (pace cut to half the delivery) of a saturated live link over 30 s whose round
-// trips sit `aboveBaseMs` above the 80 ms it showed first.
-int drainsOver30s(uint64_t aboveBaseMs) {
+// trips sit `aboveBaseMs` above the 80 ms it showed first, the gateway's reports showing a
+// forward queue of `queueUs`.
+int drainsOver30s(uint64_t aboveBaseMs, uint64_t queueUs = 0) {
   uint64_t now = kMs, seq = 0;
   LinkController c = liveLink(now, seq);
   c.setBacklogged(true);
@@ -334,7 +335,7 @@ int drainsOver30s(uint64_t aboveBaseMs) {
   int drains = 0;
   bool draining = false;
   for (uint64_t end = now + 30'000 * kMs; now < end;) {
-    deliverAll(c, now, seq, 1, 80 + aboveBaseMs);
+    deliverAll(c, now, seq, 1, 80 + aboveBaseMs, 10 * 1200, queueUs);
     bool cut = c.paceBps() < 0.7 * c.deliveryBps();
     if (cut && !draining) ++drains;
     draining = cut;
@@ -354,6 +355,18 @@ TEST(LinkController, ALinkThatNeverShowsItsBaseDelayDrainsOncePerWindow) {
   int drains = drainsOver30s(10);
   EXPECT_GE(drains, 1);
   EXPECT_LE(drains, 3);
+}
+
+TEST(LinkController, ARoundTripTheGatewaySeesNoQueueInDrainsOnlyToRelearnTheBase) {
+  // 100 ms above the base on the round trip, none of it in the forward queue the gateway
+  // measures (a slow return path, or the smoothed RTT of a queue that has just cleared): only
+  // the drains that keep the base delay honest (the RTT windows relearn 180 ms as the base
+  // within 20 s), not one every 4 s as for a standing queue (4 in 30 s before, 2 now).
+  const int withoutQueue = drainsOver30s(100);
+  EXPECT_GE(withoutQueue, 1);
+  EXPECT_LE(withoutQueue, 2);
+  // The same round trip with the gateway seeing the queue: drained every 4 s until then.
+  EXPECT_GE(drainsOver30s(100, 100'000), 4);
 }
 
 TEST(LinkController, ASilentProbingLinkIsReset) {
