@@ -400,10 +400,9 @@ void LinkController::updatePacing(uint64_t nowNs) noexcept {
   // a forward queue. Draining on it starved links whose queue was already empty (the LTE
   // traces near 18 s: the Verizon link, its trace back at 11 Mbit/s, paced at half its
   // delivery while media went stale at the sender; docs/transport.md, Pacing).
-  const double halfTargetNs = static_cast<double>(config_.queueDelayTargetNs) / 2;
-  const bool gatewaySeesQueue = queueSampleCount_ == 0 || standingQueueUs_ * 1000 > halfTargetNs;
+  // (queueNs is the gateway's standing queue once it reports one, else the RTT excess itself.)
   const bool queueStanding =
-      ((srttUs_ - minRttUs_) * 1000 > halfTargetNs && gatewaySeesQueue) ||
+      ((srttUs_ - minRttUs_) * 1000 > target / 2 && queueNs > target / 2) ||
       (nowNs - lastDrainNs_ > kRttWindowNs && nowNs - baseSeenNs_ > kDrainEveryNs);
   if (backlogged_ && !startup_ && queueStanding && nowNs - lastDrainNs_ > kDrainEveryNs &&
       (drainSlot_ == nullptr || nowNs >= drainSlot_->busyUntilNs)) {
