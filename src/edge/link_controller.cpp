@@ -320,11 +320,21 @@ void LinkController::onReport(uint64_t nowNs, const proto::LinkReport& report) n
   if (intervalNs >= 10'000'000) {
     double sample =
         static_cast<double>(report.bytesReceived) * 8e9 / static_cast<double>(intervalNs);
-    deliveryBps_ = deliveryBps_ == 0 ? sample : 0.75 * deliveryBps_ + 0.25 * sample;
+    // A link showing no standing queue delivered all it was given: a sample above the smoothed
+    // rate is capacity it has, taken at a higher weight (the LTE traces: a link whose capacity
+    // came back after a crunch took ~1 s to reach it at 1/4 per report, the stream waiting).
+    const bool queueShort =
+        standingQueueUs_ * 1000 < static_cast<double>(config_.queueDelayTargetNs) / 4;
+    auto smooth = [&](double smoothed, double latest) {
+      if (smoothed == 0) return latest;
+      double gain = latest > smoothed && queueShort ? config_.riseGainWithoutQueue : 0.25;
+      return smoothed + gain * (latest - smoothed);
+    };
+    deliveryBps_ = smooth(deliveryBps_, sample);
     double served = (static_cast<double>(report.bytesReceived) +
                      static_cast<double>(report.packetsLost) * avgPacketBytes_) *
                     8e9 / static_cast<double>(intervalNs);
-    servedBps_ = servedBps_ == 0 ? served : 0.75 * servedBps_ + 0.25 * served;
+    servedBps_ = smooth(servedBps_, served);
     double sent = intervalSentBytes_ * 8e9 / static_cast<double>(intervalNs);
     sendBps_ = 0.75 * sendBps_ + 0.25 * sent;
     intervalSentBytes_ = 0;

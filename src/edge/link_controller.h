@@ -67,6 +67,12 @@ struct LinkControllerConfig {
   // was full), and at 200 ms the bond fell behind its input. One when each link sends as its
   // own pacer allows (the link test), where no turn is lost.
   double burstPackets = 2;
+  // The weight a report's delivery sample above the smoothed rate gets while the link shows
+  // no standing queue (under a quarter of the target); 1/4 otherwise. 1/2 in a bond: a link
+  // whose capacity returns after a crunch grows into it in half the reports, while the stream
+  // waits at the sender. 1/4 where each link is saturated on its own (the link test), whose
+  // delivery is its capacity already and whose burst bound a faster rise would risk.
+  double riseGainWithoutQueue = 0.5;
   uint32_t answersToWarm = 2;           // in-band answers before a probing link warms
   uint64_t trainWaitNs = 500'000'000;   // how long a probing link waits for its train
   uint64_t warmNs = 1'000'000'000;      // warm this long (and delivering) before live
@@ -110,6 +116,7 @@ struct LinkControllerConfig {
     config.backloggedPaceOverDelivery = 0;  // every link is always backlogged there
     config.inflightCapGain = 1;
     config.burstPackets = 1;
+    config.riseGainWithoutQueue = 0.25;
     return config;
   }
 };

@@ -534,6 +534,28 @@ TEST(LinkController, WhileMediaWaitsThePacerLetsOutTwiceWhatTheLinkDelivers) {
   EXPECT_LE(pacedOverDelivery(LinkControllerConfig::linkTest(), true), 1.6);
 }
 
+TEST(LinkController, ADeliveryRisingWithoutAQueueIsTakenInHalfTheReports) {
+  // A link whose capacity returns after a crunch delivers all it is given, more each report,
+  // with no queue: in a bond such a sample weighs 1/2 (two reports cover 3/4 of a step), with
+  // a standing queue and in the link test 1/4 (7/16). Its in-flight cap follows alike.
+  auto stepCovered = [](const LinkControllerConfig& config, uint64_t queueUs) {
+    uint64_t now = kMs, seq = 0;
+    LinkController c(config);
+    c.markProven(now);
+    deliverAll(c, now, seq, 30, 80, 10 * 1200, queueUs);
+    const double before = c.deliveryBps();
+    const double servedBefore = c.servedBps();
+    deliverAll(c, now, seq, 2, 80, 40 * 1200, queueUs);  // 40 packets per 80 ms report
+    const double sample = 40 * 1200 * 8 / 0.080;
+    EXPECT_NEAR((c.servedBps() - servedBefore) / (sample - servedBefore),
+                (c.deliveryBps() - before) / (sample - before), 1e-9);
+    return (c.deliveryBps() - before) / (sample - before);
+  };
+  EXPECT_NEAR(stepCovered({}, 0), 0.75, 0.01);
+  EXPECT_NEAR(stepCovered({}, 20'000), 7.0 / 16, 0.01);
+  EXPECT_NEAR(stepCovered(LinkControllerConfig::linkTest(), 0), 7.0 / 16, 0.01);
+}
+
 TEST(LinkController, TheInflightCapIsTwiceTheRoundTripAtTheRateInABond) {
   // What one stalled round trip can strand: a bond's link holds up to twice its rate over
   // the path, a report interval and the queue target (so its share can grow); the link
