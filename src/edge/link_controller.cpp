@@ -156,6 +156,10 @@ bool LinkController::queuePastLatencyShare() const noexcept {
   return queueDelayUs_ * 1000 > kBacklogQueueShareOfLatency * static_cast<double>(latencyNs_);
 }
 
+bool LinkController::showsNoStandingQueue() const noexcept {
+  return standingQueueUs_ * 1000 < static_cast<double>(config_.queueDelayTargetNs) / 4;
+}
+
 double LinkController::forwardDelayUs() const noexcept {
   double base = minRttUs_ / 2;
   return std::max(base + queueDelayUs_, srttUs_ - base);
@@ -323,8 +327,7 @@ void LinkController::onReport(uint64_t nowNs, const proto::LinkReport& report) n
     // A link showing no standing queue delivered all it was given: a sample above the smoothed
     // rate is capacity it has, taken at a higher weight (the LTE traces: a link whose capacity
     // came back after a crunch took ~1 s to reach it at 1/4 per report, the stream waiting).
-    const bool queueShort =
-        standingQueueUs_ * 1000 < static_cast<double>(config_.queueDelayTargetNs) / 4;
+    const bool queueShort = showsNoStandingQueue();
     auto smooth = [&](double smoothed, double latest) {
       if (smoothed == 0) return latest;
       double gain = latest > smoothed && queueShort ? config_.riseGainWithoutQueue : 0.25;
@@ -454,9 +457,11 @@ void LinkController::updatePacing(uint64_t nowNs) noexcept {
   pacerBps_ = paceBps_;
   if (backlogged_ && config_.backloggedPaceOverDelivery > 0 && nowNs >= drainUntilNs_ &&
       !queuePastLatencyShare()) {
-    pacerBps_ = std::clamp(std::max(paceBps_, config_.backloggedPaceOverDelivery *
-                                                  std::max(deliveryBps_, unmeasuredRateBps())),
-                           config_.minBps, config_.maxBps);
+    const double overDelivery = showsNoStandingQueue() ? config_.backloggedPaceWithoutQueue
+                                                       : config_.backloggedPaceOverDelivery;
+    pacerBps_ =
+        std::clamp(std::max(paceBps_, overDelivery * std::max(deliveryBps_, unmeasuredRateBps())),
+                   config_.minBps, config_.maxBps);
   }
 }
 
@@ -561,9 +566,14 @@ void LinkController::tick(uint64_t nowNs) noexcept {
         return;
       }
       if (recovered() && nowNs - lastAnswerNs_ < kFreshAnswerNs) {
+        // A link stalled once (a trace gap, a handover) and delivering again is back as soon
+        // as the bond misses it; a repeat offender (a doubled penalty) sits out its first
+        // penalty at least, and one demoted for delay or loss has shown more than a gap.
+        const bool briefStall =
+            demoteReason_ == DemoteReason::kStall && penaltyNs_ <= config_.firstPenaltyNs;
         bool bondShort = backloggedSinceNs_ != 0 &&
                          nowNs - backloggedSinceNs_ >= config_.shortBondReturnNs &&
-                         nowNs - phaseSinceNs_ >= config_.firstPenaltyNs;
+                         (briefStall || nowNs - phaseSinceNs_ >= config_.firstPenaltyNs);
         if (nowNs >= cooldownUntilNs_ || bondShort) {
           setPhase(LinkPhase::kWarm, nowNs);
           return;

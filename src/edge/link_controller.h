@@ -57,6 +57,13 @@ struct LinkControllerConfig {
   // smoothed delivery (0: off), and the in-flight cap is what holds the link's queue. Off where
   // each link sends as its own pacer allows (the link test): every link is backlogged there.
   double backloggedPaceOverDelivery = 2.0;
+  // The same while the link shows no standing queue (under a quarter of the target): it
+  // delivered all it was given, so its delivery is what it was let carry. 3 in a bond: after
+  // the LTE traces' crunch a link whose capacity came back grew at 2x its delivery per round
+  // trip while the stream backed up at the sender, and the backlog's packets, sent with the
+  // little budget left, played late when another link faltered. The in-flight cap still
+  // bounds what a wrong guess can queue.
+  double backloggedPaceWithoutQueue = 3.0;
   // The in-flight cap over rate × (path + a report interval + the queue target), as BBR's
   // cwnd gain. In a bond a link's rate shows its share of the stream: a cap of exactly that
   // share's round trip could not let the share grow, and shrank it whenever a round trip ran
@@ -114,6 +121,7 @@ struct LinkControllerConfig {
     config.maxPaceOverDelivery = 1.25;
     config.startupMaxPaceOverDelivery = 1.25;
     config.backloggedPaceOverDelivery = 0;  // every link is always backlogged there
+    config.backloggedPaceWithoutQueue = 0;
     config.inflightCapGain = 1;
     config.burstPackets = 1;
     config.riseGainWithoutQueue = 0.25;
@@ -226,6 +234,8 @@ class LinkController {
   void demote(DemoteReason reason, uint64_t nowNs) noexcept;
   // The gateway's latest queue delay on the link is past half the latency target.
   bool queuePastLatencyShare() const noexcept;
+  // The standing queue is under a quarter of the target: the link delivered all it was given.
+  bool showsNoStandingQueue() const noexcept;
   bool delayRecovered() const noexcept;
   bool recovered() const noexcept;
   bool relapsed() const noexcept;

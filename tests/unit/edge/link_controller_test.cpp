@@ -137,6 +137,51 @@ TEST(LinkController, AStalledLinkIsDemotedCoolsDownAndComesBackWarm) {
   EXPECT_LE(c.paceBps(), LinkControllerConfig{}.initialBps);
 }
 
+// The link swallows what it is sent until it is demoted for a stall, then answers again:
+// returns how long it sat in cooldown before warming (at most 5 s).
+uint64_t stallAndReturn(LinkController& c, uint64_t& now, uint64_t& seq) {
+  c.onSent(now, 1200, ++seq);
+  for (uint64_t stopped = now; now < stopped + 2000 * kMs && c.phase() == LinkPhase::kLive;
+       now += 10 * kMs) {
+    c.onReport(now, report(seq - 1, 0, 0, 0));
+    c.tick(now);
+  }
+  EXPECT_EQ(c.lastDemoteReason(), DemoteReason::kStall);
+  for (int i = 0; i < 10 && c.phase() == LinkPhase::kDegrade; ++i) {
+    c.onProbeAnswer(now += 20 * kMs);
+    c.tick(now);
+  }
+  EXPECT_EQ(c.phase(), LinkPhase::kCooldown);
+  const uint64_t cooling = now;
+  while (c.phase() == LinkPhase::kCooldown && now < cooling + 5000 * kMs) {
+    c.onProbeAnswer(now += 20 * kMs);
+    c.tick(now);
+  }
+  EXPECT_EQ(c.phase(), LinkPhase::kWarm);
+  return now - cooling;
+}
+
+TEST(LinkController, AFirstStallReturnsAsSoonAsTheBondMissesIt) {
+  // A link that stalled once (a trace gap: T-Mobile's 160 ms at 79 s) and answers again is
+  // back once media has waited 300 ms at the sender, not after its 1 s penalty; without
+  // media waiting it sits the penalty out; after a second stall (a 2 s penalty), even a short
+  // bond waits the first penalty's second.
+  for (bool bondShort : {false, true}) {
+    uint64_t now = kMs, seq = 0;
+    LinkController c = liveLink(now, seq);
+    c.setBacklogged(bondShort);
+    const uint64_t first = stallAndReturn(c, now, seq);
+    if (bondShort) {
+      EXPECT_LT(first, 400 * kMs);
+    } else {
+      EXPECT_GE(first, 1000 * kMs);
+    }
+    deliverAll(c, now, seq, 30, 80);  // warm, then live again
+    ASSERT_EQ(c.phase(), LinkPhase::kLive);
+    EXPECT_GE(stallAndReturn(c, now, seq), (bondShort ? 1000 : 2000) * kMs);
+  }
+}
+
 TEST(LinkController, AFadeDemotesWithinItsWindow) {
   uint64_t now = kMs, seq = 0;
   LinkController c = liveLink(now, seq);
@@ -499,15 +544,17 @@ TEST(LinkController, ALossyLinkIsCappedByWhatItServes) {
 }
 
 // Bytes the pacer lets out over `spanNs` right after a report (no report inside it, the link
-// well under its in-flight cap), as a multiple of the smoothed delivery.
-double pacedOverDelivery(const LinkControllerConfig& config, bool backlogged) {
+// well under its in-flight cap), as a multiple of the smoothed delivery; the last reports show
+// a queue of `queueUs`.
+double pacedOverDelivery(const LinkControllerConfig& config, bool backlogged,
+                         uint64_t queueUs = 0) {
   uint64_t now = kMs, seq = 0;
   LinkController c(config);
   c.markProven(now);
   deliverAll(c, now, seq, 30, 80);
   c.setBacklogged(backlogged);
   deliverAll(c, now, seq, 3, 80, 10 * 1200, 20'000);  // a queue once: startup is over
-  deliverAll(c, now, seq, 2, 80);
+  deliverAll(c, now, seq, 2, 80, 10 * 1200, queueUs);
   EXPECT_EQ(c.phase(), LinkPhase::kLive);
   const uint64_t spanNs = 40 * kMs;
   double bytes = 0;
@@ -525,12 +572,17 @@ double pacedOverDelivery(const LinkControllerConfig& config, bool backlogged) {
 
 TEST(LinkController, WhileMediaWaitsThePacerLetsOutTwiceWhatTheLinkDelivers) {
   // A bonded link's delivery is its share of the stream: while media waits at the sender,
-  // its pacer lets out twice that (its in-flight cap holds the queue), so the share can grow
+  // its pacer lets out twice that with a standing queue (10 ms, under half the 25 ms target)
+  // and three times that with none (its in-flight cap holds the queue), so the share can grow
   // within a round trip or two. Without media waiting, and in the link test, the pace stays
   // within 1.5x of the delivery.
   LinkControllerConfig bond;
-  EXPECT_GE(pacedOverDelivery(bond, true), 1.9);
+  const double standing = pacedOverDelivery(bond, true, 10'000);
+  EXPECT_GE(standing, 1.9);
+  EXPECT_LE(standing, 2.4);  // (with the bucket's two packets)
+  EXPECT_GE(pacedOverDelivery(bond, true), 2.9);
   EXPECT_LE(pacedOverDelivery(bond, false), 1.6);
+  EXPECT_LE(pacedOverDelivery(bond, false, 10'000), 1.6);
   EXPECT_LE(pacedOverDelivery(LinkControllerConfig::linkTest(), true), 1.6);
 }
 
