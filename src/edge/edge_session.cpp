@@ -865,6 +865,12 @@ void EdgeSession::maintainLinks(uint64_t nowNs) {
             static_cast<double>(c.penaltyNs()) / 1e9);
         counters_.links[link.id].downs.add();
         rescue(link, nowNs);
+      } else if (c.stallsUndone() != link.reportedStallsUndone) {
+        spdlog::info(
+            "link {} ({}): {} -> {}: the stall was a gap, it delivers again without loss "
+            "(forward delay {:.0f} ms); demotion undone",
+            link.id, link.options.name, linkPhaseName(link.reportedPhase), linkPhaseName(phase),
+            c.forwardDelayUs() / 1000);
       } else {
         spdlog::info("link {} ({}): {} -> {} (srtt {:.1f} ms, pace {:.2f} Mbit/s{})", link.id,
                      link.options.name, linkPhaseName(link.reportedPhase), linkPhaseName(phase),
@@ -874,6 +880,7 @@ void EdgeSession::maintainLinks(uint64_t nowNs) {
                          : std::string());
       }
       link.reportedPhase = phase;
+      link.reportedStallsUndone = c.stallsUndone();
     }
     if (!channel_) continue;
     if (phase == LinkPhase::kReset) {

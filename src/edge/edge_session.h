@@ -187,6 +187,7 @@ class EdgeSession {
     uint64_t lastSentNs = 0;
     uint64_t lastProbeNs = 0;
     LinkPhase reportedPhase = LinkPhase::kInit;
+    uint32_t reportedStallsUndone = 0;
     // Active: carries media or probes. Retiring: removed by a reload; no longer sent on, its
     // socket still read (late feedback) until retireAtNs.
     SlotState state = SlotState::kFree;

@@ -143,6 +143,12 @@ void LinkController::restartProbing(uint64_t nowNs) noexcept {
 
 void LinkController::demote(DemoteReason reason, uint64_t nowNs) noexcept {
   if (!carriesMedia(phase_) || soleCarrier_) return;
+  stallUndo_ = reason == DemoteReason::kStall && penaltyNs_ == 0 && config_.stallUndoWithinNs > 0
+                   ? StallUndo{.atNs = nowNs,
+                               .phase = phase_,
+                               .penaltyNs = penaltyNs_,
+                               .highestSeq = highestSeq_}
+                   : StallUndo{};
   demoteReason_ = reason;
   ++demotions_;
   // The penalty doubles with every demotion and decays while the link stays live: a
@@ -311,6 +317,7 @@ void LinkController::onReport(uint64_t nowNs, const proto::LinkReport& report) n
     queueSamples_[queueSampleCount_++ % queueSamples_.size()] =
         static_cast<uint32_t>(std::min<uint64_t>(report.queueDelayMaxUs, UINT32_MAX));
   }
+  if (delivered && stallUndo_.atNs != 0) undoStallIfGap(nowNs, report);
   uint64_t packets = report.packetsReceived + report.packetsLost;
   if (packets > 0) {
     double loss = static_cast<double>(report.packetsLost) / static_cast<double>(packets);
@@ -380,6 +387,23 @@ void LinkController::onReport(uint64_t nowNs, const proto::LinkReport& report) n
     }
   }
   if (!delivered) checkStalled(nowNs);
+}
+
+void LinkController::undoStallIfGap(uint64_t nowNs, const proto::LinkReport& report) noexcept {
+  const StallUndo undo = stallUndo_;
+  const bool stillDemoted = phase_ == LinkPhase::kDegrade || phase_ == LinkPhase::kCooldown;
+  if (!stillDemoted || nowNs - undo.atNs > config_.stallUndoWithinNs) {
+    stallUndo_ = {};
+    return;
+  }
+  const double limitUs = config_.delayRecoverShare * static_cast<double>(latencyNs_) / 1000;
+  if (report.packetsLost > 0 || highestSeq_ <= undo.highestSeq || forwardDelayUs() >= limitUs) {
+    return;
+  }
+  stallUndo_ = {};
+  penaltyNs_ = undo.penaltyNs;
+  ++stallsUndone_;
+  setPhase(undo.phase, nowNs);
 }
 
 void LinkController::updatePacing(uint64_t nowNs) noexcept {

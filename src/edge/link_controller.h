@@ -113,6 +113,12 @@ struct LinkControllerConfig {
   // growing penalty keeps a marginal link out while the others carry the stream; when they
   // cannot, a link that works again is worth more than the hysteresis.
   uint64_t shortBondReturnNs = 300'000'000;
+  // A first stall undone (TCP's F-RTO, RFC 5682, for a spurious timeout): when within this
+  // long of the demotion a report shows the link delivering past where it stopped, without
+  // loss and with a delay the latency target absorbs, the silence was a gap (the T-Mobile
+  // trace's 160 ms at 79.2 s), not a death: the link is back in the phase it left at once,
+  // its penalty as it was. 0: off. A dead link delivers nothing, or shows the loss.
+  uint64_t stallUndoWithinNs = 500'000'000;
 
   // Each link saturated on its own (the link test, Scheduling::kPerLink): the values the
   // fields above give for it.
@@ -199,6 +205,8 @@ class LinkController {
   LinkPhase phase() const { return phase_; }
   DemoteReason lastDemoteReason() const { return demoteReason_; }
   uint32_t demotions() const { return demotions_; }
+  // Stalls found to be gaps and undone (stallUndoWithinNs).
+  uint32_t stallsUndone() const { return stallsUndone_; }
   uint64_t penaltyNs() const { return penaltyNs_; }
   // The congestion controller's rate (the pacer lets out more while media waits at the sender).
   double paceBps() const { return paceBps_; }
@@ -230,6 +238,8 @@ class LinkController {
   double unmeasuredRateBps() const noexcept;
   void refill(uint64_t nowNs) noexcept;
   void checkStalled(uint64_t nowNs) noexcept;
+  // A first stall's demotion taken back when a report shows it was a gap (stallUndoWithinNs).
+  void undoStallIfGap(uint64_t nowNs, const proto::LinkReport& report) noexcept;
   void updatePacing(uint64_t nowNs) noexcept;
   void demote(DemoteReason reason, uint64_t nowNs) noexcept;
   // The gateway's latest queue delay on the link is past half the latency target.
@@ -254,6 +264,14 @@ class LinkController {
   DemoteReason demoteReason_ = DemoteReason::kNone;
   uint32_t demotions_ = 0;
   uint64_t penaltyNs_ = 0;
+  // What a stall demotion took, for its undo (stallUndoWithinNs).
+  struct StallUndo {
+    uint64_t atNs = 0;  // 0: nothing to undo
+    LinkPhase phase = LinkPhase::kLive;
+    uint64_t penaltyNs = 0;
+    uint64_t highestSeq = 0;
+  } stallUndo_;
+  uint32_t stallsUndone_ = 0;
   uint64_t cooldownUntilNs_ = 0;
   uint64_t penaltyDecayFromNs_ = 0;
   uint64_t collapseSinceNs_ = 0;

@@ -182,6 +182,80 @@ TEST(LinkController, AFirstStallReturnsAsSoonAsTheBondMissesIt) {
   }
 }
 
+// Packets go out on a live link and nothing comes back (reports arrive for the others) until
+// it is demoted for a stall; `stalledSeq` is the last sequence it had delivered.
+void stallUntilDemoted(LinkController& c, uint64_t& now, uint64_t& seq, uint64_t& stalledSeq) {
+  stalledSeq = seq;
+  for (int i = 0; i < 20; ++i) c.onSent(now + i * kMs, 1200, ++seq);
+  for (uint64_t stopped = now; now < stopped + 2000 * kMs && c.phase() == LinkPhase::kLive;
+       now += 20 * kMs) {
+    c.onReport(now, report(stalledSeq, 0, 0, 0));
+    c.tick(now);
+  }
+  ASSERT_EQ(c.phase(), LinkPhase::kDegrade);
+  ASSERT_EQ(c.lastDemoteReason(), DemoteReason::kStall);
+}
+
+TEST(LinkController, AFirstStallThatWasAGapIsUndoneByTheDeliveryAfterIt) {
+  // The T-Mobile trace's 160 ms gap: the link held what it was sent and delivers it all
+  // after the gap, within the latency. The first delivering report puts it back live with
+  // no penalty, as TCP's F-RTO undoes a spurious timeout.
+  uint64_t now = kMs, seq = 0, stalledSeq = 0;
+  LinkController c = liveLink(now, seq);
+  stallUntilDemoted(c, now, seq, stalledSeq);
+  EXPECT_EQ(c.penaltyNs(), LinkControllerConfig{}.firstPenaltyNs);
+  c.onRttSample(now += 60 * kMs, 250'000);
+  c.onReport(now, report(stalledSeq + 12, 12, 0, 12 * 1200, 150'000));
+  c.tick(now);
+  EXPECT_EQ(c.phase(), LinkPhase::kLive);
+  EXPECT_EQ(c.penaltyNs(), 0u);
+  EXPECT_EQ(c.stallsUndone(), 1u);
+  EXPECT_EQ(c.demotions(), 1u);  // it was demoted: counted, and undone
+}
+
+TEST(LinkController, AStallIsNotUndoneByLossALateAnswerOrADelayTheTargetCannotAbsorb) {
+  struct Case {
+    const char* what;
+    uint64_t afterMs;  // the delivering report, after the demotion
+    uint64_t lost;
+    uint64_t queueUs;
+  };
+  for (const Case& k : {Case{"what it held was lost", 60, 8, 20'000},
+                        Case{"it answered only after the undo window", 700, 0, 20'000},
+                        Case{"its queue is past what 500 ms can absorb", 60, 0, 400'000}}) {
+    SCOPED_TRACE(k.what);
+    uint64_t now = kMs, seq = 0, stalledSeq = 0;
+    LinkController c = liveLink(now, seq);
+    stallUntilDemoted(c, now, seq, stalledSeq);
+    for (uint64_t waited = 0; waited + 20 < k.afterMs; waited += 20) {
+      c.onReport(now += 20 * kMs, report(stalledSeq, 0, 0, 0));
+      c.tick(now);
+    }
+    now += 20 * kMs;
+    c.onReport(now, report(stalledSeq + 12, 12 - k.lost, k.lost, (12 - k.lost) * 1200, k.queueUs));
+    c.tick(now);
+    EXPECT_NE(c.phase(), LinkPhase::kLive);
+    EXPECT_FALSE(carriesMedia(c.phase()));
+    EXPECT_EQ(c.stallsUndone(), 0u);
+  }
+}
+
+TEST(LinkController, ASecondStallWithinThePenaltyIsNotUndone) {
+  // A link demoted again while its first penalty stands is a repeat offender: it sits out
+  // the doubled penalty even if the report after the stall shows delivery.
+  uint64_t now = kMs, seq = 0, stalledSeq = 0;
+  LinkController c = liveLink(now, seq);
+  c.setBacklogged(true);
+  stallAndReturn(c, now, seq);  // a stall that was not undone: the penalty is 1 s now
+  deliverAll(c, now, seq, 30, 80);
+  ASSERT_EQ(c.phase(), LinkPhase::kLive);
+  stallUntilDemoted(c, now, seq, stalledSeq);
+  c.onReport(now += 60 * kMs, report(stalledSeq + 12, 12, 0, 12 * 1200, 20'000));
+  c.tick(now);
+  EXPECT_FALSE(carriesMedia(c.phase()));
+  EXPECT_EQ(c.stallsUndone(), 0u);
+}
+
 TEST(LinkController, AFadeDemotesWithinItsWindow) {
   uint64_t now = kMs, seq = 0;
   LinkController c = liveLink(now, seq);
