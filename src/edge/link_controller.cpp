@@ -144,10 +144,7 @@ void LinkController::restartProbing(uint64_t nowNs) noexcept {
 void LinkController::demote(DemoteReason reason, uint64_t nowNs) noexcept {
   if (!carriesMedia(phase_) || soleCarrier_) return;
   stallUndo_ = reason == DemoteReason::kStall && penaltyNs_ == 0 && config_.stallUndoWithinNs > 0
-                   ? StallUndo{.atNs = nowNs,
-                               .phase = phase_,
-                               .penaltyNs = penaltyNs_,
-                               .highestSeq = highestSeq_}
+                   ? StallUndo{.atNs = nowNs, .phase = phase_, .highestSeq = highestSeq_}
                    : StallUndo{};
   demoteReason_ = reason;
   ++demotions_;
@@ -396,12 +393,9 @@ void LinkController::undoStallIfGap(uint64_t nowNs, const proto::LinkReport& rep
     stallUndo_ = {};
     return;
   }
-  const double limitUs = config_.delayRecoverShare * static_cast<double>(latencyNs_) / 1000;
-  if (report.packetsLost > 0 || highestSeq_ <= undo.highestSeq || forwardDelayUs() >= limitUs) {
-    return;
-  }
+  if (report.packetsLost > 0 || highestSeq_ <= undo.highestSeq || !delayRecovered()) return;
   stallUndo_ = {};
-  penaltyNs_ = undo.penaltyNs;
+  penaltyNs_ = 0;  // only a first stall is undone
   ++stallsUndone_;
   setPhase(undo.phase, nowNs);
 }

@@ -264,11 +264,11 @@ class LinkController {
   DemoteReason demoteReason_ = DemoteReason::kNone;
   uint32_t demotions_ = 0;
   uint64_t penaltyNs_ = 0;
-  // What a stall demotion took, for its undo (stallUndoWithinNs).
+  // What a first stall's demotion left, for its undo (stallUndoWithinNs); the penalty it
+  // set goes back to none.
   struct StallUndo {
     uint64_t atNs = 0;  // 0: nothing to undo
     LinkPhase phase = LinkPhase::kLive;
-    uint64_t penaltyNs = 0;
     uint64_t highestSeq = 0;
   } stallUndo_;
   uint32_t stallsUndone_ = 0;
