@@ -117,7 +117,8 @@ struct LinkControllerConfig {
   // long of the demotion a report shows the link delivering past where it stopped, without
   // loss and with a delay the latency target absorbs, the silence was a gap (the T-Mobile
   // trace's 160 ms at 79.2 s), not a death: the link is back in the phase it left at once,
-  // its penalty as it was. 0: off. A dead link delivers nothing, or shows the loss.
+  // with no penalty (only a first stall, which had none, is undone). 0: off. A dead link
+  // delivers nothing, or shows the loss.
   uint64_t stallUndoWithinNs = 500'000'000;
 
   // Each link saturated on its own (the link test, Scheduling::kPerLink): the values the
