@@ -18,6 +18,8 @@
 #            fec-lte / arq-lte (the lte traces with 2 % random loss added on every uplink),
 #            fec-clean (3 x 3 Mbit/s at 40 ms, 4 Mbit/s at 500 ms: the repair floor).
 #            Default: lte death asymmetric marginal.
+# env: KEEP_WORK=1 keeps each run's work directory (logs, linkem's record, in.ts and out.ts);
+#      EDGE_STATS_INTERVAL=0.05 has the edge log its per-link stats at 20 Hz instead of 1 Hz.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 seconds=120
@@ -25,7 +27,7 @@ scenarios=()
 while (($#)); do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
-    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     lte | death | asymmetric | marginal | fec-lowlat | arq-lowlat | fec-lte | arq-lte | fec-clean)
       scenarios+=("$1"); shift ;;
     *) echo "bond_bench: unknown argument '$1' (try --help)" >&2; exit 2 ;;

@@ -143,8 +143,12 @@ void LinkController::restartProbing(uint64_t nowNs) noexcept {
 
 void LinkController::demote(DemoteReason reason, uint64_t nowNs) noexcept {
   if (!carriesMedia(phase_) || soleCarrier_) return;
-  stallUndo_ = reason == DemoteReason::kStall && penaltyNs_ == 0 && config_.stallUndoWithinNs > 0
-                   ? StallUndo{.atNs = nowNs, .phase = phase_, .highestSeq = highestSeq_}
+  stallUndo_ = reason == DemoteReason::kStall && config_.stallUndoWithinNs > 0
+                   ? StallUndo{.atNs = nowNs,
+                               .phase = phase_,
+                               .highestSeq = highestSeq_,
+                               .penaltyNs = penaltyNs_,
+                               .penaltyDecayFromNs = penaltyDecayFromNs_}
                    : StallUndo{};
   demoteReason_ = reason;
   ++demotions_;
@@ -395,9 +399,11 @@ void LinkController::undoStallIfGap(uint64_t nowNs, const proto::LinkReport& rep
   }
   if (report.packetsLost > 0 || highestSeq_ <= undo.highestSeq || !delayRecovered()) return;
   stallUndo_ = {};
-  penaltyNs_ = 0;  // only a first stall is undone
   ++stallsUndone_;
   setPhase(undo.phase, nowNs);
+  // As if the demotion had not happened: its penalty and the decay it interrupted.
+  penaltyNs_ = undo.penaltyNs;
+  penaltyDecayFromNs_ = undo.penaltyDecayFromNs;
 }
 
 void LinkController::updatePacing(uint64_t nowNs) noexcept {

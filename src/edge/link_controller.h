@@ -113,12 +113,14 @@ struct LinkControllerConfig {
   // growing penalty keeps a marginal link out while the others carry the stream; when they
   // cannot, a link that works again is worth more than the hysteresis.
   uint64_t shortBondReturnNs = 300'000'000;
-  // A first stall undone (TCP's F-RTO, RFC 5682, for a spurious timeout): when within this
-  // long of the demotion a report shows the link delivering past where it stopped, without
-  // loss and with a delay the latency target absorbs, the silence was a gap (the T-Mobile
-  // trace's 160 ms at 79.2 s), not a death: the link is back in the phase it left at once,
-  // with no penalty (only a first stall, which had none, is undone). 0: off. A dead link
-  // delivers nothing, or shows the loss.
+  // A stall undone (TCP's F-RTO, RFC 5682, for a spurious timeout): when within this long of
+  // the demotion a report shows the link delivering past where it stopped, without loss and
+  // with a delay the latency target absorbs, the silence was a gap (the T-Mobile trace's
+  // 160 ms at 79.2 s, the ATT trace's dips to 0.7 Mbit/s), not a death: the link is back in
+  // the phase it left at once, with the penalty it had before. A repeat offender's gap too:
+  // sitting out a doubled penalty for one took the ATT link from a bond that needed all three
+  // for 1.2 s at 13.9 s, 1 100–1 900 TS packets missing (bench/RESULTS.md). 0: off. A dead
+  // link delivers nothing, or shows the loss.
   uint64_t stallUndoWithinNs = 500'000'000;
 
   // Each link saturated on its own (the link test, Scheduling::kPerLink): the values the
@@ -239,7 +241,7 @@ class LinkController {
   double unmeasuredRateBps() const noexcept;
   void refill(uint64_t nowNs) noexcept;
   void checkStalled(uint64_t nowNs) noexcept;
-  // A first stall's demotion taken back when a report shows it was a gap (stallUndoWithinNs).
+  // A stall's demotion taken back when a report shows it was a gap (stallUndoWithinNs).
   void undoStallIfGap(uint64_t nowNs, const proto::LinkReport& report) noexcept;
   void updatePacing(uint64_t nowNs) noexcept;
   void demote(DemoteReason reason, uint64_t nowNs) noexcept;
@@ -265,12 +267,14 @@ class LinkController {
   DemoteReason demoteReason_ = DemoteReason::kNone;
   uint32_t demotions_ = 0;
   uint64_t penaltyNs_ = 0;
-  // What a first stall's demotion left, for its undo (stallUndoWithinNs); the penalty it
-  // set goes back to none.
+  // What a stall's demotion left, for its undo (stallUndoWithinNs): the phase, the delivery
+  // it stopped at, and the penalty and its decay as they were before it.
   struct StallUndo {
     uint64_t atNs = 0;  // 0: nothing to undo
     LinkPhase phase = LinkPhase::kLive;
     uint64_t highestSeq = 0;
+    uint64_t penaltyNs = 0;
+    uint64_t penaltyDecayFromNs = 0;
   } stallUndo_;
   uint32_t stallsUndone_ = 0;
   uint64_t cooldownUntilNs_ = 0;

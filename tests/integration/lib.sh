@@ -57,10 +57,11 @@ start_gateway() {
   GATEWAY_ADDR=$(grep -oE 'listening on [0-9.]+:[0-9]+' "$logfile" | head -n1 | awk '{print $3}')
 }
 
-# start_edge LOG ARGS...: sets EDGE_PID.
+# start_edge LOG ARGS...: sets EDGE_PID. EDGE_STATS_INTERVAL (seconds, default 1) sets how often
+# the edge logs its stats lines: 0.05 gives the 20 Hz per-link timeline a scenario is read from.
 start_edge() {
   local logfile=$1; shift
-  "$EDGE" --stats-interval 1 "$@" >"$logfile" 2>&1 &
+  "$EDGE" --stats-interval "${EDGE_STATS_INTERVAL:-1}" "$@" >"$logfile" 2>&1 &
   EDGE_PID=$!
   PIDS+=("$EDGE_PID")
 }

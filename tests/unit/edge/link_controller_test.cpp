@@ -240,20 +240,29 @@ TEST(LinkController, AStallIsNotUndoneByLossALateAnswerOrADelayTheTargetCannotAb
   }
 }
 
-TEST(LinkController, ASecondStallWithinThePenaltyIsNotUndone) {
-  // A link demoted again while its first penalty stands is a repeat offender: it sits out
-  // the doubled penalty even if the report after the stall shows delivery.
+TEST(LinkController, ARepeatOffendersGapIsUndoneWithThePenaltyItHad) {
+  // The ATT trace's dips: a link whose earlier stall was real (its penalty 1 s now) stalls
+  // again, and the report after shows it delivered what it held, in time. It is back at once
+  // with its penalty as before the gap, not doubled; a stall after that which is no gap
+  // doubles it as ever.
   uint64_t now = kMs, seq = 0, stalledSeq = 0;
   LinkController c = liveLink(now, seq);
   c.setBacklogged(true);
   stallAndReturn(c, now, seq);  // a stall that was not undone: the penalty is 1 s now
   deliverAll(c, now, seq, 30, 80);
   ASSERT_EQ(c.phase(), LinkPhase::kLive);
+  const uint64_t penalty = c.penaltyNs();
+  ASSERT_EQ(penalty, LinkControllerConfig{}.firstPenaltyNs);
   stallUntilDemoted(c, now, seq, stalledSeq);
+  EXPECT_EQ(c.penaltyNs(), 2 * penalty);
   c.onReport(now += 60 * kMs, report(stalledSeq + 12, 12, 0, 12 * 1200, 20'000));
   c.tick(now);
-  EXPECT_FALSE(carriesMedia(c.phase()));
-  EXPECT_EQ(c.stallsUndone(), 0u);
+  EXPECT_EQ(c.phase(), LinkPhase::kLive);
+  EXPECT_EQ(c.stallsUndone(), 1u);
+  EXPECT_EQ(c.penaltyNs(), penalty);
+  deliverAll(c, now, seq, 5, 80);
+  stallUntilDemoted(c, now, seq, stalledSeq);
+  EXPECT_EQ(c.penaltyNs(), 2 * penalty);
 }
 
 TEST(LinkController, AFadeDemotesWithinItsWindow) {
