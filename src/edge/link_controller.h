@@ -118,9 +118,9 @@ struct LinkControllerConfig {
   // with a delay the latency target absorbs, the silence was a gap (the T-Mobile trace's
   // 160 ms at 79.2 s, the ATT trace's dips to 0.7 Mbit/s), not a death: the link is back in
   // the phase it left at once, with the penalty it had before. A repeat offender's gap too:
-  // sitting out a doubled penalty for one took the ATT link from a bond that needed all three
-  // for 1.2 s at 13.9 s, 1 100–1 900 TS packets missing (bench/RESULTS.md). 0: off. A dead
-  // link delivers nothing, or shows the loss.
+  // the ATT link's fourth stall, at 13.9 s, was one, and its second of cooldown and second
+  // warm at a low rate, while the bond needed all three links, cost 1 100–1 900 TS packets
+  // (bench/RESULTS.md). 0: off. A dead link delivers nothing, or shows the loss.
   uint64_t stallUndoWithinNs = 500'000'000;
 
   // Each link saturated on its own (the link test, Scheduling::kPerLink): the values the
