@@ -5,7 +5,8 @@
 # and by ARQ, overhead (all UDP payload bytes the edge sent / TS bytes sent as media, after
 # null and filler deletion) split by kind (DATA headers and tags, FEC repairs, retransmissions,
 # critical-packet copies, control: keepalives, JOIN, probe trains, CLOSE, null-run lists), the
-# overhead over the TS bytes fed in, and demotions per link.
+# overhead over the TS bytes fed in, and demotions per link (name:downs, "/Nu": N of them
+# stalls undone, gaps rather than a dead link).
 #
 # usage: bench/bond_bench.sh [--seconds N] [SCENARIO...]   (build first: scripts/build release)
 # scenarios: lte (ATT/T-Mobile/Verizon uplink traces, 30/40/50 ms, 6 Mbit/s at 500 ms),
@@ -114,8 +115,11 @@ run_scenario() (
   played=$(val played "$gw"); skipped=$(val skipped "$gw"); late=$(val late "$gw")
   fec=$(val fec_recovered "$gw"); arq=$(val arq_recovered "$gw")
   local demotions
-  demotions=$(grep -E '^final-link ' "$WORK/edge.log" | awk '{n=""; d=""; for (i = 1; i <= NF; i++) {
-    if ($i ~ /^name=/) n = substr($i, 6); if ($i ~ /^downs=/) d = substr($i, 7) } printf "%s:%s ", n, d}')
+  # name:downs, and "/Nu" when N of them were stalls undone (gaps, not a dead link)
+  demotions=$(grep -E '^final-link ' "$WORK/edge.log" | awk '{n=""; d=""; u=0; for (i = 1; i <= NF; i++) {
+    if ($i ~ /^name=/) n = substr($i, 6); if ($i ~ /^downs=/) d = substr($i, 7)
+    if ($i ~ /^stalls_undone=/) u = substr($i, 15) }
+    printf "%s:%s%s ", n, d, (u > 0 ? "/" u "u" : "")}')
   awk -v name="$name" -v s="$seconds" -v input="$input" -v media="$media" -v udp="$udp" -v data="$data" \
     -v retx="$retx" -v repair="$repair" -v dup="${dup:-0}" -v played="$played" -v skipped="$skipped" -v late="$late" \
     -v dem="$demotions" -v fec="$fec" -v arq="$arq" -v stale="${stale:-0}" \

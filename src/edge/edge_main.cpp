@@ -163,7 +163,7 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
           "%s-link t=%.1f link=%u name=%s state=%s pace_mbps=%.2f delivery_mbps=%.2f "
           "srtt_ms=%.1f min_rtt_ms=%.1f owd_ms=%.1f queue_ms=%.1f jitter_p95_ms=%.1f "
           "loss=%.3f inflight_bytes=%llu score_ms=%.1f data_packets=%llu retransmits=%llu "
-          "repairs=%llu udp_bytes=%llu downs=%llu\n",
+          "repairs=%llu udp_bytes=%llu downs=%llu stalls_undone=%llu\n",
           kind, t, unsigned{i}, link->name.c_str(),
           edge::linkPhaseName(static_cast<edge::LinkPhase>(l.phase.read())),
           static_cast<double>(l.paceBps.read()) / 1e6,
@@ -177,7 +177,7 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
           (unsigned long long)l.inflightBytes.read(), static_cast<double>(l.scoreUs.read()) / 1000,
           (unsigned long long)l.dataPackets.read(), (unsigned long long)l.retransmits.read(),
           (unsigned long long)l.repairs.read(), (unsigned long long)l.udpBytesSent.read(),
-          (unsigned long long)l.downs.read());
+          (unsigned long long)l.downs.read(), (unsigned long long)l.stallsUndone.read());
     }
   }
   std::fflush(stdout);
@@ -307,8 +307,13 @@ void addLinkMetrics(ctrl::CounterCollector& collector, const edge::EdgeLinkCount
   collector.counter("braid_edge_link_send_errors_total", "datagrams the kernel refused",
                     &l.sendErrors, link);
   collector.counter("braid_edge_link_demotions_total",
-                    "times the link was demoted (stall, delay, loss burst, collapse)", &l.downs,
-                    link);
+                    "times the link was demoted (stall, delay, loss burst, collapse), undone "
+                    "demotions included",
+                    &l.downs, link);
+  collector.counter("braid_edge_link_stalls_undone_total",
+                    "stall demotions taken back: a report within 500 ms showed delivery past the "
+                    "stall without loss (a gap, not a dead link)",
+                    &l.stallsUndone, link);
   collector.gauge("braid_edge_link_state",
                   "link phase: 0 init, 1 probe, 2 warm, 3 live, 4 degrade, 5 cooldown, 6 reset "
                   "(2 and 3 carry media)",

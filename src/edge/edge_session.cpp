@@ -38,8 +38,6 @@ constexpr uint64_t kMaxResendsPerNack = 1024;
 // and a probing or down link proves itself through the answers).
 constexpr uint64_t kProbeIntervalNs = 100 * kNsPerMs;
 constexpr uint64_t kFastProbeIntervalNs = 50 * kNsPerMs;
-// Sealed DATA overhead on top of the media payload (docs/protocol.md §3.2).
-constexpr uint64_t kDataOverheadBytes = 46;
 constexpr uint64_t kMaxWaitNs = 1 * kNsPerMs;
 constexpr uint64_t kGaugeIntervalNs = 20 * kNsPerMs;
 // The longest a file input waits for the links to finish their probes (a train and its answer
@@ -880,6 +878,11 @@ void EdgeSession::maintainLinks(uint64_t nowNs) {
                          : std::string());
       }
       link.reportedPhase = phase;
+    }
+    // Counted apart from the phase change: a demotion and its undo can both fall between two
+    // ticks, and the link then never shows another phase here.
+    if (c.stallsUndone() != link.reportedStallsUndone) {
+      counters_.links[link.id].stallsUndone.add(c.stallsUndone() - link.reportedStallsUndone);
       link.reportedStallsUndone = c.stallsUndone();
     }
     if (!channel_) continue;

@@ -28,6 +28,9 @@
 
 namespace braid::edge {
 
+// Sealed DATA overhead on top of the body (docs/protocol.md §3.2).
+inline constexpr uint64_t kDataOverheadBytes = 46;
+
 // How media is spread over the live links.
 enum class Scheduling : uint8_t {
   kEarliestDelivery,  // each packet on the link where it would arrive first (streaming)
@@ -83,7 +86,8 @@ struct EdgeLinkCounters {
   dp::OwnedCounter minRttUs;        // gauge
   dp::OwnedCounter deliveryBps;     // gauge
   dp::OwnedCounter lossPerMille;    // gauge
-  dp::OwnedCounter downs;           // times the link was demoted (degrade)
+  dp::OwnedCounter downs;           // times the link was demoted (degrade), undone ones too
+  dp::OwnedCounter stallsUndone;    // of those, stalls a later report proved gaps (F-RTO)
   dp::OwnedCounter forwardDelayUs;  // gauge: forward one-way delay estimate
   dp::OwnedCounter queueDelayUs;    // gauge: queueing delay the gateway saw
   dp::OwnedCounter jitterP95Us;     // gauge: p95 of the queueing delay, last 64 reports

@@ -19,8 +19,6 @@ constexpr uint64_t kShedCheckIntervalNs = 2 * kNsPerMs;
 constexpr int kMaxShedsPerCheck = 16;
 // The share of the links' rate the queued media can count on.
 constexpr double kMediaShare = 0.9;
-// Sealed DATA overhead on top of the body (docs/protocol.md §3.2).
-constexpr uint64_t kDataOverheadBytes = 46;
 
 }  // namespace
 

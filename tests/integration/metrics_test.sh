@@ -23,6 +23,11 @@ promtool check metrics <"$WORK/edge-metrics.txt" >"$WORK/promtool-edge.txt" 2>&1
 grep -qE '^braid_edge_session_live 1' "$WORK/edge-metrics.txt" || die "edge does not report its live session"
 grep -qE '^braid_edge_link_sent_bytes_total\{link="0",name="link0"\} [1-9]' "$WORK/edge-metrics.txt" ||
   die "edge does not report bytes sent per link"
+# A clean loopback link is neither demoted nor undone; both series exist from the start.
+for family in braid_edge_link_demotions_total braid_edge_link_stalls_undone_total; do
+  grep -qE "^$family\\{link=\"0\",name=\"link0\"\\} 0\$" "$WORK/edge-metrics.txt" ||
+    die "edge does not report $family per link (or a clean link was demoted)"
+done
 # The encoder target is published whatever the input (here a file: an external encoder).
 grep -qE '^braid_edge_target_bitrate_bps [1-9]' "$WORK/edge-metrics.txt" ||
   die "edge does not publish the encoder target"
