@@ -87,7 +87,7 @@ struct EdgeLinkCounters {
   dp::OwnedCounter deliveryBps;     // gauge
   dp::OwnedCounter lossPerMille;    // gauge
   dp::OwnedCounter downs;           // times the link was demoted (degrade), undone ones too
-  dp::OwnedCounter stallsUndone;    // of those, stalls a later report proved gaps (F-RTO)
+  dp::OwnedCounter stallsUndone;    // stall demotions a later report proved gaps and undid (F-RTO)
   dp::OwnedCounter forwardDelayUs;  // gauge: forward one-way delay estimate
   dp::OwnedCounter queueDelayUs;    // gauge: queueing delay the gateway saw
   dp::OwnedCounter jitterP95Us;     // gauge: p95 of the queueing delay, last 64 reports
