@@ -47,8 +47,12 @@ wait_for_line() {
 
 # start_gateway LOG ARGS...: starts the gateway on an ephemeral loopback port and sets
 # GATEWAY_PID and GATEWAY_ADDR (read from its log). GATEWAY_WORKERS=N: --workers N.
+# Each start_* empties its log first, here: the background process's own `>` truncates it
+# only once it is scheduled, and until then a waiter would read the previous run's lines
+# (fec_loss_test.sh's second run took the first linkem's "ready" and found no link address).
 start_gateway() {
   local logfile=$1; shift
+  : >"$logfile"
   "$GATEWAY" --listen 127.0.0.1:${GATEWAY_PORT:-0} --secret-file "$WORK/gateway.secret" \
     --stats-interval 1 ${GATEWAY_WORKERS:+--workers "$GATEWAY_WORKERS"} "$@" >"$logfile" 2>&1 &
   GATEWAY_PID=$!
@@ -61,6 +65,7 @@ start_gateway() {
 # the edge logs its stats lines: 0.05 gives the 20 Hz per-link timeline a scenario is read from.
 start_edge() {
   local logfile=$1; shift
+  : >"$logfile"
   "$EDGE" --stats-interval "${EDGE_STATS_INTERVAL:-1}" "$@" >"$logfile" 2>&1 &
   EDGE_PID=$!
   PIDS+=("$EDGE_PID")
@@ -91,6 +96,7 @@ LINKEM=$BUILD/src/linkem/braid-linkem
 # start_linkem SCENARIO: starts braid-linkem with its record in $WORK/record.csv and its log in
 # $WORK/linkem.log, waits until it is ready, and sets LINKEM_PID.
 start_linkem() {
+  : >"$WORK/linkem.log"
   "$LINKEM" --scenario "$1" --record "$WORK/record.csv" >"$WORK/linkem.log" 2>&1 &
   LINKEM_PID=$!
   PIDS+=("$LINKEM_PID")
