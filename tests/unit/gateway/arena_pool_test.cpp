@@ -54,16 +54,24 @@ TEST(ArenaPool, ReusesAGivenArenaWhileAWorkerLacksOneAndUnmapsTheRest) {
   PayloadArena a = p.take(0);
   uint8_t* reused = a.get();
   p.give(0, std::move(a));  // the pool refills its share with it, no new map
-  ASSERT_TRUE(eventually([&] { return p.ready(0) == 2; }));
-  EXPECT_EQ(p.mapped(), 2u);
+  // Unless the pool's thread mapped a replacement before the give reached it (a CI run under
+  // TSan did): then the share is one over and the surplus is unmapped. Either way the share is
+  // whole again, with at most one arena mapped for it.
+  ASSERT_TRUE(eventually([&] { return p.ready(0) == 2 && p.mapped() - p.unmapped() == 2; }));
+  const uint64_t mappedFirst = p.mapped();
+  ASSERT_LE(mappedFirst, 3u);
+  const bool refilledBeforeTheGive = mappedFirst == 3;
   PayloadArena first = p.take(0);
   PayloadArena second = p.take(0);
-  EXPECT_TRUE(first.get() == reused || second.get() == reused);
+  if (!refilledBeforeTheGive) {
+    EXPECT_TRUE(first.get() == reused || second.get() == reused);
+  }
   ASSERT_TRUE(eventually([&] { return p.ready(0) == 2; }));
-  EXPECT_EQ(p.mapped(), 4u);
+  EXPECT_EQ(p.mapped(), mappedFirst + 2);
+  const uint64_t unmappedBefore = p.unmapped();
   p.give(0, std::move(first));  // the share is full: unmapped by the pool's thread
   p.give(0, std::move(second));
-  EXPECT_TRUE(eventually([&] { return p.unmapped() == 2; }));
+  EXPECT_TRUE(eventually([&] { return p.unmapped() == unmappedBefore + 2; }));
   EXPECT_EQ(p.ready(0), 2u);
 }
 
