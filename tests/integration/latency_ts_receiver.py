@@ -19,9 +19,11 @@ exists (the sender is done) and nothing arrived for --idle seconds, or after --t
     includes the sender's stamp-to-send and the edge's input thread, which a shared 2-core
     machine delays now and then (two CI runs: one datagram 16 ms above the median at 6.4 s;
     25 packets up to 28 ms above it at 7.8 s, 0.07 %; both away from the wrap of the edge's
-    send timestamps, which --mark-ms places in the run); a fault of the playout (an offset
-    step, drift, a wrap) moves every packet after it and fails the per-second check and this
-    one;
+    send timestamps, which --mark-ms places in the run; on a day when this VM's vCPUs stalled
+    for up to 3 ms dozens of times a second, 1.3 % of a run's packets, up to 34 ms beyond,
+    with every second's mean within 9 ms of the expected latency); a fault of the playout (an
+    offset step, drift, a wrap) moves every packet after it and fails the per-second check and
+    this one;
 
 and it prints min / median / max latency over those packets and the drift (mean latency of the
 last second minus that of the first second after --settle). Exit status 1 if a check fails.
@@ -92,9 +94,9 @@ def main():
     ap.add_argument("--expect-ms", type=float, required=True)
     ap.add_argument("--tolerance-ms", type=float, default=20)
     ap.add_argument("--settle", type=float, default=2, help="seconds not checked at the start")
-    ap.add_argument("--stall-fraction", type=float, default=0.002,
+    ap.add_argument("--stall-fraction", type=float, default=0.02,
                     help="fraction of the checked packets that may be outside the tolerance")
-    ap.add_argument("--stall-ms", type=float, default=30,
+    ap.add_argument("--stall-ms", type=float, default=60,
                     help="how far beyond the tolerance such a packet may be")
     ap.add_argument("--mark-ms", type=float,
                     help="a CLOCK_MONOTONIC time (ms) to place in the run, e.g. an event")
