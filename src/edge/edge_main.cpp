@@ -120,7 +120,8 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
       "send_errors=%llu nacks=%llu acks_repeated=%llu retransmits=%llu retransmit_bytes=%llu "
       "retransmits_refused=%llu nacks_left_to_fec=%llu fec_blocks=%llu repairs=%llu "
       "repair_bytes=%llu "
-      "repairs_dropped=%llu repairs_trimmed=%llu repair_ratio=%.3f fec_loss=%.3f fec_burst=%.2f%s "
+      "repairs_dropped=%llu repairs_trimmed=%llu repair_ratio=%.3f fec_loss=%.3f fec_burst=%.2f "
+      "bond_falls=%llu%s "
       "target_bps=%llu "
       "capacity_bps=%llu",
       kind, t, edge::edgeStateName(static_cast<edge::EdgeState>(c.state.load())),
@@ -140,8 +141,8 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
       (unsigned long long)c.repairsDropped.read(), (unsigned long long)c.repairsTrimmed.read(),
       static_cast<double>(c.repairPermille.read()) / 1000,
       static_cast<double>(c.lossPermille.read()) / 1000,
-      static_cast<double>(c.burstCenti.read()) / 100, mediaStatsFields(c, in).c_str(),
-      (unsigned long long)enc.feedback.targetBps.read(),
+      static_cast<double>(c.burstCenti.read()) / 100, (unsigned long long)c.bondFalls.read(),
+      mediaStatsFields(c, in).c_str(), (unsigned long long)enc.feedback.targetBps.read(),
       (unsigned long long)enc.feedback.capacityBps.read());
   if (enc.encoder != nullptr) {
     // The built-in encoder: what it produced over this interval, and what it runs at.
@@ -595,6 +596,10 @@ int runEdge(Options& options) {
     collector->counter("braid_edge_repair_bytes_total", "UDP payload bytes of FEC repair packets",
                        &c.repairBytes);
     collector->counter("braid_edge_fec_blocks_total", "FEC blocks closed", &c.fecBlocks);
+    collector->counter("braid_edge_bond_falls_total",
+                       "capacity falls every link showed at once, followed at the latest "
+                       "reports' rates",
+                       &c.bondFalls);
     collector->counter("braid_edge_repairs_dropped_total",
                        "repair packets not sent because their block was past its deadline",
                        &c.repairsDropped);

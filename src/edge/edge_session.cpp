@@ -719,6 +719,33 @@ void EdgeSession::onAck(const proto::Ack& ack, uint32_t gatewaySendTsUs, uint64_
   for (Link& link : links_) {
     if (!reported[link.id]) link.controller.onFeedbackWithoutReport(nowNs);
   }
+  followBondFall(reported, nowNs);
+}
+
+void EdgeSession::followBondFall(const std::array<bool, proto::kMaxLinks>& reported,
+                                 uint64_t nowNs) {
+  // Only when every link that carries media shows the fall in this ACK's reports: the whole
+  // bond's capacity stepped down (a link's own dips are its grants, or its queue: the
+  // scheduler routes around those).
+  size_t carriers = 0;
+  for (Link& link : links_) {
+    if (!link.active() || !carriesMedia(link.controller.phase())) continue;
+    if (!reported[link.id] || !link.controller.showsFall()) return;
+    ++carriers;
+  }
+  if (carriers < 2) return;
+  double beforeBps = 0, afterBps = 0;
+  for (Link& link : links_) {
+    if (!link.active() || !carriesMedia(link.controller.phase())) continue;
+    beforeBps += link.controller.deliveryBps();
+    link.controller.believeFall(nowNs);
+    afterBps += link.controller.deliveryBps();
+  }
+  counters_.bondFalls.add();
+  spdlog::info(
+      "every link's delivery fell at once: the bond's rate taken from the latest "
+      "reports, {:.2f} -> {:.2f} Mbit/s over {} links",
+      beforeBps / 1e6, afterBps / 1e6, carriers);
 }
 
 void EdgeSession::onSealed(Link& link, std::span<uint8_t> datagram, uint64_t nowNs) {

@@ -145,6 +145,7 @@ struct EdgeCounters {
   dp::OwnedCounter repairPermille;  // gauge: repairs per 1000 sources of the last block
   dp::OwnedCounter lossPermille;    // gauge: the bond's loss rate the FEC policy sees
   dp::OwnedCounter burstCenti;      // gauge: its mean loss burst length × 100
+  dp::OwnedCounter bondFalls;       // capacity falls seen on every link at once and followed
   std::array<EdgeLinkCounters, proto::kMaxLinks> links;
   std::atomic<uint64_t> sessionId{0};
   std::atomic<uint8_t> state{0};
@@ -246,6 +247,9 @@ class EdgeSession {
   bool resend(uint64_t seq, uint64_t nowNs, int lostOn, bool throttle);
   // Sends again what a link that just went down took and was not acknowledged.
   void rescue(Link& dead, uint64_t nowNs);
+  // After an ACK's reports: when every link carrying media shows a capacity fall
+  // (LinkController::showsFall), each takes its latest report's rate at once.
+  void followBondFall(const std::array<bool, proto::kMaxLinks>& reported, uint64_t nowNs);
   // Sends queued media while some link's pacer allows; returns when the next packet must wait
   // (nanoseconds until it may go, or 0 when the input is empty).
   uint64_t sendMedia(uint64_t nowNs);

@@ -341,10 +341,15 @@ void LinkController::onReport(uint64_t nowNs, const proto::LinkReport& report) n
       double gain = latest > smoothed && queueShort ? config_.riseGainWithoutQueue : 0.25;
       return smoothed + gain * (latest - smoothed);
     };
+    const bool falling = deliveryBps_ > 0 && sample < 0.5 * deliveryBps_ &&
+                         queueDelayUs_ * 1000 > static_cast<double>(config_.queueDelayTargetNs);
+    fallStreak_ = falling ? fallStreak_ + 1 : 0;
+    lastDeliverySampleBps_ = sample;
     deliveryBps_ = smooth(deliveryBps_, sample);
     double served = (static_cast<double>(report.bytesReceived) +
                      static_cast<double>(report.packetsLost) * avgPacketBytes_) *
                     8e9 / static_cast<double>(intervalNs);
+    lastServedSampleBps_ = served;
     servedBps_ = smooth(servedBps_, served);
     double sent = intervalSentBytes_ * 8e9 / static_cast<double>(intervalNs);
     sendBps_ = 0.75 * sendBps_ + 0.25 * sent;
@@ -487,6 +492,13 @@ void LinkController::updatePacing(uint64_t nowNs) noexcept {
         std::clamp(std::max(paceBps_, overDelivery * std::max(deliveryBps_, unmeasuredRateBps())),
                    config_.minBps, config_.maxBps);
   }
+}
+
+void LinkController::believeFall(uint64_t nowNs) noexcept {
+  deliveryBps_ = std::min(deliveryBps_, std::max(lastDeliverySampleBps_, config_.minBps));
+  servedBps_ = std::min(servedBps_, std::max(lastServedSampleBps_, config_.minBps));
+  fallStreak_ = 0;
+  if (carriesMedia(phase_)) updatePacing(nowNs);
 }
 
 void LinkController::onProbeAnswer(uint64_t nowNs) noexcept {

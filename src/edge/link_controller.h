@@ -122,6 +122,15 @@ struct LinkControllerConfig {
   // warm at a low rate, while the bond needed all three links, cost 1 100–1 900 TS packets
   // (bench/RESULTS.md). 0: off. A dead link delivers nothing, or shows the loss.
   uint64_t stallUndoWithinNs = 500'000'000;
+  // A capacity fall is believed when this many reports in a row show the link delivering
+  // under half its smoothed rate with its queue above the target, on every link that carries
+  // media at once (the session checks the bond, EdgeSession::followBondFall): the link's rates
+  // then take the latest report's instead of a quarter of the way per report. A step of the
+  // whole bond (8 -> 2 Mbit/s) otherwise had each link paced and capped at the old rate for
+  // 3-5 more reports, and what it took then played late. Two, not one: a single report under
+  // half the rate with a queue is a cellular link between grants (the LTE traces), which the
+  // next report makes up for. 0: off.
+  uint32_t fallReports = 2;
 
   // Each link saturated on its own (the link test, Scheduling::kPerLink): the values the
   // fields above give for it.
@@ -183,6 +192,14 @@ class LinkController {
   // better than none; the others' return takes the load off it).
   void setSoleCarrier(bool sole) noexcept { soleCarrier_ = sole; }
 
+  // Whether the last fallReports reports each showed the link delivering under half its
+  // smoothed rate with its queue above the target (see LinkControllerConfig::fallReports).
+  bool showsFall() const noexcept {
+    return config_.fallReports > 0 && fallStreak_ >= config_.fallReports;
+  }
+  // Every link of the bond shows a fall: take the latest report's delivery as the link's rate
+  // now and pace and cap by it.
+  void believeFall(uint64_t nowNs) noexcept;
   // Whether the session should send a packet train now, and that it did (train `id`).
   bool wantsTrain() const noexcept;
   void onTrainSent(uint64_t nowNs, uint64_t trainId) noexcept;
@@ -325,6 +342,9 @@ class LinkController {
   uint32_t progressCount_ = 0;
   double deliveryBps_ = 0;
   double servedBps_ = 0;
+  double lastDeliverySampleBps_ = 0;
+  double lastServedSampleBps_ = 0;
+  uint32_t fallStreak_ = 0;  // reports in a row showing a fall (showsFall)
   double maxDeliveryBps_ = 0;
   double windowMaxBps_ = 0;
   double prevWindowMaxBps_ = 0;

@@ -28,6 +28,9 @@ for family in braid_edge_link_demotions_total braid_edge_link_stalls_undone_tota
   grep -qE "^$family\\{link=\"0\",name=\"link0\"\\} 0\$" "$WORK/edge-metrics.txt" ||
     die "edge does not report $family per link (or a clean link was demoted)"
 done
+# One link is no bond: no whole-bond fall, but the series exists from the start.
+grep -qE '^braid_edge_bond_falls_total 0$' "$WORK/edge-metrics.txt" ||
+  die "edge does not report braid_edge_bond_falls_total (or saw a bond fall on one link)"
 # The encoder target is published whatever the input (here a file: an external encoder).
 grep -qE '^braid_edge_target_bitrate_bps [1-9]' "$WORK/edge-metrics.txt" ||
   die "edge does not publish the encoder target"

@@ -691,6 +691,47 @@ TEST(LinkController, ADeliveryRisingWithoutAQueueIsTakenInHalfTheReports) {
   EXPECT_NEAR(stepCovered(LinkControllerConfig::linkTest(), 0), 7.0 / 16, 0.01);
 }
 
+TEST(LinkController, AFallOfTwoReportsWithAQueueIsBelievedAtOnce) {
+  // 10 packets per 50 ms report, then 2 per 42 ms with the gateway seeing a 100 ms queue: a
+  // capacity step. One such report is a cellular link between grants; two in a row are a fall.
+  uint64_t now = kMs, seq = 0;
+  LinkController c = liveLink(now, seq);
+  const double before = c.deliveryBps();
+  const double paceBefore = c.paceBps();
+  deliverAll(c, now, seq, 1, 80, 2 * 1200, 100'000);
+  EXPECT_FALSE(c.showsFall());
+  deliverAll(c, now, seq, 1, 80, 2 * 1200, 100'000);
+  ASSERT_TRUE(c.showsFall());
+  EXPECT_GT(c.deliveryBps(), 0.4 * before);  // smoothed: a quarter of the way per report
+  c.believeFall(now);
+  const double sample = 2 * 1200 * 8 / 0.042;
+  EXPECT_NEAR(c.deliveryBps(), sample, 0.01 * sample);
+  EXPECT_NEAR(c.servedBps(), sample, 0.01 * sample);
+  EXPECT_LT(c.paceBps(), 0.3 * paceBefore);
+  EXPECT_FALSE(c.showsFall());  // taken: the next fall needs its own reports
+}
+
+TEST(LinkController, ADipBetweenGrantsOrALinkGivenLittleIsNoFall) {
+  uint64_t now = kMs, seq = 0;
+  LinkController c = liveLink(now, seq);
+  // One report under half the rate with a queue, then the grant's burst: the streak ends.
+  deliverAll(c, now, seq, 1, 80, 2 * 1200, 100'000);
+  deliverAll(c, now, seq, 1, 80, 18 * 1200, 100'000);
+  deliverAll(c, now, seq, 1, 80, 2 * 1200, 100'000);
+  EXPECT_FALSE(c.showsFall());
+  // Given little, it delivers little with no queue: the sender's choice, not the link's.
+  deliverAll(c, now, seq, 5, 80, 2 * 1200, 0);
+  EXPECT_FALSE(c.showsFall());
+  // Off: never.
+  LinkControllerConfig off;
+  off.fallReports = 0;
+  LinkController d(off);
+  d.markProven(now);
+  deliverAll(d, now, seq, 30, 80);
+  deliverAll(d, now, seq, 5, 80, 2 * 1200, 100'000);
+  EXPECT_FALSE(d.showsFall());
+}
+
 TEST(LinkController, TheInflightCapIsTwiceTheRoundTripAtTheRateInABond) {
   // What one stalled round trip can strand: a bond's link holds up to twice its rate over
   // the path, a report interval and the queue target (so its share can grow); the link
