@@ -727,19 +727,19 @@ void EdgeSession::followBondFall(const std::array<bool, proto::kMaxLinks>& repor
   // Only when every link that carries media shows the fall in this ACK's reports: the whole
   // bond's capacity stepped down (a link's own dips are its grants, or its queue: the
   // scheduler routes around those).
+  std::array<LinkController*, proto::kMaxLinks> falling{};
   size_t carriers = 0;
   for (Link& link : links_) {
     if (!link.active() || !carriesMedia(link.controller.phase())) continue;
     if (!reported[link.id] || !link.controller.showsFall()) return;
-    ++carriers;
+    falling[carriers++] = &link.controller;
   }
   if (carriers < 2) return;
   double beforeBps = 0, afterBps = 0;
-  for (Link& link : links_) {
-    if (!link.active() || !carriesMedia(link.controller.phase())) continue;
-    beforeBps += link.controller.deliveryBps();
-    link.controller.believeFall(nowNs);
-    afterBps += link.controller.deliveryBps();
+  for (size_t i = 0; i < carriers; ++i) {
+    beforeBps += falling[i]->deliveryBps();
+    falling[i]->believeFall(nowNs);
+    afterBps += falling[i]->deliveryBps();
   }
   counters_.bondFalls.add();
   spdlog::info(
