@@ -107,12 +107,13 @@ run_scenario() (
   gw=$(grep -E '^final ' "$WORK/gateway.log" | tail -n1)
   edge=$(grep -E '^final ' "$WORK/edge.log" | tail -n1)
   val() { grep -oE "(^| )$1=[0-9.]+" <<<"$2" | head -n1 | cut -d= -f2; }
-  local input media udp data retx repair dup played skipped late fec arq stale
+  local input media udp data retx repair dup played skipped late late_copies fec arq stale
   input=$(val input_bytes "$edge"); udp=$(val udp_bytes "$edge"); data=$(val data_packets "$edge")
   media=$(val media_bytes "$edge")
   retx=$(val retransmit_bytes "$edge"); repair=$(val repair_bytes "$edge")
   dup=$(val duplicate_bytes "$edge") stale=$(val stale_dropped "$edge")
   played=$(val played "$gw"); skipped=$(val skipped "$gw"); late=$(val late "$gw")
+  late_copies=$(val late_copies "$gw")
   fec=$(val fec_recovered "$gw"); arq=$(val arq_recovered "$gw")
   local demotions
   # name:downs, and "/Nu" when N of them were stalls undone (gaps, not a dead link)
@@ -121,7 +122,7 @@ run_scenario() (
     if ($i ~ /^stalls_undone=/) u = substr($i, 15) }
     printf "%s:%s%s ", n, d, (u > 0 ? "/" u "u" : "")}')
   awk -v name="$name" -v s="$seconds" -v input="$input" -v media="$media" -v udp="$udp" -v data="$data" \
-    -v retx="$retx" -v repair="$repair" -v dup="${dup:-0}" -v played="$played" -v skipped="$skipped" -v late="$late" \
+    -v retx="$retx" -v repair="$repair" -v dup="${dup:-0}" -v played="$played" -v skipped="$skipped" -v late="$late" -v late_copies="${late_copies:-0}" \
     -v dem="$demotions" -v fec="$fec" -v arq="$arq" -v stale="${stale:-0}" \
     'BEGIN {
       # media: the TS bytes sent as media, after null/filler deletion; the overhead is over
@@ -131,10 +132,10 @@ run_scenario() (
       # before it got a sequence number (stale), which the gateway cannot see as a hole.
       missing = skipped + stale
       printf "scenario=%s seconds=%d ts_packets=%d datagrams_played=%d missing=%d (%.2f %%) " \
-        "[skipped %d, edge stale %d] late=%d " \
+        "[skipped %d, edge stale %d] late=%d late_copies=%d " \
         "recovered fec=%d arq=%d overhead=%.3f [headers %.3f, fec %.3f, retransmissions %.3f, " \
         "duplicates %.3f, control %.3f] overhead_vs_fed=%.3f demotions=%s\n",
-        name, s, fed, played, missing, 100 * missing / (played + missing), skipped, stale, late, fec, arq,
+        name, s, fed, played, missing, 100 * missing / (played + missing), skipped, stale, late, late_copies, fec, arq,
         udp / media, headers / media, repair / media, retx / media, dup / media, control / media, udp / input, dem
     }'
 )

@@ -22,8 +22,10 @@ finish_transfer 40
 grep -E '^final' "$WORK/gateway.log" "$WORK/edge.log"
 skipped=$(stat_value "$WORK/gateway.log" skipped)
 late=$(stat_value "$WORK/gateway.log" late)
+late_copies=$(stat_value "$WORK/gateway.log" late_copies)
 ((skipped == 0)) || die "$skipped media packets were skipped"
 ((late == 0)) || die "$late media packets arrived after their playout time"
+((late_copies == 0)) || die "$late_copies copies arrived after their packet had played"
 slow=$(awk -F, '$1 == "c" && $2 == "up" && $9 == "ok" && $4 > 200' "$WORK/record.csv" | wc -l)
 ((slow > 0)) || die "the 250 ms link carried no media (the fast pair alone is too small)"
 cmp "$WORK/in.ts" "$WORK/out.ts" || die "output differs from input"

@@ -45,12 +45,13 @@ run_with_workers() {
   done
   # FEC rebuilt every lost packet it could; any more it rebuilt were sources slower than their
   # block's repairs (with two workers, a handoff delayed), whose originals then arrived as
-  # duplicates or late (docs/transport.md, FEC "Recovery at the gateway").
+  # duplicates or, once the rebuild played, late copies (docs/transport.md, FEC "Recovery at the
+  # gateway").
   local recovered extra
   recovered=$(stat_value "$dir/gateway.log" fec_recovered)
-  extra=$(($(stat_value "$dir/gateway.log" duplicates) + $(stat_value "$dir/gateway.log" late)))
+  extra=$(($(stat_value "$dir/gateway.log" duplicates) + $(stat_value "$dir/gateway.log" late_copies)))
   ((recovered >= rebuildable && recovered <= rebuildable + extra)) ||
-    die "workers=$workers: fec_recovered $recovered, want $rebuildable (+ at most $extra duplicates/late)"
+    die "workers=$workers: fec_recovered $recovered, want $rebuildable (+ at most $extra duplicates/late copies)"
   log "workers=$workers: $(grep -E '^final' "$dir/gateway.log" | grep -oE '(played|skipped|fec_recovered|handoffs|handoff_drops)=[0-9]+' | tr '\n' ' ')"
 }
 

@@ -196,6 +196,10 @@ std::optional<DropReason> GatewaySession::onAuthenticated(const proto::SealedHea
           counters_.late.add();
           stats_->late.add();
           break;
+        case InsertResult::kLateCopy:
+          counters_.lateCopies.add();
+          stats_->lateCopies.add();
+          break;
         case InsertResult::kTooFarAhead:
           counters_.tooFarAhead.add();
           break;

@@ -21,6 +21,7 @@ void sumInto(WorkerCounters& total, std::span<const WorkerCounters* const> worke
                         &WorkerCounters::dataBytes,
                         &WorkerCounters::duplicates,
                         &WorkerCounters::late,
+                        &WorkerCounters::lateCopies,
                         &WorkerCounters::tooFarAhead,
                         &WorkerCounters::skipped,
                         &WorkerCounters::played,
@@ -88,7 +89,7 @@ void GatewayStatsPrinter::print(std::span<const WorkerCounters* const> workers, 
   }
   std::printf(
       "%s t=%.1f sessions=%llu rx_packets=%llu data_packets=%llu played=%llu out_bytes=%llu "
-      "out_mbps=%.2f skipped=%llu late=%llu duplicates=%llu handshakes=%llu cookies=%llu "
+      "out_mbps=%.2f skipped=%llu late=%llu late_copies=%llu duplicates=%llu handshakes=%llu cookies=%llu "
       "rekeys=%llu resets=%llu link_moves=%llu feedback=%llu output_drops=%llu "
       "handshake_state=%llu "
       "nacks=%llu nacked=%llu retransmits=%llu arq_recovered=%llu repairs=%llu "
@@ -99,7 +100,8 @@ void GatewayStatsPrinter::print(std::span<const WorkerCounters* const> workers, 
       (unsigned long long)c.sessionsActive.read(), (unsigned long long)c.rxPackets.read(),
       (unsigned long long)c.dataPackets.read(), (unsigned long long)c.played.read(),
       (unsigned long long)outputBytes, mbps, (unsigned long long)c.skipped.read(),
-      (unsigned long long)c.late.read(), (unsigned long long)c.duplicates.read(),
+      (unsigned long long)c.late.read(), (unsigned long long)c.lateCopies.read(),
+      (unsigned long long)c.duplicates.read(),
       (unsigned long long)c.handshakesAccepted.read(), (unsigned long long)c.cookiesSent.read(),
       (unsigned long long)c.rekeys.read(), (unsigned long long)c.resetsSent.read(),
       (unsigned long long)c.linkAddressMoves.read(), (unsigned long long)c.feedbackSent.read(),

@@ -30,6 +30,7 @@ struct SessionStats {
   OwnedCounter played;
   OwnedCounter skipped;
   OwnedCounter late;
+  OwnedCounter lateCopies;  // copies of sequences already played
   OwnedCounter duplicates;
   OwnedCounter nackedSequences;
   OwnedCounter arqRecovered;

@@ -35,6 +35,7 @@ struct alignas(64) WorkerCounters {
   OwnedCounter dataBytes;
   OwnedCounter duplicates;
   OwnedCounter late;
+  OwnedCounter lateCopies;  // copies of sequences already played: nothing lost
   OwnedCounter tooFarAhead;
   OwnedCounter skipped;
   OwnedCounter played;

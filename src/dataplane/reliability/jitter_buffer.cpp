@@ -132,6 +132,11 @@ InsertResult JitterBuffer::insert(uint64_t mediaSeq, uint64_t mediaTsUs,
   }
   const bool pastDeadline = saturatingAdd(deadline, config_.lateToleranceNs) < arrivalNs;
   if (mediaSeq < next_) {
+    if (slots_[mediaSeq & mask_].seq == mediaSeq) {
+      // Its slot still names it and nothing below next_ is held: it played.
+      counters_.lateCopies.add();
+      return InsertResult::kLateCopy;
+    }
     // Before anything played, the first packet to arrive need not be the first sent: an earlier
     // one still on time moves the playout point back, as long as the window still spans all.
     if (fixed_ || end_ - mediaSeq > capacity || pastDeadline) {
@@ -192,6 +197,8 @@ void JitterBuffer::reanchor(uint64_t seq) noexcept {
 
 void JitterBuffer::reset() noexcept {
   std::fill_n(present_.get(), (mask_ + 1) / 64, uint64_t{0});
+  // The new epoch's sequences may repeat the old ones: no old slot may pass for played.
+  for (uint64_t i = 0; i <= mask_; ++i) slots_[i].seq = kNoSeq;
   clock_.reset();
   initialized_ = false;
   started_ = false;

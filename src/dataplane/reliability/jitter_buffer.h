@@ -29,7 +29,8 @@ struct JitterBufferConfig {
 enum class InsertResult : uint8_t {
   kAccepted,
   kDuplicate,    // already held
-  kLate,         // already played or skipped, or arrived after its playout time
+  kLate,         // arrived after its playout time, or its sequence was skipped: lost to the output
+  kLateCopy,     // a copy of a sequence already played (from another copy): nothing lost
   kTooFarAhead,  // beyond the capacity window, or a playout time absurdly far ahead: dropped
   kTooLarge,     // payload above maxPayload
 };
@@ -39,6 +40,7 @@ struct JitterBufferCounters {
   OwnedCounter accepted;
   OwnedCounter duplicates;
   OwnedCounter late;
+  OwnedCounter lateCopies;
   OwnedCounter tooFarAhead;
   OwnedCounter tooLarge;
   OwnedCounter skipped;  // sequences never played because they were missing at their deadline
@@ -71,7 +73,9 @@ PayloadArena mapPayloadArena(size_t bytes) noexcept;
 // deadline is interpolated between the media timestamps of the last played (or skipped) sequence
 // and the next held one; while nothing after it has arrived there is no deadline and no skip. A
 // packet that arrives after its own playout time (plus lateToleranceNs) is dropped as late, and so
-// is one whose sequence was already played or skipped. Hence the output never bursts: after a
+// is one whose sequence was already skipped; one whose sequence already played (an original after
+// its resend, FEC's rebuild or a rescue's copy) is dropped and counted apart, as a late copy: a
+// link carried it late, but the output lost nothing. Hence the output never bursts: after a
 // stall, the packets that arrive together are either already late (dropped) or still ahead of their
 // time (played at their time), and a packet is never emitted before its playout time. The clock
 // offset moves at a bounded rate (ClockOffsetConfig::slewPpm), so tracking drift changes the output
@@ -170,8 +174,10 @@ class JitterBuffer {
   const JitterBufferConfig& config() const noexcept { return config_; }
 
  private:
+  // Slot::seq of a slot that never held a packet (none is that far along).
+  static constexpr uint64_t kNoSeq = std::numeric_limits<uint64_t>::max();
   struct Slot {
-    uint64_t seq = 0;
+    uint64_t seq = kNoSeq;  // the last sequence held here; still set once it played
     uint64_t mediaTsUs = 0;
     uint32_t length = 0;
   };

@@ -199,9 +199,43 @@ TEST(JitterBuffer, DuplicatesAreDropped) {
   EXPECT_EQ(jb->counters().accepted.read(), 1000u);
   EXPECT_EQ(h.results(7),
             (std::vector<InsertResult>{InsertResult::kAccepted, InsertResult::kDuplicate}));
-  // A copy of a packet that has already played is late, not a duplicate.
+  // A copy of a packet that has already played is a late copy: dropped, nothing lost.
   const auto payload = payloadFor(3);
-  EXPECT_EQ(jb->insert(3, 3000, payload, 3 * kSec), InsertResult::kLate);
+  EXPECT_EQ(jb->insert(3, 3000, payload, 3 * kSec), InsertResult::kLateCopy);
+  EXPECT_EQ(jb->counters().lateCopies.read(), 1u);
+  EXPECT_EQ(jb->counters().late.read(), 0u);
+}
+
+TEST(JitterBuffer, ALateCopyIsOnlyOfASequenceThatPlayedInThisEpoch) {
+  auto jb = makeBuffer(100 * kMs, 64);
+  std::vector<uint64_t> played;
+  auto record = [&](std::span<const uint8_t>, uint64_t seq) { played.push_back(seq); };
+  for (uint64_t seq : {2u, 4u}) {
+    const auto payload = payloadFor(seq);
+    EXPECT_EQ(jb->insert(seq, seq * 1000, payload, kSec), InsertResult::kAccepted);
+  }
+  jb->poll(2 * kSec, record);
+  EXPECT_EQ(played, (std::vector<uint64_t>{2, 4}));
+  EXPECT_EQ(jb->counters().skipped.read(), 1u);  // 3
+  // 3 was skipped: lost to the output. 2 and 4 played: copies.
+  EXPECT_EQ(jb->insert(3, 3000, payloadFor(3), 2 * kSec), InsertResult::kLate);
+  EXPECT_EQ(jb->insert(2, 2000, payloadFor(2), 2 * kSec), InsertResult::kLateCopy);
+  EXPECT_EQ(jb->insert(4, 4000, payloadFor(4), 2 * kSec), InsertResult::kLateCopy);
+  // A slot taken by the sequence a window later no longer names the one that played before.
+  EXPECT_EQ(jb->insert(2 + 64, 950'000, payloadFor(66), 2 * kSec), InsertResult::kAccepted);
+  jb->poll(3 * kSec, record);
+  EXPECT_EQ(jb->insert(2, 2000, payloadFor(2), 3 * kSec), InsertResult::kLate);
+  EXPECT_EQ(jb->counters().late.read(), 2u);
+  EXPECT_EQ(jb->counters().lateCopies.read(), 2u);
+
+  // A new media epoch repeats sequences: what played before the reset is no copy of them.
+  jb->reset();
+  played.clear();
+  EXPECT_EQ(jb->insert(6, 0, payloadFor(6), 10 * kSec), InsertResult::kAccepted);
+  jb->poll(11 * kSec, record);
+  EXPECT_EQ(played, (std::vector<uint64_t>{6}));
+  EXPECT_EQ(jb->insert(4, 0, payloadFor(4), 11 * kSec), InsertResult::kLate);
+  EXPECT_EQ(jb->insert(6, 0, payloadFor(6), 11 * kSec), InsertResult::kLateCopy);
 }
 
 TEST(JitterBuffer, APayloadWrittenIntoItsFreeSlotIsInsertedWithoutACopy) {
