@@ -674,6 +674,8 @@ int runEdge(Options& options) {
   }
 
   std::atomic<bool> stop{false};
+  // Closes the input only: the sender then drains what was read (a stop by signal).
+  std::atomic<bool> inputStop{false};
   std::atomic<bool> inputDone{false};
   std::atomic<bool> inputFailed{false};
   std::atomic<bool> senderDone{false};
@@ -685,12 +687,12 @@ int runEdge(Options& options) {
   std::thread inputThread([&] {
     std::atomic<bool> gate{false};
     std::thread gateWatcher([&] {
-      while (!stop.load() && !(*session)->linksSettled()) {
+      while (!stop.load() && !inputStop.load() && !(*session)->linksSettled()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
       }
       gate.store(true);
     });
-    bool okRun = pump.run(stop, isFile ? gate : alwaysOpen);
+    bool okRun = pump.run(inputStop, isFile ? gate : alwaysOpen);
     gateWatcher.join();
     if (!okRun) inputFailed.store(true);
     inputDone.store(true, std::memory_order_release);
@@ -741,10 +743,31 @@ int runEdge(Options& options) {
   EncoderStats encoderStats{
       .feedback = encoderFeedback.counters(),
       .encoder = encoderControl != nullptr ? &encoderControl->encoderCounters() : nullptr};
+  // A stop by signal finishes the stream: the input closes, and what was read is still sent,
+  // NACKs answered, until the gateway acknowledged all of it (the session gives up at latency
+  // + 2 s; this deadline covers a session that is reconnecting). Without a session there is
+  // nothing to finish. A second signal stops at once.
+  uint64_t finishDeadlineNs = 0;
   while (!senderDone.load()) {
     auto signal = signals->wait(std::chrono::milliseconds(table ? 10 : 20));
     if (signal && (*signal == SIGINT || *signal == SIGTERM)) {
-      spdlog::info("signal {}: closing the session", *signal);
+      auto state = static_cast<edge::EdgeState>(
+          (*session)->counters().state.load(std::memory_order_relaxed));
+      bool streaming =
+          state == edge::EdgeState::kEstablished || state == edge::EdgeState::kDraining;
+      if (finishDeadlineNs != 0 || !streaming) {
+        spdlog::info("signal {}: closing the session", *signal);
+        break;
+      }
+      finishDeadlineNs = dp::monotonicNs() + (uint64_t{options.latencyMs} + 5'000) * 1'000'000;
+      spdlog::info(
+          "signal {}: finishing the stream: input closed, sending what was read until the "
+          "gateway has it (at most {} ms; another signal stops at once)",
+          *signal, options.latencyMs + 5'000);
+      inputStop.store(true);
+    }
+    if (finishDeadlineNs != 0 && dp::monotonicNs() >= finishDeadlineNs) {
+      spdlog::warn("the stream did not finish in time; closing the session");
       break;
     }
     if (signal && *signal == SIGHUP) {
@@ -768,6 +791,7 @@ int runEdge(Options& options) {
     }
   }
   stop.store(true);
+  inputStop.store(true);
   inputThread.join();
   senderThread.join();
   printStats((*session)->counters(), pump.counters(), linkSet, encoderStats, startNs, lastNs,
@@ -820,6 +844,10 @@ int main(int argc, char** argv) {
   CLI::App app{
       "braid-edge: sends one live MPEG-TS feed to a braid-gateway, sealed and "
       "authenticated, over the edge's links."};
+  app.footer(
+      "SIGINT/SIGTERM finish the stream: the input closes and what was read is still sent "
+      "until the gateway has all of it (at most latency + 5 s); a second signal stops at once. "
+      "SIGHUP reloads --config.");
   Options options;
   bool checkConfig = false;
   app.add_option("--config", options.configPath,
