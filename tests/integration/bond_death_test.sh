@@ -13,7 +13,8 @@ bond_setup 4000 16
 start_linkem "$WORK/scenario.toml"
 write_bond_config 500 a b c
 
-start_edge "$WORK/edge.log" --config "$WORK/edge.toml"
+# Per-link stats at 20 Hz: the SRTT of the bound below is the one the edge had at the death.
+EDGE_STATS_INTERVAL=0.05 start_edge "$WORK/edge.log" --config "$WORK/edge.toml"
 finish_transfer 40
 
 grep -E '^final ' "$WORK/gateway.log"
@@ -26,12 +27,15 @@ grep -q 'link 1 (b): probe -> warm' "$WORK/edge.log" || die "link b never warmed
 grep -q 'link 1 (b): warm -> live' "$WORK/edge.log" || die "link b never came back live"
 # The last media packet sent onto the dead b leaves no later than death + 2 SRTT + one
 # feedback interval (50 ms) + 50 ms. SRTT is b's as the edge measured it last before the
-# death (80 ms nominal; more when the machine is loaded), at least the nominal 80 ms.
+# death (80 ms nominal; more when the machine is loaded), at least the nominal 80 ms. The
+# time is linkem's stamp of the datagram's arrival, which a stall of this machine can put
+# after the edge's send: 10 ms are allowed for that (a CI run failed at 1 ms beyond the
+# bound, with the SRTT read from a stats line up to 1 s before the death).
 srtt_ms=$(awk '/^stats-link / && / name=b / {
     for (i = 1; i <= NF; i++) { if ($i ~ /^t=/) t = substr($i, 3); if ($i ~ /^srtt_ms=/) s = substr($i, 9) }
     if (t + 0 <= 5) last = s + 0 }
   END {printf "%d", (last > 80 ? last : 80) + 0.999}' "$WORK/edge.log")
-bound=$((5000 + 2 * srtt_ms + 50 + 50))
+bound=$((5000 + 2 * srtt_ms + 50 + 50 + 10))
 last_on_dead=$(awk -F, '$1 == "b" && $2 == "up" && $4 > 200 && $5 >= 5e9 && $5 < 12e9 {t = $5}
   END {printf "%d", t / 1e6}' "$WORK/record.csv")
 log "last media packet onto the dead link at ${last_on_dead} ms (death at 5000 ms, SRTT ${srtt_ms} ms, bound ${bound} ms)"
