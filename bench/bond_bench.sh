@@ -56,18 +56,11 @@ run_scenario() (
   make_cbr_ts "$WORK/in.ts" "$seconds" "$kbps"
   keygen 1 "$WORK/edge.key"
   start_gateway "$WORK/gateway.log" --keys "$WORK/edge.key" --output "file:$WORK/out.ts"
-  local traces=$SRC/tests/data/traces
   {
     printf '[scenario]\nseed = 1\ngateway = "%s"\n' "$GATEWAY_ADDR"
     case "$name" in
-      lte | fec-lte | arq-lte)
-        for l in att:ATT-LTE-driving-2016:30 tmobile:TMobile-LTE-short:40 verizon:Verizon-LTE-short:50; do
-          IFS=: read -r n t d <<<"$l"
-          printf '[[links]]\nname = "%s"\nlisten = "127.0.0.1:0"\n' "$n"
-          printf 'up.trace = "%s/%s.up"\nup.delay_ms = %s\n' "$traces" "$t" "$d"
-          printf 'down.trace = "%s/%s.down"\ndown.delay_ms = %s\n' "$traces" "$t" "$d"
-          [[ $name == lte ]] || printf 'up.loss = 0.02\n'
-        done ;;
+      lte) lte_links ;;
+      fec-lte | arq-lte) lte_links 0.02 ;;
       fec-lowlat | arq-lowlat) lowlat_links ;;
       fec-clean)
         for n in a b c; do

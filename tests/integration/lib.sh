@@ -165,6 +165,21 @@ lowlat_links() {
   printf 'up.ge_p = 0.068\nup.ge_r = 0.852\nup.ge_loss_good = 0.04\nup.ge_loss_bad = 0.5\n'
 }
 
+# lte_links [LOSS]: prints the [[links]] tables of the LTE-trace scenario (issue 6 acceptance 1):
+# att, tmobile and verizon on the ATT-LTE-driving-2016, TMobile-LTE-short and Verizon-LTE-short
+# traces (.up for media, .down for feedback) at 30 / 40 / 50 ms one way; LOSS (e.g. 0.02): random
+# loss added on every uplink (issue 7 acceptance 2).
+lte_links() {
+  local l name trace delay
+  for l in att:ATT-LTE-driving-2016:30 tmobile:TMobile-LTE-short:40 verizon:Verizon-LTE-short:50; do
+    IFS=: read -r name trace delay <<<"$l"
+    printf '[[links]]\nname = "%s"\nlisten = "127.0.0.1:0"\n' "$name"
+    printf 'up.trace = "%s/tests/data/traces/%s.up"\nup.delay_ms = %s\n' "$SRC" "$trace" "$delay"
+    printf 'down.trace = "%s/tests/data/traces/%s.down"\ndown.delay_ms = %s\n' "$SRC" "$trace" "$delay"
+    if [[ -n ${1:-} ]]; then printf 'up.loss = %s\n' "$1"; fi
+  done
+}
+
 # write_bond_config LATENCY_MS NAME...: $WORK/edge.toml for the edge key $WORK/edge.key and
 # input $WORK/in.ts, one [[links]] per NAME sending to linkem's port for that link.
 write_bond_config() {

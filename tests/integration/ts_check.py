@@ -9,6 +9,10 @@ own classifier: PES reassembly on the video PID, NAL units from Annex-B start co
                                       (SHED: and there are exactly SHED of them); every
                                       keyframe, parameter set and PAT/PMT arrived; no continuity
                                       counter error in OUT. Prints a summary; exit 1 on failure.
+  ts_check.py holes IN OUT            the packets Braid must carry (null and filler-only video
+                                      packets left out) of OUT are those of IN, byte for byte
+                                      and in order, less some: prints how many are missing;
+                                      exit 1 when OUT holds one that is not IN's next ones.
 """
 import hashlib
 import sys
@@ -127,15 +131,32 @@ def analyse(path):
     return {"units": units, "cc_errors": cc_errors, "psi": psi, "data": data}
 
 
-def kept_kbps(path, seconds):
+def carried(path):
+    """The packets Braid must carry: all but null packets and filler-only video packets."""
     data = open(path, "rb").read()
-    kept = 0
     for p in packets(data):
-        pid = pid_of(p)
         filler = (not p[1] & 0x40 and (p[3] & 0x30) == 0x10 and p[4:] == b"\xff" * 184)
-        if pid != NULL_PID and not filler:
-            kept += 188
-    return kept * 8 / seconds / 1000
+        if pid_of(p) != NULL_PID and not filler:
+            yield p
+
+
+def kept_kbps(path, seconds):
+    return sum(188 for _ in carried(path)) * 8 / seconds / 1000
+
+
+def holes(inp, out):
+    a, b = list(carried(inp)), list(carried(out))
+    j = 0
+    for i, p in enumerate(b):
+        while j < len(a) and a[j] != p:
+            j += 1
+        if j == len(a):
+            print("ts_check: FAIL: output packet %d (of %d carried) is not one of the input's, in order"
+                  % (i, len(b)))
+            return 1
+        j += 1
+    print("ts_check: input %d carried packets, output %d, missing %d" % (len(a), len(b), len(a) - len(b)))
+    return 0
 
 
 def compare(inp, out, shed):
@@ -177,6 +198,8 @@ def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "rate":
         print("%.0f" % kept_kbps(sys.argv[2], float(sys.argv[3])))
         return 0
+    if len(sys.argv) == 4 and sys.argv[1] == "holes":
+        return holes(sys.argv[2], sys.argv[3])
     if len(sys.argv) in (4, 5) and sys.argv[1] == "compare":
         return compare(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) == 5 else None)
     print(__doc__, file=sys.stderr)
