@@ -8,9 +8,12 @@
 # p95 <= 50 ms, the capacity the edge reports within 10 % of the true one, and no 10 ms window
 # with more than rate x 10 ms + 2 packets. Also: an unreachable gateway is a clear error.
 # The constant-rate link meets every bound and fails the test if it does not. The trace does
-# not meet them yet (utilization ~78 %, queue p95 ~65 ms, bursts at the trace's peaks; open
-# work of the bonded-transport issue): its figures and verdicts are printed, and it fails the
-# test only with LINK_TEST_STRICT=1 (bench/link_test_bench.sh sets it).
+# not meet them yet (utilization 75-78 %, queue p95 55-65 ms, bursts at the trace's peaks,
+# capacity reported 20-26 % low; open work of the bonded-transport issue, and a sender that
+# learns the link one round trip late tops out near 83 % here, bench/RESULTS.md): its figures
+# and verdicts are printed, and it fails the test on those bounds only with LINK_TEST_STRICT=1
+# (bench/link_test_bench.sh sets it). Without it the trace is held to a floor under today's
+# figures (REGRESSION_FLOOR below) so that a regression shows.
 # LINK_TEST_SECONDS sets each run's length (default 20; bench/link_test_bench.sh uses 60).
 source "$(dirname "$0")/lib.sh"
 need python3
@@ -33,6 +36,12 @@ grep -q 'no session with the gateway' "$WORK/unreachable.err" || {
 log "unreachable gateway: exit $rc, $(grep -o 'no session with the gateway[^:]*' "$WORK/unreachable.err")"
 
 start_gateway "$WORK/gateway.log" --keys "$WORK/edge.key" --output "file:/dev/null"
+
+# The trace's floor without LINK_TEST_STRICT: utilization >= 68 %, queue p95 <= 90 ms, reported
+# capacity within 35 %, at most 10 packets over the mean rate in 10 ms (runs here: p95 59-63 ms,
+# 76-78 %, -22 to -25 %, 9-11 packets in 10 ms against the mean rate's 6.4).
+REGRESSION_FLOOR=(--min-utilization 0.68 --max-queue-p95-ms 90 --capacity-tolerance 0.35
+  --burst-packets 10)
 
 # run_case NAME SHIFT_MS CHECK_ARGS... (the scenario is in $WORK/NAME.toml, one link NAME)
 failed=()
@@ -95,9 +104,12 @@ run_case trace 40 --trace "$TRACES/TMobile-LTE-short.up"
 stop "$GATEWAY_PID" || die "gateway exited non-zero"
 for name in "${failed[@]}"; do
   if [[ $name == trace && ${LINK_TEST_STRICT:-0} != 1 ]]; then
-    log "KNOWN OPEN: the trace link misses bounds (figures above); not asserted without LINK_TEST_STRICT=1"
+    log "KNOWN OPEN: the trace link misses bounds (figures above); held to its regression floor:"
+    python3 "$CHECK" --record "$WORK/trace.csv" --link trace --edge-json "$WORK/trace.json" \
+      --shift-ms 40 --trace "$TRACES/TMobile-LTE-short.up" "${REGRESSION_FLOOR[@]}" ||
+      die "the trace link fell below its regression floor (figures above)"
   else
     die "acceptance bounds not met on: $name (figures above)"
   fi
 done
-log "PASS: the link test meets the congestion-control and pacing bounds on the constant-rate link"
+log "PASS: the link test meets the congestion-control and pacing bounds on the constant-rate link${failed:+ (the trace: its regression floor)}"
