@@ -22,7 +22,10 @@ uint64_t monotonicUs() noexcept {
 }  // namespace
 
 Output::Output(OutputPool& pool, size_t lane, std::unique_ptr<OutputSink> sink, size_t ringChunks)
-    : pool_(&pool), lane_(lane), sink_(std::move(sink)), ring_(ringChunks) {}
+    : pool_(&pool),
+      lane_(lane),
+      sink_(std::move(sink)),
+      ring_(ringChunks, SpscRing<MediaChunk>::LazyPages{}) {}
 
 Output::~Output() {
   close();
@@ -208,7 +211,8 @@ void OutputPool::run(Lane& lane) noexcept {
         std::lock_guard lock(lane.mutex);
         for (; next < lane.outputs.size(); ++next) {
           Output* candidate = lane.outputs[next];
-          if (!candidate->ring_.empty() || candidate->dirty_) {
+          if (!candidate->ring_.empty() || candidate->dirty_ ||
+              !candidate->populated_.load(std::memory_order_relaxed)) {
             output = candidate;
             output->drainMutex_.lock();
             ++next;
@@ -217,6 +221,12 @@ void OutputPool::run(Lane& lane) noexcept {
         }
       }
       if (output == nullptr) break;
+      if (!output->populated_.load(std::memory_order_relaxed)) {
+        // A new output's ring is backed here, off the worker that opened it (it took the
+        // page faults of ~1.5 MB there); the worker may already be writing into it.
+        output->ring_.populate();
+        output->populated_.store(true, std::memory_order_relaxed);
+      }
       if (output->drain() == 0) output->flushIfIdle(nowUs, options_.flushAfterIdleUs);
       output->drainMutex_.unlock();
     }

@@ -85,7 +85,10 @@ class Output {
   bool closed_ = false;  // touched only by the thread calling close()
   // Held by whoever consumes the ring: the pool thread during a drain, close() at the end.
   std::mutex drainMutex_;
-  bool dirty_ = false;       // written since the last flush (under drainMutex_)
+  bool dirty_ = false;  // written since the last flush (under drainMutex_)
+  // The ring's pages are backed (by the pool thread, which alone writes it; read under the
+  // lane's mutex when it picks an output).
+  std::atomic<bool> populated_{false};
   uint64_t lastDataUs_ = 0;  // when data was last written (under drainMutex_)
   mutable std::mutex errorMutex_;
   std::string lastError_;
