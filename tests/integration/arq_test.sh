@@ -5,26 +5,7 @@
 # and the output is byte-identical to the input: nothing missing.
 source "$(dirname "$0")/lib.sh"
 
-make_ts "$WORK/in.ts" 6
-keygen 1 "$WORK/edge.key"
-start_gateway "$WORK/gateway.log" --keys "$WORK/edge.key" --output "file:$WORK/out.ts"
-cat >"$WORK/scenario.toml" <<TOML
-[scenario]
-seed = 11
-gateway = "$GATEWAY_ADDR"
-[[links]]
-name = "lossy"
-listen = "127.0.0.1:0"
-up.rate_kbps = 8000
-up.delay_ms = 40
-up.loss = 0.03
-up.ge_p = 0.01
-up.ge_r = 0.5
-down.delay_ms = 40
-down.loss = 0.01
-TOML
-start_linkem "$WORK/scenario.toml"
-LINK_ADDR=$(linkem_addr lossy)
+one_lossy_link 6 11 'up.ge_p = 0.01' 'up.ge_r = 0.5' 'down.loss = 0.01'
 
 start_edge "$WORK/edge.log" --gateway "$LINK_ADDR" --key "$WORK/edge.key" \
   --input "file:$WORK/in.ts" --latency-ms 500

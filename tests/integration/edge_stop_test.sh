@@ -7,23 +7,7 @@
 # frozen with SIGSTOP, so nothing is ever acknowledged).
 source "$(dirname "$0")/lib.sh"
 
-make_ts "$WORK/in.ts" 20
-keygen 1 "$WORK/edge.key"
-start_gateway "$WORK/gateway.log" --keys "$WORK/edge.key" --output "file:$WORK/out.ts"
-cat >"$WORK/scenario.toml" <<TOML
-[scenario]
-seed = 5
-gateway = "$GATEWAY_ADDR"
-[[links]]
-name = "lossy"
-listen = "127.0.0.1:0"
-up.rate_kbps = 8000
-up.delay_ms = 40
-up.loss = 0.03
-down.delay_ms = 40
-TOML
-start_linkem "$WORK/scenario.toml"
-LINK_ADDR=$(linkem_addr lossy)
+one_lossy_link 20 5
 
 # 1. A stop mid-stream delivers everything read.
 start_edge "$WORK/edge.log" --gateway "$LINK_ADDR" --key "$WORK/edge.key" \

@@ -12,9 +12,18 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/braid-test.XXXXXX")
 PIDS=()
 
 cleanup() {
-  local pid
+  local rc=$? pid f
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # A failed test's work directory goes with it: say what its programs logged last, and every
+  # warning, so that a failure in CI can be read from the test log alone.
+  if ((rc != 0 && rc != 77)); then
+    for f in "$WORK"/*.log; do
+      [[ -s $f ]] || continue
+      echo "--- ${f##*/}: warnings and errors (first 10), then its last 6 lines" >&2
+      { grep -E '\[(warning|error|critical)\]' "$f" | head -n 10; tail -n 6 "$f"; } | cut -c1-400 >&2
+    done
+  fi
   if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -163,6 +172,26 @@ lowlat_links() {
     printf 'up.delay_ms = 60\ndown.delay_ms = 60\nup.loss = 0.02\n'
   done
   printf 'up.ge_p = 0.068\nup.ge_r = 0.852\nup.ge_loss_good = 0.04\nup.ge_loss_bad = 0.5\n'
+}
+
+# one_lossy_link SECONDS SEED [TOML_LINE...]: the common start of a one-link test: SECONDS of
+# test TS in $WORK/in.ts, the key $WORK/edge.key, a gateway writing $WORK/out.ts, and braid-linkem
+# (seed SEED) with one link "lossy": 8 Mbit/s, 40 ms each way, 3 % random loss on the uplink, and
+# any TOML_LINE added to it (e.g. 'up.ge_p = 0.01'). Sets LINK_ADDR, where the edge sends.
+one_lossy_link() {
+  local seconds=$1 seed=$2
+  shift 2
+  make_ts "$WORK/in.ts" "$seconds"
+  keygen 1 "$WORK/edge.key"
+  start_gateway "$WORK/gateway.log" --keys "$WORK/edge.key" --output "file:$WORK/out.ts"
+  {
+    printf '[scenario]\nseed = %s\ngateway = "%s"\n' "$seed" "$GATEWAY_ADDR"
+    printf '[[links]]\nname = "lossy"\nlisten = "127.0.0.1:0"\nup.rate_kbps = 8000\n'
+    printf 'up.delay_ms = 40\nup.loss = 0.03\ndown.delay_ms = 40\n'
+    if (($#)); then printf '%s\n' "$@"; fi
+  } >"$WORK/scenario.toml"
+  start_linkem "$WORK/scenario.toml"
+  LINK_ADDR=$(linkem_addr lossy)
 }
 
 # lte_links [LOSS]: prints the [[links]] tables of the LTE-trace scenario (issue 6 acceptance 1):
