@@ -21,7 +21,8 @@ cleanup() {
     for f in "$WORK"/*.log; do
       [[ -s $f ]] || continue
       echo "--- ${f##*/}: warnings and errors (first 10), then its last 6 lines" >&2
-      { grep -E '\[(warning|error|critical)\]' "$f" | head -n 10; tail -n 6 "$f"; } | cut -c1-400 >&2
+      { grep -E '\[(warning|error|critical)\]' "$f" | head -n 10 || true; tail -n 6 "$f"; } |
+        cut -c1-400 >&2 || true
     done
   fi
   if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
