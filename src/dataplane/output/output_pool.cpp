@@ -223,7 +223,7 @@ void OutputPool::run(Lane& lane) noexcept {
       if (output == nullptr) break;
       if (!output->populated_.load(std::memory_order_relaxed)) {
         // A new output's ring is backed here, off the worker that opened it (it took the
-        // page faults of ~1.5 MB there); the worker may already be writing into it.
+        // page faults of its ~3 MB there); the worker may already be writing into it.
         output->ring_.populate();
         output->populated_.store(true, std::memory_order_relaxed);
       }
