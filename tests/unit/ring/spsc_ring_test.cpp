@@ -111,7 +111,7 @@ size_t residentPages(const void* data, size_t bytes) {
 }
 
 // A lazily mapped ring touches none of its slots' pages until they are written or populated
-// (a gateway worker opening an output took ~1.5 MB of page faults in its constructor), its
+// (a gateway worker opening an output took ~3 MB of page faults in its constructor), its
 // slots read as zero, and populate() backs every page without changing what was written.
 TEST(SpscRing, LazyPagesAreBackedOnlyWhenWrittenOrPopulated) {
   struct Chunk {
