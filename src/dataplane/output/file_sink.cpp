@@ -21,7 +21,10 @@ Result<std::unique_ptr<FileSink>> FileSink::create(const std::string& path, size
 }
 
 FileSink::FileSink(UniqueFd fd, std::string path, size_t bufferBytes)
-    : fd_(std::move(fd)), path_(std::move(path)), buffer_(bufferBytes) {}
+    : fd_(std::move(fd)),
+      path_(std::move(path)),
+      buffer_(std::make_unique_for_overwrite<uint8_t[]>(bufferBytes)),
+      capacity_(bufferBytes) {}
 
 FileSink::~FileSink() {
   (void)flush();
@@ -29,15 +32,15 @@ FileSink::~FileSink() {
 
 Result<void> FileSink::write(std::span<const uint8_t> bytes) {
   if (bytes.empty()) return ok();
-  if (used_ + bytes.size() <= buffer_.size()) {
-    std::memcpy(buffer_.data() + used_, bytes.data(), bytes.size());
+  if (used_ + bytes.size() <= capacity_) {
+    std::memcpy(buffer_.get() + used_, bytes.data(), bytes.size());
     used_ += bytes.size();
     return ok();
   }
   if (auto flushed = flush(); !flushed) return flushed;
   // Large writes go straight to the file rather than through the buffer.
-  if (bytes.size() >= buffer_.size()) return writeAll(bytes.data(), bytes.size());
-  std::memcpy(buffer_.data(), bytes.data(), bytes.size());
+  if (bytes.size() >= capacity_) return writeAll(bytes.data(), bytes.size());
+  std::memcpy(buffer_.get(), bytes.data(), bytes.size());
   used_ = bytes.size();
   return ok();
 }
@@ -46,7 +49,7 @@ Result<void> FileSink::flush() {
   if (used_ == 0) return ok();
   // The buffer is emptied even on error: retrying the same bytes after ENOSPC or EIO
   // would only repeat the failure, and the caller counts the loss.
-  auto result = writeAll(buffer_.data(), used_);
+  auto result = writeAll(buffer_.get(), used_);
   used_ = 0;
   return result;
 }
