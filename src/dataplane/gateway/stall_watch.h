@@ -10,6 +10,10 @@ struct ThreadUsage {
   uint64_t cpuNs = 0;        // user + system time
   uint64_t preemptions = 0;  // involuntary context switches: the CPU was given to another
   uint64_t blocks = 0;       // voluntary ones: the thread waited (I/O, a lock, a fault)
+  // Page faults: a first touch of fresh memory (a buffer zeroed, a mapping populated) costs
+  // one per 4 KiB page; a major one also waited for storage.
+  uint64_t pageFaults = 0;
+  uint64_t majorFaults = 0;
 };
 ThreadUsage currentThreadUsage() noexcept;
 
@@ -53,7 +57,9 @@ class StallWatch {
                 .windowNs = endNs - sampleNs_,
                 .used = {.cpuNs = now.cpuNs - sample_.cpuNs,
                          .preemptions = now.preemptions - sample_.preemptions,
-                         .blocks = now.blocks - sample_.blocks}};
+                         .blocks = now.blocks - sample_.blocks,
+                         .pageFaults = now.pageFaults - sample_.pageFaults,
+                         .majorFaults = now.majorFaults - sample_.majorFaults}};
     sample_ = now;
     sampleNs_ = endNs;
     return stall;

@@ -764,9 +764,9 @@ void Worker::noteStall(const Stall& stall, bool inSleep, uint64_t sessionsOpened
   }
   spdlog::warn(
       "worker {} stalled {:.1f} ms {}: of the last {:.1f} ms it ran {:.1f} ms, preempted {} "
-      "times, blocked {} times ({})",
+      "times, blocked {} times, {} page faults ({} major) ({})",
       options_.workerIndex, ms(stall.heldNs), where, ms(stall.windowNs), ms(stall.used.cpuNs),
-      stall.used.preemptions, stall.used.blocks,
+      stall.used.preemptions, stall.used.blocks, stall.used.pageFaults, stall.used.majorFaults,
       stall.offCpu() ? "off its CPU: the machine held it" : "on its CPU: its own work");
 }
 

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <thread>
 
@@ -37,13 +40,16 @@ TEST_F(StallWatchTest, AShortPassIsNoStallAndReadsTheUsageAtMostEvery10Ms) {
 
 TEST_F(StallWatchTest, ALongPassOnItsCpuIsTheWorkersOwnWork) {
   watch.begin(1 * kMs);
-  fakeUsage = {.cpuNs = 28 * kMs, .preemptions = 1, .blocks = 0};
+  fakeUsage = {
+      .cpuNs = 28 * kMs, .preemptions = 1, .blocks = 0, .pageFaults = 4097, .majorFaults = 2};
   auto stall = watch.end(1 * kMs, 31 * kMs, 0);
   ASSERT_TRUE(stall);
   EXPECT_EQ(stall->heldNs, 30 * kMs);
   EXPECT_EQ(stall->windowNs, 30 * kMs);
   EXPECT_EQ(stall->used.cpuNs, 28 * kMs);
   EXPECT_EQ(stall->used.preemptions, 1u);
+  EXPECT_EQ(stall->used.pageFaults, 4097u);
+  EXPECT_EQ(stall->used.majorFaults, 2u);
   EXPECT_FALSE(stall->offCpu());
 }
 
@@ -51,13 +57,14 @@ TEST_F(StallWatchTest, APassOffItsCpuIsTheMachineAndTheNextStallCountsFromItsEnd
   fakeUsage = {.cpuNs = 500 * kMs, .preemptions = 10, .blocks = 100};
   watch.begin(1 * kMs);
   watch.begin(5 * kMs);  // within 10 ms of the sample: not read again
-  fakeUsage = {.cpuNs = 504 * kMs, .preemptions = 13, .blocks = 100};
+  fakeUsage = {.cpuNs = 504 * kMs, .preemptions = 13, .blocks = 100, .pageFaults = 0};
   auto stall = watch.end(5 * kMs, 65 * kMs, 0);
   ASSERT_TRUE(stall);
   EXPECT_EQ(stall->heldNs, 60 * kMs);
   EXPECT_EQ(stall->windowNs, 64 * kMs);  // from the sample at 1 ms
   EXPECT_EQ(stall->used.cpuNs, 4 * kMs);
   EXPECT_EQ(stall->used.preemptions, 3u);
+  EXPECT_EQ(stall->used.pageFaults, 0u);
   EXPECT_TRUE(stall->offCpu());
   fakeUsage.cpuNs += 25 * kMs;
   watch.begin(66 * kMs);  // 1 ms after the stall's own sample: not read
@@ -86,6 +93,26 @@ TEST(StallWatchUsage, TheThreadsOwnCpuTimeGrowsWhileItWorksAndNotWhileItSleeps) 
   EXPECT_GE(worked.cpuNs - before.cpuNs, 10 * kMs);  // wide: a loaded machine preempts
   EXPECT_LT(slept.cpuNs - worked.cpuNs, 10 * kMs);
   EXPECT_GE(slept.blocks, worked.blocks + 1);  // the sleep is a voluntary switch
+}
+
+TEST(StallWatchUsage, FirstTouchingFreshPagesCountsAFaultForEach) {
+  constexpr size_t kPages = 256;
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  void* mapped =
+      ::mmap(nullptr, kPages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mapped, MAP_FAILED);
+  // Huge pages would back the whole span with a fault or two.
+  ::madvise(mapped, kPages * page, MADV_NOHUGEPAGE);
+  auto* bytes = static_cast<volatile uint8_t*>(mapped);
+  ThreadUsage before = currentThreadUsage();
+  for (size_t i = 0; i < kPages; ++i) bytes[i * page] = 1;
+  ThreadUsage touched = currentThreadUsage();
+  for (size_t i = 0; i < kPages; ++i) bytes[i * page] = 2;
+  ThreadUsage again = currentThreadUsage();
+  ::munmap(mapped, kPages * page);
+  EXPECT_GE(touched.pageFaults - before.pageFaults, kPages);
+  EXPECT_LT(again.pageFaults - touched.pageFaults, kPages / 8);  // resident now
+  EXPECT_EQ(touched.majorFaults, before.majorFaults);  // anonymous memory waits for no storage
 }
 
 }  // namespace
