@@ -674,13 +674,20 @@ uint64_t LinkController::expectedDeliveryNs(uint64_t nowNs, uint64_t bytes) noex
   // the 200 ms bond's links for slower than they were and its packets for stale.
   double rate = std::max({maxDeliveryBps_, deliveryBps_, unmeasuredRateBps()});
   // What is in flight is mostly on the path, not queued ahead of this packet: a path's worth
-  // (rate × min RTT) of it has left the bottleneck or is on its way back as a report. Only the
-  // rest waits in the queue. (Counting all of it had each link's expected delivery a whole RTT
-  // late, so at 200 ms latency no second link ever looked early enough to take a packet.)
-  // (Leaving out also what was sent since the newest report, which the gateway could not
-  // have counted yet, was tried: on the LTE traces links then took packets they delivered
-  // late, 0.37–0.76 % missing over 120 s against 0.10 %.)
-  double pathBytes = rate / 8 * minRttUs_ / 1e6;
+  // of it has left the bottleneck or is on its way back as a report. Only the rest waits in
+  // the queue. (Counting all of it had each link's expected delivery a whole RTT late, so at
+  // 200 ms latency no second link ever looked early enough to take a packet. Leaving out also
+  // what was sent since the newest report, which the gateway could not have counted yet, was
+  // tried: on the LTE traces links then took packets they delivered late, 0.37–0.76 % missing
+  // over 120 s against 0.10 %.)
+  //
+  // The path holds what the link carried over a min RTT and a report interval at the rate it
+  // delivered, not at its recent peak: a link whose trace had just fallen from its peak (the
+  // LTE traces near 18 s: T-Mobile, 9.4 Mbit/s at 17.2 s, 1.4-2.4 after 17.8) took its whole
+  // in-flight for path and was given packets that met 430-555 ms of queue while another
+  // link's queue was empty (bench/RESULTS.md, 2026-11-29).
+  double pathBytes = std::max(deliveryBps_, unmeasuredRateBps()) / 8 *
+                     (minRttUs_ / 1e6 + static_cast<double>(kCapReportAllowanceNs) / 1e9);
   double queuedBytes = std::max(0.0, inflightBytes() - pathBytes);
   double drainNs = rate > 0 ? (queuedBytes + static_cast<double>(bytes)) * 8 / rate * 1e9 : 0;
   return nowNs + waitNs(nowNs, bytes) + static_cast<uint64_t>(baseOneWayNs + drainNs);

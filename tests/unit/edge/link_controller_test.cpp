@@ -517,6 +517,29 @@ TEST(LinkController, AnIdleLinkIsNotDeclaredDown) {
   EXPECT_EQ(c.phase(), LinkPhase::kLive);
 }
 
+TEST(LinkController, ALinkPastItsPeakCountsWhatItHoldsAtWhatItNowDelivers) {
+  LinkController c;
+  uint64_t now = kMs, seq = 0;
+  c.markProven(now);
+  // 2 s at 72 kB per 100 ms (5.76 Mbit/s, its recent peak), then 0.5 s at 12 kB per 50 ms.
+  constexpr double kPeakBps = 72'000 * 8 / 0.1;
+  deliverAll(c, now, seq, 20, 60, 60 * 1200);
+  deliverAll(c, now, seq, 10, 60, 10 * 1200);
+  ASSERT_LT(c.deliveryBps(), kPeakBps / 2);
+  // 60 kB more go out and no report has come back.
+  for (int i = 0; i < 50; ++i) c.onSent(now, 1200, ++seq);
+  // What its path holds is what it carried there at the rate it now delivers; the rest is
+  // queued and drains at most at the peak. (Taking the peak × min RTT for the path, 43 kB of
+  // the 60 here, gave this link the expected delivery of one with almost nothing queued.)
+  const double pathBytes = c.deliveryBps() / 8 * (c.minRttUs() / 1e6 + 0.050);
+  const double atLeastNs =
+      c.minRttUs() * 1000 / 2 + (c.inflightBytes() - pathBytes) * 8 / kPeakBps * 1e9;
+  EXPECT_GT(atLeastNs, c.minRttUs() * 1000 / 2 + 30.0 * kMs);
+  // (Less the wait for the in-flight cap, which this much in flight has reached.)
+  const uint64_t capWaitNs = c.waitNs(now, 1200);
+  EXPECT_GE(static_cast<double>(c.expectedDeliveryNs(now, 1200) - now - capWaitNs), atLeastNs);
+}
+
 TEST(LinkController, InflightIsCappedAndDelaysTheExpectedDelivery) {
   LinkController c;
   uint64_t now = kMs, seq = 0;
@@ -539,8 +562,9 @@ TEST(LinkController, InflightIsCappedAndDelaysTheExpectedDelivery) {
   EXPECT_GT(c.inflightBytes(), 8 * 1500.0);
   EXPECT_LT(static_cast<double>(sent) * 1200, pacedBytes / 2);
   // The packets queued ahead count: delivery ≥ now + the time to drain what is in flight
-  // beyond the path's own share (delivery rate × min RTT) at the delivery rate.
-  double pathBytes = c.deliveryBps() / 8 * c.minRttUs() / 1e6;
+  // beyond the path's own share (delivery rate × (min RTT + a report interval)) at the
+  // delivery rate.
+  double pathBytes = c.deliveryBps() / 8 * (c.minRttUs() / 1e6 + 0.050);
   double drainNs = (c.inflightBytes() - pathBytes) * 8 / c.deliveryBps() * 1e9;
   EXPECT_GE(static_cast<double>(c.expectedDeliveryNs(now, 1200) - now), drainNs);
   EXPECT_GT(drainNs, 20.0 * kMs);
