@@ -33,8 +33,6 @@ constexpr double kDrainGain = 0.5;
 // The span over which queuedArrivalNs measures how fast a link's reports move: a few report
 // intervals, short enough to see a cellular link's rate fall within a round trip or two.
 constexpr uint64_t kProgressSpanNs = 200'000'000;
-// In-flight bytes not yet covered by a report: up to one feedback interval (50 ms by default).
-constexpr uint64_t kCapReportAllowanceNs = 50'000'000;
 // A link whose queue holds more than this share of the latency gets no more than its
 // delivery's round trip in flight, whatever waits at the sender: what it holds must still
 // land with room for a repair (the 8 -> 2 Mbit/s step stranded ~300 ms behind a doubled cap).
@@ -653,7 +651,7 @@ uint64_t LinkController::waitNs(uint64_t nowNs, uint64_t bytes) noexcept {
     // queue the pacer aims at (the cap bounds what a stall or a wrong rate can strand).
     double capBytes = std::max(
         8 * 1500.0, (queuePastLatencyShare() ? 1.0 : config_.inflightCapGain) * deliveryRate / 8 *
-                        (minRttUs_ / 1e6 + static_cast<double>(kCapReportAllowanceNs) / 1e9 +
+                        (minRttUs_ / 1e6 + static_cast<double>(kReportAllowanceNs) / 1e9 +
                          static_cast<double>(config_.queueDelayTargetNs) / 1e9));
     // Capped: the time until enough of what is in flight has drained.
     double excess = inflightBytes() + need - capBytes;
@@ -687,7 +685,7 @@ uint64_t LinkController::expectedDeliveryNs(uint64_t nowNs, uint64_t bytes) noex
   // in-flight for path and was given packets that met 430-555 ms of queue while another
   // link's queue was empty (bench/RESULTS.md, 2026-11-29).
   double pathBytes = std::max(deliveryBps_, unmeasuredRateBps()) / 8 *
-                     (minRttUs_ / 1e6 + static_cast<double>(kCapReportAllowanceNs) / 1e9);
+                     (minRttUs_ / 1e6 + static_cast<double>(kReportAllowanceNs) / 1e9);
   double queuedBytes = std::max(0.0, inflightBytes() - pathBytes);
   double drainNs = rate > 0 ? (queuedBytes + static_cast<double>(bytes)) * 8 / rate * 1e9 : 0;
   return nowNs + waitNs(nowNs, bytes) + static_cast<uint64_t>(baseOneWayNs + drainNs);

@@ -149,6 +149,10 @@ struct LinkControllerConfig {
 
 class LinkController {
  public:
+  // In-flight bytes not yet covered by a report: up to one feedback interval (50 ms by
+  // default). Both the in-flight cap and the path of expected delivery allow for them.
+  static constexpr uint64_t kReportAllowanceNs = 50'000'000;
+
   explicit LinkController(const LinkControllerConfig& config = {}) : config_(config) {}
 
   // The session's latency target, which sets the delay demotion thresholds.

@@ -531,7 +531,9 @@ TEST(LinkController, ALinkPastItsPeakCountsWhatItHoldsAtWhatItNowDelivers) {
   // What its path holds is what it carried there at the rate it now delivers; the rest is
   // queued and drains at most at the peak. (Taking the peak × min RTT for the path, 43 kB of
   // the 60 here, gave this link the expected delivery of one with almost nothing queued.)
-  const double pathBytes = c.deliveryBps() / 8 * (c.minRttUs() / 1e6 + 0.050);
+  const double pathBytes =
+      c.deliveryBps() / 8 *
+      (c.minRttUs() / 1e6 + static_cast<double>(LinkController::kReportAllowanceNs) / 1e9);
   const double atLeastNs =
       c.minRttUs() * 1000 / 2 + (c.inflightBytes() - pathBytes) * 8 / kPeakBps * 1e9;
   EXPECT_GT(atLeastNs, c.minRttUs() * 1000 / 2 + 30.0 * kMs);
@@ -564,7 +566,9 @@ TEST(LinkController, InflightIsCappedAndDelaysTheExpectedDelivery) {
   // The packets queued ahead count: delivery ≥ now + the time to drain what is in flight
   // beyond the path's own share (delivery rate × (min RTT + a report interval)) at the
   // delivery rate.
-  double pathBytes = c.deliveryBps() / 8 * (c.minRttUs() / 1e6 + 0.050);
+  double pathBytes =
+      c.deliveryBps() / 8 *
+      (c.minRttUs() / 1e6 + static_cast<double>(LinkController::kReportAllowanceNs) / 1e9);
   double drainNs = (c.inflightBytes() - pathBytes) * 8 / c.deliveryBps() * 1e9;
   EXPECT_GE(static_cast<double>(c.expectedDeliveryNs(now, 1200) - now), drainNs);
   EXPECT_GT(drainNs, 20.0 * kMs);
