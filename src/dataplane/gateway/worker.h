@@ -16,7 +16,7 @@
 #include "dataplane/gateway/output_claims.h"
 #include "dataplane/gateway/recovery_trace.h"
 #include "dataplane/gateway/session_registry.h"
-#include "dataplane/gateway/stall_watch.h"
+#include "dataplane/io/stall_watch.h"
 #include "dataplane/gateway/timer_wheel.h"
 #include "dataplane/gateway/transmitter.h"
 #include "dataplane/gateway/worker_counters.h"

@@ -17,7 +17,8 @@ struct ThreadUsage {
 };
 ThreadUsage currentThreadUsage() noexcept;
 
-// A pass, or a sleep that ended too late, during which the worker did not read its port.
+// A pass, or a sleep that ended too late, during which the thread did not read its port or
+// sockets.
 struct Stall {
   uint64_t heldNs = 0;    // how long the port waited beyond what was planned
   uint64_t windowNs = 0;  // the span `used` covers: the stall and up to 10 ms before it
@@ -27,10 +28,11 @@ struct Stall {
   bool offCpu() const noexcept { return used.cpuNs * 2 < windowNs; }
 };
 
-// Finds the worker's stalls (docs/gateway.md §5) at the cost of one clock read per pass and
-// one getrusage() at most every 10 ms, and says whether the worker was running through them:
-// a long pass on its CPU is the worker's own work (sessions opening), one off it is the
-// machine (another process on its core, a blocking write). Worker thread only.
+// Finds the stalls of a packet thread (a gateway worker, docs/gateway.md §5; the edge's
+// sender, docs/transport.md) at the cost of one clock read per pass and one getrusage() at
+// most every 10 ms, and says whether the thread was running through them: a long pass on its
+// CPU is its own work (sessions opening), one off it is the machine (another process on its
+// core, a blocking write). One thread only: the one it watches.
 class StallWatch {
  public:
   // Under half the lowest latency a session is usually granted (50 ms).

@@ -1,4 +1,4 @@
-#include "dataplane/gateway/stall_watch.h"
+#include "dataplane/io/stall_watch.h"
 
 #include <sys/resource.h>
 
