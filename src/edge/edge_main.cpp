@@ -121,7 +121,7 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
       "retransmits_refused=%llu nacks_left_to_fec=%llu fec_blocks=%llu repairs=%llu "
       "repair_bytes=%llu "
       "repairs_dropped=%llu repairs_trimmed=%llu repair_ratio=%.3f fec_loss=%.3f fec_burst=%.2f "
-      "bond_falls=%llu%s "
+      "bond_falls=%llu stalls=%llu longest_stall_ms=%.1f%s "
       "target_bps=%llu "
       "capacity_bps=%llu",
       kind, t, edge::edgeStateName(static_cast<edge::EdgeState>(c.state.load())),
@@ -142,7 +142,9 @@ void printStats(const edge::EdgeCounters& c, const edge::InputPumpCounters& in,
       static_cast<double>(c.repairPermille.read()) / 1000,
       static_cast<double>(c.lossPermille.read()) / 1000,
       static_cast<double>(c.burstCenti.read()) / 100, (unsigned long long)c.bondFalls.read(),
-      mediaStatsFields(c, in).c_str(), (unsigned long long)enc.feedback.targetBps.read(),
+      (unsigned long long)c.senderStalls.read(),
+      static_cast<double>(c.longestSenderStallUs.read()) / 1e3, mediaStatsFields(c, in).c_str(),
+      (unsigned long long)enc.feedback.targetBps.read(),
       (unsigned long long)enc.feedback.capacityBps.read());
   if (enc.encoder != nullptr) {
     // The built-in encoder: what it produced over this interval, and what it runs at.
@@ -600,6 +602,16 @@ int runEdge(Options& options) {
                        "capacity falls every link showed at once, followed at the latest "
                        "reports' rates",
                        &c.bondFalls);
+    collector->counter("braid_edge_stale_dropped_total",
+                       "media chunks dropped at the sender because they could no longer play "
+                       "in time (the log says why)",
+                       &c.staleDiscarded);
+    collector->counter("braid_edge_sender_stalls_total",
+                       "passes or waits of the sender thread that ended 20 ms or more late",
+                       &c.senderStalls);
+    collector->gaugeFn("braid_edge_sender_longest_stall_seconds",
+                       "the longest stall of the sender thread",
+                       [&c] { return static_cast<double>(c.longestSenderStallUs.read()) / 1e6; });
     collector->counter("braid_edge_repairs_dropped_total",
                        "repair packets not sent because their block was past its deadline",
                        &c.repairsDropped);

@@ -230,10 +230,65 @@ void EdgeSession::onAccept(const proto::EstablishedSession& established, uint64_
   // Media that waited through the handshake longer than half the latency cannot play
   // in time; sending it would only delay what can.
   uint64_t staleBefore = nowNs - std::min<uint64_t>(nowNs, uint64_t{latencyMs_} * kNsPerMs / 2);
-  while (input_.readable() > 0 && input_.readSlot(0).entryNs < staleBefore) {
-    input_.consume(1);
-    counters_.staleDiscarded.add();
+  size_t stale = 0;
+  while (stale < input_.readable() && input_.readSlot(stale).entryNs < staleBefore) ++stale;
+  if (stale > 0) dropStale(StaleReason::kHandshake, stale, nowNs);
+}
+
+void EdgeSession::dropStale(StaleReason why, size_t count, uint64_t nowNs, Link* earliest) {
+  counters_.staleDiscarded.add(count);
+  if (!staleLogLimiter_.take(nowNs)) {
+    staleUnlogged_ += count;
+    input_.consume(count);
+    return;
   }
+  // A drop makes a hole in the output and is logged a few times a second at most: not the
+  // per-packet path. The line is put together on the stack all the same.
+  const MediaChunk& first = input_.readSlot(0);
+  const uint64_t latencyNs = uint64_t{latencyMs_} * kNsPerMs;
+  const uint64_t bytes = first.size + kDataOverheadBytes;
+  auto ms = [](uint64_t ns) { return static_cast<double>(ns) / 1e6; };
+  auto msAfter = [](uint64_t ns, uint64_t fromNs) {
+    return (static_cast<double>(ns) - static_cast<double>(fromNs)) / 1e6;
+  };
+  std::array<char, 640> text{};
+  char* out = text.data();
+  char* const end = text.data() + text.size() - 1;
+  auto put = [&]<typename... Args>(fmt::format_string<Args...> format, Args&&... args) {
+    out = fmt::format_to_n(out, static_cast<size_t>(end - out), format, std::forward<Args>(args)...)
+              .out;
+  };
+  put("{} chunk(s) of media dropped as stale", count);
+  switch (why) {
+    case StaleReason::kHandshake:
+      put(": waited through the handshake past half the latency ({} ms)", latencyMs_ / 2);
+      break;
+    case StaleReason::kPlayoutPassed:
+      put(": waited {:.0f} ms at the sender, past the latency ({} ms)",
+          msAfter(nowNs, first.entryNs), latencyMs_);
+      break;
+    case StaleReason::kNoLinkInTime:
+      put(": after {:.0f} ms at the sender, the earliest link, {} ({}), would land it {:.0f} ms "
+          "after its playout time",
+          msAfter(nowNs, first.entryNs), earliest->id, earliest->options.name,
+          msAfter(earliest->controller.expectedDeliveryNs(nowNs, bytes),
+                  first.entryNs + latencyNs));
+      break;
+  }
+  if (staleUnlogged_ > 0) put(" ({} more since the last such line)", staleUnlogged_);
+  staleUnlogged_ = 0;
+  put("; media links:");
+  for (Link& link : links_) {
+    if (!carriesMedia(link.controller.phase())) continue;
+    LinkController& c = link.controller;
+    const uint64_t landsNs = c.expectedDeliveryNs(nowNs, bytes);
+    put(" {} {} pace {:.2f} Mbit/s, {:.1f} kB in flight, waits {:.0f} ms, lands in {:.0f} ms;",
+        link.options.name, linkPhaseName(c.phase()), c.pacerBps() / 1e6, c.inflightBytes() / 1e3,
+        ms(c.waitNs(nowNs, bytes)), msAfter(landsNs, nowNs));
+  }
+  *out = '\0';
+  spdlog::warn("{}", std::string_view(text.data(), static_cast<size_t>(out - text.data())));
+  input_.consume(count);
 }
 
 void EdgeSession::sendJoin(Link& link, uint64_t nowNs) {
@@ -323,8 +378,7 @@ uint64_t EdgeSession::sendMedia(uint64_t nowNs) {
     if (chunk.entryNs + latencyNs <= nowNs) {
       // Its playout time has passed before it left: sending it would only delay what can
       // still play. (It is a hole at the gateway either way; counted here as stale.)
-      input_.consume(1);
-      counters_.staleDiscarded.add();
+      dropStale(StaleReason::kPlayoutPassed, 1, nowNs);
       continue;
     }
     uint64_t bytes = chunk.size + kDataOverheadBytes;
@@ -333,8 +387,7 @@ uint64_t EdgeSession::sendMedia(uint64_t nowNs) {
     if (link->controller.expectedDeliveryNs(nowNs, bytes) > chunk.entryNs + latencyNs) {
       // Not even the earliest link lands it before it plays: it would arrive late and take
       // the room of packets that can still make it.
-      input_.consume(1);
-      counters_.staleDiscarded.add();
+      dropStale(StaleReason::kNoLinkInTime, 1, nowNs, link);
       continue;
     }
     if (uint64_t wait = link->controller.waitNs(nowNs, bytes); wait > 0) {
@@ -1000,8 +1053,29 @@ void EdgeSession::waitForInput(uint64_t timeoutNs) {
   for (const Link& link : slots_) {
     if (link.state != SlotState::kFree) fds[n++] = {link.socket.fd(), POLLIN, 0};
   }
-  timespec ts{0, static_cast<long>(std::min(timeoutNs, kMaxWaitNs))};
+  const uint64_t plannedNs = std::min(timeoutNs, kMaxWaitNs);
+  timespec ts{0, static_cast<long>(plannedNs)};
+  const uint64_t waitedFromNs = dp::monotonicNs();
+  stallWatch_.begin(waitedFromNs);
   ::ppoll(fds.data(), n, &ts, nullptr);
+  if (auto stall = stallWatch_.end(waitedFromNs, dp::monotonicNs(), plannedNs)) {
+    noteStall(*stall, true);
+  }
+}
+
+void EdgeSession::noteStall(const dp::Stall& stall, bool inWait) {
+  counters_.senderStalls.add();
+  const uint64_t heldUs = stall.heldNs / 1'000;
+  if (heldUs > counters_.longestSenderStallUs.read()) counters_.longestSenderStallUs.set(heldUs);
+  if (!stallLogLimiter_.take(dp::monotonicNs())) return;
+  auto ms = [](uint64_t ns) { return static_cast<double>(ns) / 1e6; };
+  spdlog::warn(
+      "sender stalled {:.1f} ms {}: of the last {:.1f} ms it ran {:.1f} ms, preempted {} times, "
+      "blocked {} times, {} page faults ({} major) ({})",
+      ms(stall.heldNs), inWait ? "past a wait" : "in a pass", ms(stall.windowNs),
+      ms(stall.used.cpuNs), stall.used.preemptions, stall.used.blocks, stall.used.pageFaults,
+      stall.used.majorFaults,
+      stall.offCpu() ? "off its CPU: the machine held it" : "on its CPU: its own work");
 }
 
 bool EdgeSession::postLinkChanges(std::vector<LinkCommand>&& commands) {
@@ -1132,8 +1206,13 @@ void EdgeSession::run(const std::atomic<bool>& stop, const std::atomic<bool>& in
   }
   startHandshake(dp::monotonicNs(), false);
   uint64_t nextGaugesNs = 0;
+  // A pass that held the sender stalled it like a late wake does.
+  auto endPass = [this](uint64_t passFromNs) {
+    if (auto stall = stallWatch_.end(passFromNs, dp::monotonicNs(), 0)) noteStall(*stall, false);
+  };
   while (!stop.load(std::memory_order_relaxed)) {
     uint64_t nowNs = dp::monotonicNs();
+    stallWatch_.begin(nowNs);
     applyLinkCommands(nowNs);
     for (Link& link : slots_) {
       if (link.state == SlotState::kFree) continue;  // retiring links are still read
@@ -1184,6 +1263,7 @@ void EdgeSession::run(const std::atomic<bool>& stop, const std::atomic<bool>& in
       publishLinkGauges(nowNs);
       nextGaugesNs = nowNs + kGaugeIntervalNs;
     }
+    endPass(nowNs);
     if (waitNs == 0 && channel_ && state_ == EdgeState::kEstablished && input_.readable() > 0) {
       continue;
     }

@@ -11,9 +11,11 @@
 
 #include "dataplane/counter.h"
 #include "dataplane/fec/fec_encoder.h"
+#include "dataplane/io/stall_watch.h"
 #include "dataplane/io/udp_socket.h"
 #include "dataplane/proto/handshake/initiator.h"
 #include "dataplane/proto/handshake/sealed_channel.h"
+#include "dataplane/proto/handshake/token_bucket.h"
 #include "dataplane/proto/wire/control_messages.h"
 #include "dataplane/reliability/retransmit_buffer.h"
 #include "dataplane/ring/spsc_ring.h"
@@ -146,6 +148,10 @@ struct EdgeCounters {
   dp::OwnedCounter lossPermille;    // gauge: the bond's loss rate the FEC policy sees
   dp::OwnedCounter burstCenti;      // gauge: its mean loss burst length × 100
   dp::OwnedCounter bondFalls;       // capacity falls seen on every link at once and followed
+  // Passes or waits of the sender thread that ended dp::StallWatch::kStallNs or more late
+  // (the machine or a long pass held the links' sockets and the input), and the longest.
+  dp::OwnedCounter senderStalls;
+  dp::OwnedCounter longestSenderStallUs;  // gauge
   std::array<EdgeLinkCounters, proto::kMaxLinks> links;
   std::atomic<uint64_t> sessionId{0};
   std::atomic<uint8_t> state{0};
@@ -314,11 +320,20 @@ class EdgeSession {
   // The live link that can send `bytes` now with the earliest expected delivery, if that is
   // well before `deadlineNs` (sender clock); nullptr otherwise.
   Link* readyLinkBefore(uint64_t nowNs, uint64_t bytes, uint64_t deadlineNs);
+  // Why media left the input without being sent (counted as stale_dropped).
+  enum class StaleReason : uint8_t { kHandshake, kPlayoutPassed, kNoLinkInTime };
+  // Drops `count` chunks at the head of the input as stale and says why in the log, with
+  // each media link's state then (a few lines a second at most; the rest are counted into
+  // the next line). `earliest`: for kNoLinkInTime, the link that would have landed the first
+  // of them soonest.
+  void dropStale(StaleReason why, size_t count, uint64_t nowNs, Link* earliest = nullptr);
   void lose(const char* why, uint64_t nowNs);
   void setState(EdgeState state);
   void publishLinkGauges(uint64_t nowNs);
   void logRetransmitSummary();
   void waitForInput(uint64_t timeoutNs);
+  // Counts a stall of the sender thread and says in the log whose it was (a few a second).
+  void noteStall(const dp::Stall& stall, bool inWait);
   // The send timestamp of a packet sent now, and the clock echoed send timestamps are compared
   // with: both on the wire clock.
   uint32_t sendTimestampUs(uint64_t nowNs) const {
@@ -399,6 +414,10 @@ class EdgeSession {
   std::array<uint8_t, 8192> ccShift_{};
   bool anyCcShift_ = false;
   uint64_t nextShedCheckNs_ = 0;
+  proto::TokenBucket staleLogLimiter_{2, 4};
+  dp::StallWatch stallWatch_;
+  proto::TokenBucket stallLogLimiter_{2, 20};
+  uint64_t staleUnlogged_ = 0;
 };
 
 }  // namespace braid::edge

@@ -234,6 +234,8 @@ class LinkController {
   uint64_t penaltyNs() const { return penaltyNs_; }
   // The congestion controller's rate (the pacer lets out more while media waits at the sender).
   double paceBps() const { return paceBps_; }
+  // What the pacer lets out now: the pace, or more while media waits at the sender.
+  double pacerBps() const { return pacerBps_; }
   double srttUs() const { return srttUs_; }
   double rttvarUs() const { return rttvarUs_; }
   double minRttUs() const { return minRttUs_; }

@@ -32,6 +32,11 @@ done
 # One link is no bond: no whole-bond fall, but the series exists from the start.
 grep -qE '^braid_edge_bond_falls_total 0$' "$WORK/edge-metrics.txt" ||
   die "edge does not report braid_edge_bond_falls_total (or saw a bond fall on one link)"
+# What the sender dropped as stale and how often its thread was held: series from the start.
+for family in braid_edge_stale_dropped_total braid_edge_sender_stalls_total \
+  braid_edge_sender_longest_stall_seconds; do
+  grep -qE "^$family [0-9]" "$WORK/edge-metrics.txt" || die "edge does not report $family"
+done
 # The encoder target is published whatever the input (here a file: an external encoder).
 grep -qE '^braid_edge_target_bitrate_bps [1-9]' "$WORK/edge-metrics.txt" ||
   die "edge does not publish the encoder target"
