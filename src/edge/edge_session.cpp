@@ -1068,14 +1068,9 @@ void EdgeSession::noteStall(const dp::Stall& stall, bool inWait) {
   const uint64_t heldUs = stall.heldNs / 1'000;
   if (heldUs > counters_.longestSenderStallUs.read()) counters_.longestSenderStallUs.set(heldUs);
   if (!stallLogLimiter_.take(dp::monotonicNs())) return;
-  auto ms = [](uint64_t ns) { return static_cast<double>(ns) / 1e6; };
-  spdlog::warn(
-      "sender stalled {:.1f} ms {}: of the last {:.1f} ms it ran {:.1f} ms, preempted {} times, "
-      "blocked {} times, {} page faults ({} major) ({})",
-      ms(stall.heldNs), inWait ? "past a wait" : "in a pass", ms(stall.windowNs),
-      ms(stall.used.cpuNs), stall.used.preemptions, stall.used.blocks, stall.used.pageFaults,
-      stall.used.majorFaults,
-      stall.offCpu() ? "off its CPU: the machine held it" : "on its CPU: its own work");
+  std::array<char, 200> usage{};
+  spdlog::warn("sender stalled {:.1f} ms {}: {}", static_cast<double>(stall.heldNs) / 1e6,
+               inWait ? "past a wait" : "in a pass", dp::describeStallUsage(stall, usage));
 }
 
 bool EdgeSession::postLinkChanges(std::vector<LinkCommand>&& commands) {

@@ -762,12 +762,9 @@ void Worker::noteStall(const Stall& stall, bool inSleep, uint64_t sessionsOpened
         ms(phases.mediaNs), ms(phases.timersNs), ms(phases.handshakesNs), sessionsOpened);
     where = std::string_view(whereBuffer.data(), std::min(written.size, whereBuffer.size()));
   }
-  spdlog::warn(
-      "worker {} stalled {:.1f} ms {}: of the last {:.1f} ms it ran {:.1f} ms, preempted {} "
-      "times, blocked {} times, {} page faults ({} major) ({})",
-      options_.workerIndex, ms(stall.heldNs), where, ms(stall.windowNs), ms(stall.used.cpuNs),
-      stall.used.preemptions, stall.used.blocks, stall.used.pageFaults, stall.used.majorFaults,
-      stall.offCpu() ? "off its CPU: the machine held it" : "on its CPU: its own work");
+  std::array<char, 200> usage{};
+  spdlog::warn("worker {} stalled {:.1f} ms {}: {}", options_.workerIndex, ms(stall.heldNs), where,
+               describeStallUsage(stall, usage));
 }
 
 void Worker::shutdown() {

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
+#include <string_view>
 
 namespace braid::dp {
 
@@ -27,6 +29,11 @@ struct Stall {
   // machine, not the work it did, held the port.
   bool offCpu() const noexcept { return used.cpuNs * 2 < windowNs; }
 };
+
+// What the thread used through a stall, as the warnings that report one say it ("of the last
+// 30.0 ms it ran 28.0 ms, preempted 1 times, …, (on its CPU: its own work)"). Written into
+// `out`, not allocated: packet threads call it. The part of `out` written.
+std::string_view describeStallUsage(const Stall& stall, std::span<char> out) noexcept;
 
 // Finds the stalls of a packet thread (a gateway worker, docs/gateway.md §5; the edge's
 // sender, docs/transport.md) at the cost of one clock read per pass and one getrusage() at

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <thread>
 
@@ -113,6 +114,22 @@ TEST(StallWatchUsage, FirstTouchingFreshPagesCountsAFaultForEach) {
   EXPECT_GE(touched.pageFaults - before.pageFaults, kPages);
   EXPECT_LT(again.pageFaults - touched.pageFaults, kPages / 8);  // resident now
   EXPECT_EQ(touched.majorFaults, before.majorFaults);  // anonymous memory waits for no storage
+}
+
+TEST(StallWatchUsage, TheWarningSaysWhatTheThreadUsedAndWhoseFaultItWas) {
+  const Stall own{
+      .heldNs = 30 * kMs,
+      .windowNs = 30 * kMs,
+      .used = {.cpuNs = 28 * kMs, .preemptions = 1, .pageFaults = 4097, .majorFaults = 2}};
+  std::array<char, 200> out{};
+  EXPECT_EQ(describeStallUsage(own, out),
+            "of the last 30.0 ms it ran 28.0 ms, preempted 1 times, blocked 0 times, 4097 page "
+            "faults (2 major) (on its CPU: its own work)");
+  const Stall held{.heldNs = 300 * kMs, .windowNs = 305 * kMs, .used = {.cpuNs = 0, .blocks = 1}};
+  EXPECT_TRUE(describeStallUsage(held, out).ends_with("(off its CPU: the machine held it)"));
+  // A buffer too short for the line gets its start, never past its end.
+  std::array<char, 16> shortBuffer{};
+  EXPECT_EQ(describeStallUsage(own, shortBuffer), "of the last 30.0");
 }
 
 }  // namespace
