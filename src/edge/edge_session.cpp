@@ -1064,11 +1064,9 @@ void EdgeSession::waitForInput(uint64_t timeoutNs) {
 }
 
 void EdgeSession::noteStall(const dp::Stall& stall, bool inWait) {
-  counters_.senderStalls.add();
-  const uint64_t heldUs = stall.heldNs / 1'000;
-  if (heldUs > counters_.longestSenderStallUs.read()) counters_.longestSenderStallUs.set(heldUs);
+  dp::tallyStall(stall, counters_.senderStalls, counters_.longestSenderStallUs);
   if (!stallLogLimiter_.take(dp::monotonicNs())) return;
-  std::array<char, 200> usage{};
+  dp::StallUsageText usage{};
   spdlog::warn("sender stalled {:.1f} ms {}: {}", static_cast<double>(stall.heldNs) / 1e6,
                inWait ? "past a wait" : "in a pass", dp::describeStallUsage(stall, usage));
 }

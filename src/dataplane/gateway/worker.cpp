@@ -744,9 +744,7 @@ void Worker::coalesce(uint64_t nowNs, uint64_t forNs) noexcept {
 
 void Worker::noteStall(const Stall& stall, bool inSleep, uint64_t sessionsOpened,
                        const PassPhases& phases) noexcept {
-  counters_.stalls.add();
-  const uint64_t heldUs = stall.heldNs / 1'000;
-  if (heldUs > counters_.longestStallUs.read()) counters_.longestStallUs.set(heldUs);
+  tallyStall(stall, counters_.stalls, counters_.longestStallUs);
   if (!stallLogLimiter_.take(monotonicNs())) return;
   // One line a test or an operator can act on: whose fault the held media was.
   auto ms = [](uint64_t ns) { return static_cast<double>(ns) / 1e6; };
@@ -762,7 +760,7 @@ void Worker::noteStall(const Stall& stall, bool inSleep, uint64_t sessionsOpened
         ms(phases.mediaNs), ms(phases.timersNs), ms(phases.handshakesNs), sessionsOpened);
     where = std::string_view(whereBuffer.data(), std::min(written.size, whereBuffer.size()));
   }
-  std::array<char, 200> usage{};
+  StallUsageText usage{};
   spdlog::warn("worker {} stalled {:.1f} ms {}: {}", options_.workerIndex, ms(stall.heldNs), where,
                describeStallUsage(stall, usage));
 }

@@ -1,9 +1,12 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string_view>
+
+#include "dataplane/counter.h"
 
 namespace braid::dp {
 
@@ -34,6 +37,15 @@ struct Stall {
 // 30.0 ms it ran 28.0 ms, preempted 1 times, …, (on its CPU: its own work)"). Written into
 // `out`, not allocated: packet threads call it. The part of `out` written.
 std::string_view describeStallUsage(const Stall& stall, std::span<char> out) noexcept;
+// Room for that line with any realistic figures (a longer one is cut, never overrun).
+using StallUsageText = std::array<char, 200>;
+
+// Counts a stall into a thread's metrics: how many, and the longest held (µs, a gauge).
+inline void tallyStall(const Stall& stall, OwnedCounter& stalls, OwnedCounter& longestUs) noexcept {
+  stalls.add();
+  const uint64_t heldUs = stall.heldNs / 1'000;
+  if (heldUs > longestUs.read()) longestUs.set(heldUs);
+}
 
 // Finds the stalls of a packet thread (a gateway worker, docs/gateway.md §5; the edge's
 // sender, docs/transport.md) at the cost of one clock read per pass and one getrusage() at

@@ -121,7 +121,7 @@ TEST(StallWatchUsage, TheWarningSaysWhatTheThreadUsedAndWhoseFaultItWas) {
       .heldNs = 30 * kMs,
       .windowNs = 30 * kMs,
       .used = {.cpuNs = 28 * kMs, .preemptions = 1, .pageFaults = 4097, .majorFaults = 2}};
-  std::array<char, 200> out{};
+  StallUsageText out{};
   EXPECT_EQ(describeStallUsage(own, out),
             "of the last 30.0 ms it ran 28.0 ms, preempted 1 times, blocked 0 times, 4097 page "
             "faults (2 major) (on its CPU: its own work)");
@@ -130,6 +130,16 @@ TEST(StallWatchUsage, TheWarningSaysWhatTheThreadUsedAndWhoseFaultItWas) {
   // A buffer too short for the line gets its start, never past its end.
   std::array<char, 16> shortBuffer{};
   EXPECT_EQ(describeStallUsage(own, shortBuffer), "of the last 30.0");
+}
+
+TEST(StallWatchUsage, TallyCountsEveryStallAndKeepsTheLongest) {
+  OwnedCounter stalls;
+  OwnedCounter longestUs;
+  tallyStall(Stall{.heldNs = 30 * kMs, .windowNs = 0, .used = {}}, stalls, longestUs);
+  tallyStall(Stall{.heldNs = 300 * kMs, .windowNs = 0, .used = {}}, stalls, longestUs);
+  tallyStall(Stall{.heldNs = 25 * kMs, .windowNs = 0, .used = {}}, stalls, longestUs);
+  EXPECT_EQ(stalls.read(), 3u);
+  EXPECT_EQ(longestUs.read(), 300'000u);
 }
 
 }  // namespace
