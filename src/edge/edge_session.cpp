@@ -930,6 +930,7 @@ void EdgeSession::maintainLinks(uint64_t nowNs) {
   for (Link& link : links_) {
     LinkController& c = link.controller;
     c.setBacklogged(backlogged);
+    c.setShedding(lastShedNs_ != 0 && nowNs - lastShedNs_ < kShedHoldsLinksNs);
     c.setSoleCarrier(carriers == 1 && carriesMedia(c.phase()));
     if (channel_) c.tick(nowNs);
     LinkPhase phase = c.phase();

@@ -51,6 +51,10 @@ struct EdgeFecOptions {
 // droppable access units.
 inline constexpr uint64_t kBackloggedAfterNs = 20'000'000;
 
+// For this long after the sender shed an access unit, the links are not pushed past their
+// delivery while media waits (LinkController::setShedding): the sheds say the bond is short.
+inline constexpr uint64_t kShedHoldsLinksNs = 1'000'000'000;
+
 // Room a REPAIR packet needs beyond the DATA packet of its largest source: the source symbol's
 // 6-byte header and the repair header (block ID, k, m, index, first sequence; 8-byte varints
 // at worst, 19 bytes). The packetizer leaves it free when FEC is on.
@@ -414,6 +418,7 @@ class EdgeSession {
   std::array<uint8_t, 8192> ccShift_{};
   bool anyCcShift_ = false;
   uint64_t nextShedCheckNs_ = 0;
+  uint64_t lastShedNs_ = 0;
   proto::TokenBucket staleLogLimiter_{2, 4};
   dp::StallWatch stallWatch_;
   proto::TokenBucket stallLogLimiter_{2, 20};

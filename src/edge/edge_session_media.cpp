@@ -89,6 +89,7 @@ void EdgeSession::shedForDeadline(uint64_t nowNs) {
       shedUnits_[shedUnitsNext_++ % shedUnits_.size()] = ordinal;
     }
     counters_.shedAccessUnits.add();
+    lastShedNs_ = nowNs;
   }
 }
 

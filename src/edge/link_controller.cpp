@@ -161,6 +161,16 @@ bool LinkController::queuePastLatencyShare() const noexcept {
   return queueDelayUs_ * 1000 > kBacklogQueueShareOfLatency * static_cast<double>(latencyNs_);
 }
 
+bool LinkController::backlogPushGivesWay() const noexcept {
+  // The backlog pacer and the doubled in-flight cap move media from the sender's queue into
+  // the link's so that the link can show more capacity. Past a share of the latency in the
+  // link's queue that media risks its deadline; and while the sender sheds, the bond is
+  // already short of the stream: what a link's queue holds can neither be shed nor moved,
+  // and the 2 x 643 kbit/s overload held 300-900 ms in each link, resent what its queues
+  // made late, and went stale after 20-40 s (bench/RESULTS.md, 2026-11-29).
+  return queuePastLatencyShare() || shedding_;
+}
+
 bool LinkController::showsNoStandingQueue() const noexcept {
   return standingQueueUs_ * 1000 < static_cast<double>(config_.queueDelayTargetNs) / 4;
 }
@@ -483,7 +493,7 @@ void LinkController::updatePacing(uint64_t nowNs) noexcept {
   // as its pace, and its pace only 1.5× its delivery), and the sender dropped what went stale.
   pacerBps_ = paceBps_;
   if (backlogged_ && config_.backloggedPaceOverDelivery > 0 && nowNs >= drainUntilNs_ &&
-      !queuePastLatencyShare()) {
+      !backlogPushGivesWay()) {
     const double overDelivery = showsNoStandingQueue() ? config_.backloggedPaceWithoutQueue
                                                        : config_.backloggedPaceOverDelivery;
     pacerBps_ =
@@ -650,7 +660,7 @@ uint64_t LinkController::waitNs(uint64_t nowNs, uint64_t bytes) noexcept {
     // Allowed: the path (min RTT), a report interval of packets not yet reported, and the
     // queue the pacer aims at (the cap bounds what a stall or a wrong rate can strand).
     double capBytes = std::max(
-        8 * 1500.0, (queuePastLatencyShare() ? 1.0 : config_.inflightCapGain) * deliveryRate / 8 *
+        8 * 1500.0, (backlogPushGivesWay() ? 1.0 : config_.inflightCapGain) * deliveryRate / 8 *
                         (minRttUs_ / 1e6 + static_cast<double>(kReportAllowanceNs) / 1e9 +
                          static_cast<double>(config_.queueDelayTargetNs) / 1e9));
     // Capped: the time until enough of what is in flight has drained.

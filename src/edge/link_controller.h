@@ -185,6 +185,9 @@ class LinkController {
   // Whether media is waiting at the sender (so a link that delivered all it was given may
   // have more capacity than it showed). Sender thread, every loop pass.
   void setBacklogged(bool backlogged) noexcept { backlogged_ = backlogged; }
+  // Whether the sender has shed media lately: the bond is short of the stream by evidence,
+  // and what a link's queue holds can no longer be shed. Sender thread, every loop pass.
+  void setShedding(bool shedding) noexcept { shedding_ = shedding; }
   // The bond's links drain one at a time: drains in step (links go warm together) halved the
   // whole bond for a round trip every few seconds, which a 200 ms target cannot absorb.
   // Null: this link alone. Kept across reset().
@@ -270,6 +273,9 @@ class LinkController {
   void demote(DemoteReason reason, uint64_t nowNs) noexcept;
   // The gateway's latest queue delay on the link is past half the latency target.
   bool queuePastLatencyShare() const noexcept;
+  // The backlog pacer and the doubled in-flight cap are off: the queue is past that share, or
+  // the sender sheds.
+  bool backlogPushGivesWay() const noexcept;
   // The standing queue is under a quarter of the target: the link delivered all it was given.
   bool showsNoStandingQueue() const noexcept;
   bool delayRecovered() const noexcept;
@@ -334,6 +340,7 @@ class LinkController {
   // Delivery
   bool haveReport_ = false;
   bool backlogged_ = false;
+  bool shedding_ = false;
   uint64_t backloggedSinceNs_ = 0;  // 0: media is not waiting at the sender
   bool soleCarrier_ = false;
   uint64_t highestSeq_ = 0;

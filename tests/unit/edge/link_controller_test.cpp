@@ -788,6 +788,42 @@ TEST(LinkController, TheInflightCapIsTwiceTheRoundTripAtTheRateInABond) {
   EXPECT_NEAR(capped(2), 2.0, 0.2);
 }
 
+TEST(LinkController, WhileTheSenderShedsALinkIsNotPushedPastItsRate) {
+  // Media waiting at the sender pushes a bond's link: its pacer lets out more than its pace
+  // and it may hold twice its round trip at its rate. Once the sender sheds, the bond is short
+  // of the stream by evidence: a link's queue can no longer be shed, so the pacer lets out the
+  // pace and the link holds its round trip once.
+  struct Pushed {
+    double pacerOverPace, capOverRoundTrip;
+  };
+  auto run = [](bool shedding) {
+    uint64_t now = kMs, seq = 0;
+    LinkController c = liveLink(now, seq);
+    c.setBacklogged(true);
+    c.setShedding(shedding);
+    deliverAll(c, now, seq, 2, 80);
+    double taken = 0;
+    for (int i = 0; i < 10'000; ++i) {
+      uint64_t wait = c.waitNs(now, 1200);
+      if (wait == 0) {
+        c.onSent(now, 1200, ++seq);
+        taken += 1200;
+      } else {
+        now += wait + 1000;
+        if (c.waitNs(now, 1200) > 0 && c.inflightBytes() > 8 * 1500.0) break;  // the cap
+      }
+    }
+    return Pushed{c.pacerBps() / c.paceBps(),
+                  taken / (c.servedBps() / 8 * (0.080 + 0.050 + 0.025))};
+  };
+  const Pushed waiting = run(false);
+  EXPECT_GT(waiting.pacerOverPace, 1.5);
+  EXPECT_NEAR(waiting.capOverRoundTrip, 2.0, 0.2);
+  const Pushed shedding = run(true);
+  EXPECT_DOUBLE_EQ(shedding.pacerOverPace, 1.0);
+  EXPECT_NEAR(shedding.capOverRoundTrip, 1.0, 0.1);
+}
+
 TEST(LinkController, PacesAtItsRate) {
   LinkController c;
   uint64_t now = kMs, seq = 0;
