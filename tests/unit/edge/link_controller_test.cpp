@@ -760,6 +760,23 @@ TEST(LinkController, ADipBetweenGrantsOrALinkGivenLittleIsNoFall) {
   EXPECT_FALSE(d.showsFall());
 }
 
+// Sends, with nothing reported, until the in-flight cap stops the link; returns what it took
+// over its served rate × (80 ms path + a report interval + the 25 ms queue target).
+double inflightCapInRoundTrips(LinkController& c, uint64_t& now, uint64_t& seq) {
+  double taken = 0;
+  for (int i = 0; i < 10'000; ++i) {
+    uint64_t wait = c.waitNs(now, 1200);
+    if (wait == 0) {
+      c.onSent(now, 1200, ++seq);
+      taken += 1200;
+    } else {
+      now += wait + 1000;
+      if (c.waitNs(now, 1200) > 0 && c.inflightBytes() > 8 * 1500.0) break;  // the cap
+    }
+  }
+  return taken / (c.servedBps() / 8 * (0.080 + 0.050 + 0.025));
+}
+
 TEST(LinkController, TheInflightCapIsTwiceTheRoundTripAtTheRateInABond) {
   // What one stalled round trip can strand: a bond's link holds up to twice its rate over
   // the path, a report interval and the queue target (so its share can grow); the link
@@ -771,18 +788,7 @@ TEST(LinkController, TheInflightCapIsTwiceTheRoundTripAtTheRateInABond) {
     uint64_t now = kMs, seq = 0;
     c.markProven(now);
     deliverAll(c, now, seq, 30, 80);
-    double taken = 0;
-    for (int i = 0; i < 10'000; ++i) {
-      uint64_t wait = c.waitNs(now, 1200);
-      if (wait == 0) {
-        c.onSent(now, 1200, ++seq);
-        taken += 1200;
-      } else {
-        now += wait + 1000;
-        if (c.waitNs(now, 1200) > 0 && c.inflightBytes() > 8 * 1500.0) break;  // the cap
-      }
-    }
-    return taken / (c.servedBps() / 8 * (0.080 + 0.050 + 0.025));
+    return inflightCapInRoundTrips(c, now, seq);
   };
   EXPECT_NEAR(capped(1), 1.0, 0.1);
   EXPECT_NEAR(capped(2), 2.0, 0.2);
@@ -802,19 +808,7 @@ TEST(LinkController, WhileTheSenderShedsALinkIsNotPushedPastItsRate) {
     c.setBacklogged(true);
     c.setShedding(shedding);
     deliverAll(c, now, seq, 2, 80);
-    double taken = 0;
-    for (int i = 0; i < 10'000; ++i) {
-      uint64_t wait = c.waitNs(now, 1200);
-      if (wait == 0) {
-        c.onSent(now, 1200, ++seq);
-        taken += 1200;
-      } else {
-        now += wait + 1000;
-        if (c.waitNs(now, 1200) > 0 && c.inflightBytes() > 8 * 1500.0) break;  // the cap
-      }
-    }
-    return Pushed{c.pacerBps() / c.paceBps(),
-                  taken / (c.servedBps() / 8 * (0.080 + 0.050 + 0.025))};
+    return Pushed{c.pacerBps() / c.paceBps(), inflightCapInRoundTrips(c, now, seq)};
   };
   const Pushed waiting = run(false);
   EXPECT_GT(waiting.pacerOverPace, 1.5);
