@@ -5,6 +5,11 @@
 # parameter set and PAT/PMT must arrive; the output must decode without a word from
 # `ffmpeg -v error`, with as many frames as went in minus the shed ones, and with consistent
 # continuity counters (checked by ts_check.py, independently of Braid's classifier).
+# From linkem's record, after the first 4 s: each link is kept busy (utilization >= 70 %) and
+# its queue short (p95 <= 250 ms). Shedding at the sender is what keeps it short: media pushed
+# into a full link can no longer be shed, and a queue that stands there makes the edge's minimum
+# RTT creep up until reference pictures go stale (over 120 s at 9446efc; a queue of 330-380 ms
+# shows within these 12 s, against 30-45 ms with the sender shedding first, d9589e0).
 source "$(dirname "$0")/lib.sh"
 need ffprobe
 need python3
@@ -23,6 +28,12 @@ finish_transfer 40
 
 grep -E '^final ' "$WORK/gateway.log"
 grep -E '^final ' "$WORK/edge.log"
+for link in a b; do
+  python3 "$SRC/tests/integration/pacing_check.py" --record "$WORK/record.csv" --link "$link" \
+    --rate-kbps "$link_kbps" --skip 4 --min-utilization 0.70 --max-queue-p95-ms 250 \
+    --only "utilization,standing queue" ||
+    die "link $link: the bond's media queued in the link instead of being shed at the sender"
+done
 shed=$(stat_value "$WORK/edge.log" shed_access_units)
 stale=$(stat_value "$WORK/edge.log" stale_dropped)
 dups=$(stat_value "$WORK/edge.log" duplicates)
