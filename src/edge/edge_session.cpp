@@ -315,17 +315,30 @@ void EdgeSession::sendControl(Link& link, PacketType type, std::span<const uint8
   }
 }
 
-EdgeSession::Link* EdgeSession::bestLink(uint64_t nowNs, uint64_t bytes, int avoid) {
-  // One pass, ranked by (backup, avoided, expected delivery): a backup link only when no
-  // other link carries media (readyLinkBefore takes it when the input backs up behind the
+EdgeSession::Link* EdgeSession::bestLink(uint64_t nowNs, uint64_t bytes, int avoid,
+                                         uint64_t deadlineNs) {
+  // One pass, ranked by (backup, avoided, at risk, expected delivery): a backup link only when
+  // no other link carries media (readyLinkBefore takes it when the input backs up behind the
   // others), and `avoid` only when no other link of its rank is there.
+  //
+  // With a deadline, a link is at risk when the packet would land in time (with the reserve
+  // for a resend) only if the link drained its queue at its recent peak, not at what it has
+  // delivered lately. The peak is right for ranking (a queue drains at what the link can
+  // carry; ranking on the smoothed rate left links idle while media went stale at the sender),
+  // but an on-off cellular link whose queue has just emptied shows its burst as its peak, takes
+  // packets on it and pauses again: on the LTE traces those were the packets that came late.
+  // So such a link gives way to one that lands the packet in time either way, and is still
+  // taken when no link does.
+  const uint64_t reserveNs = deadlineNs > 0 ? resendReserveNs() : 0;
   Link* best = nullptr;
-  std::tuple<bool, bool, uint64_t> bestRank{true, true, UINT64_MAX};
+  std::tuple<bool, bool, bool, uint64_t> bestRank{true, true, true, UINT64_MAX};
   for (Link& link : links_) {
     if (!carriesMedia(link.controller.phase())) continue;
-    std::tuple<bool, bool, uint64_t> rank{link.options.priority == LinkPriority::kBackup,
-                                          link.id == avoid,
-                                          link.controller.expectedDeliveryNs(nowNs, bytes)};
+    const bool atRisk =
+        deadlineNs > 0 && link.controller.cautiousDeliveryNs(nowNs, bytes) + reserveNs > deadlineNs;
+    std::tuple<bool, bool, bool, uint64_t> rank{link.options.priority == LinkPriority::kBackup,
+                                                link.id == avoid, atRisk,
+                                                link.controller.expectedDeliveryNs(nowNs, bytes)};
     if (best == nullptr || rank < bestRank) {
       best = &link;
       bestRank = rank;
@@ -334,8 +347,7 @@ EdgeSession::Link* EdgeSession::bestLink(uint64_t nowNs, uint64_t bytes, int avo
   return best;
 }
 
-EdgeSession::Link* EdgeSession::readyLinkBefore(uint64_t nowNs, uint64_t bytes,
-                                                uint64_t deadlineNs) {
+uint64_t EdgeSession::resendReserveNs() {
   // A quarter of the budget stays for a retransmission or a late repair (30 ms at least);
   // only the 30 ms for a repair when a retransmission could not fit in that quarter anyway
   // (no link's round trip is that short): at 200 ms over 120 ms round trips the quarter kept
@@ -347,7 +359,12 @@ EdgeSession::Link* EdgeSession::readyLinkBefore(uint64_t nowNs, uint64_t bytes,
     }
   }
   const uint64_t quarter = uint64_t{latencyMs_} * kNsPerMs / 4;
-  uint64_t margin = std::max<uint64_t>(kRepairMarginNs, quarter >= minRttNs ? quarter : 0);
+  return std::max<uint64_t>(kRepairMarginNs, quarter >= minRttNs ? quarter : 0);
+}
+
+EdgeSession::Link* EdgeSession::readyLinkBefore(uint64_t nowNs, uint64_t bytes,
+                                                uint64_t deadlineNs) {
+  const uint64_t margin = resendReserveNs();
   Link* best = nullptr;
   uint64_t bestAt = UINT64_MAX;
   for (Link& link : links_) {
@@ -382,7 +399,7 @@ uint64_t EdgeSession::sendMedia(uint64_t nowNs) {
       continue;
     }
     uint64_t bytes = chunk.size + kDataOverheadBytes;
-    Link* link = bestLink(nowNs, bytes);
+    Link* link = bestLink(nowNs, bytes, -1, chunk.entryNs + latencyNs);
     if (link == nullptr) return kMaxWaitNs;  // no live link: the input waits (and may go stale)
     if (link->controller.expectedDeliveryNs(nowNs, bytes) > chunk.entryNs + latencyNs) {
       // Not even the earliest link lands it before it plays: it would arrive late and take

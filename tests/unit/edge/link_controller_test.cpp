@@ -540,6 +540,28 @@ TEST(LinkController, ALinkPastItsPeakCountsWhatItHoldsAtWhatItNowDelivers) {
   // (Less the wait for the in-flight cap, which this much in flight has reached.)
   const uint64_t capWaitNs = c.waitNs(now, 1200);
   EXPECT_GE(static_cast<double>(c.expectedDeliveryNs(now, 1200) - now - capWaitNs), atLeastNs);
+  // The cautious estimate drains that queue at what the link delivers now: later than the
+  // peak's by the queue's time at the lower rate.
+  const double queuedBytes = c.inflightBytes() - pathBytes + 1200;
+  const double cautiousAtLeastNs =
+      c.minRttUs() * 1000 / 2 + queuedBytes * 8 / c.deliveryBps() * 1e9;
+  EXPECT_GE(static_cast<double>(c.cautiousDeliveryNs(now, 1200) - now - capWaitNs),
+            cautiousAtLeastNs - 1);
+  EXPECT_GT(c.cautiousDeliveryNs(now, 1200),
+            c.expectedDeliveryNs(now, 1200) +
+                static_cast<uint64_t>(queuedBytes * 8 / c.deliveryBps() * 1e9 / 2));
+}
+
+TEST(LinkController, ASteadyLinkIsAsEarlyCautiouslyAsAtItsPeak) {
+  LinkController c;
+  uint64_t now = kMs, seq = 0;
+  c.markProven(now);
+  // Delivering steadily what it is given, with nothing queued beyond its path: the two
+  // estimates agree, so the scheduler's caution costs a steady link nothing.
+  deliverAll(c, now, seq, 40, 60, 20 * 1200);
+  for (int i = 0; i < 3; ++i) c.onSent(now, 1200, ++seq);
+  EXPECT_NEAR(static_cast<double>(c.cautiousDeliveryNs(now, 1200)),
+              static_cast<double>(c.expectedDeliveryNs(now, 1200)), 0.5 * kMs);
 }
 
 TEST(LinkController, InflightIsCappedAndDelaysTheExpectedDelivery) {
