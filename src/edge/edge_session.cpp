@@ -316,29 +316,27 @@ void EdgeSession::sendControl(Link& link, PacketType type, std::span<const uint8
 }
 
 EdgeSession::Link* EdgeSession::bestLink(uint64_t nowNs, uint64_t bytes, int avoid,
-                                         uint64_t deadlineNs) {
+                                         uint64_t landByNs) {
   // One pass, ranked by (backup, avoided, at risk, expected delivery): a backup link only when
   // no other link carries media (readyLinkBefore takes it when the input backs up behind the
   // others), and `avoid` only when no other link of its rank is there.
   //
-  // With a deadline, a link is at risk when the packet would land in time (with the reserve
-  // for a resend) only if the link drained its queue at its recent peak, not at what it has
-  // delivered lately. The peak is right for ranking (a queue drains at what the link can
-  // carry; ranking on the smoothed rate left links idle while media went stale at the sender),
+  // With `landByNs` (the packet's deadline less the resend reserve), a link is at risk when
+  // the packet would land by then only if the link drained its queue at its recent peak, not at
+  // what it has delivered lately. The peak is right for ranking (a queue drains at what the link
+  // can carry; ranking on the smoothed rate left links idle while media went stale at the sender),
   // but an on-off cellular link whose queue has just emptied shows its burst as its peak, takes
   // packets on it and pauses again: on the LTE traces those were the packets that came late.
   // So such a link gives way to one that lands the packet in time either way, and is still
   // taken when no link does.
-  const uint64_t reserveNs = deadlineNs > 0 ? resendReserveNs() : 0;
   Link* best = nullptr;
   std::tuple<bool, bool, bool, uint64_t> bestRank{true, true, true, UINT64_MAX};
   for (Link& link : links_) {
     if (!carriesMedia(link.controller.phase())) continue;
-    const bool atRisk =
-        deadlineNs > 0 && link.controller.cautiousDeliveryNs(nowNs, bytes) + reserveNs > deadlineNs;
+    const LinkController::DeliveryEstimate lands = link.controller.deliveryEstimateNs(nowNs, bytes);
+    const bool atRisk = landByNs > 0 && lands.cautiousNs > landByNs;
     std::tuple<bool, bool, bool, uint64_t> rank{link.options.priority == LinkPriority::kBackup,
-                                                link.id == avoid, atRisk,
-                                                link.controller.expectedDeliveryNs(nowNs, bytes)};
+                                                link.id == avoid, atRisk, lands.expectedNs};
     if (best == nullptr || rank < bestRank) {
       best = &link;
       bestRank = rank;
@@ -386,6 +384,7 @@ uint64_t EdgeSession::sendMedia(uint64_t nowNs) {
     if (uint64_t wait = serviceFec(nowNs, false); wait > 0) return wait;
   }
   shedForDeadline(nowNs);
+  const uint64_t reserveNs = resendReserveNs();
   while (input_.readable() > 0) {
     MediaChunk& chunk = input_.readSlot(0);
     if (takeShed(chunk)) {
@@ -399,7 +398,7 @@ uint64_t EdgeSession::sendMedia(uint64_t nowNs) {
       continue;
     }
     uint64_t bytes = chunk.size + kDataOverheadBytes;
-    Link* link = bestLink(nowNs, bytes, -1, chunk.entryNs + latencyNs);
+    Link* link = bestLink(nowNs, bytes, -1, chunk.entryNs + latencyNs - reserveNs);
     if (link == nullptr) return kMaxWaitNs;  // no live link: the input waits (and may go stale)
     if (link->controller.expectedDeliveryNs(nowNs, bytes) > chunk.entryNs + latencyNs) {
       // Not even the earliest link lands it before it plays: it would arrive late and take

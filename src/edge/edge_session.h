@@ -319,9 +319,10 @@ class EdgeSession {
   void sendTrain(Link& link, uint64_t nowNs);
   bool sendDatagram(Link& link, std::span<const uint8_t> datagram, uint64_t nowNs);
   // The live link where `bytes` would arrive first (skipping `avoid`, if another is live);
-  // with a playout deadline (sender clock), first among the links that land it in time even at
-  // their recent delivery rate, if any do. nullptr if no link carries media.
-  Link* bestLink(uint64_t nowNs, uint64_t bytes, int avoid = -1, uint64_t deadlineNs = 0);
+  // with `landByNs` (sender clock: its playout deadline less the resend reserve), first among
+  // the links that land it by then even at their recent delivery rate, if any do. nullptr if
+  // no link carries media.
+  Link* bestLink(uint64_t nowNs, uint64_t bytes, int avoid = -1, uint64_t landByNs = 0);
   // The live link that can send `bytes` now with the earliest expected delivery, if that is
   // well before `deadlineNs` (sender clock); nullptr otherwise.
   Link* readyLinkBefore(uint64_t nowNs, uint64_t bytes, uint64_t deadlineNs);

@@ -672,6 +672,12 @@ uint64_t LinkController::waitNs(uint64_t nowNs, uint64_t bytes) noexcept {
 }
 
 uint64_t LinkController::expectedDeliveryNs(uint64_t nowNs, uint64_t bytes) noexcept {
+  return deliveryEstimateNs(nowNs, bytes).expectedNs;
+}
+
+LinkController::DeliveryEstimate LinkController::deliveryEstimateNs(uint64_t nowNs,
+                                                                    uint64_t bytes) noexcept {
+  double baseOneWayNs = (minRttUs_ > 0 ? minRttUs_ : (srttUs_ > 0 ? srttUs_ : 100'000)) * 1000 / 2;
   // A link we barely use has delivered little: floor its rate at the pre-warm rate so that
   // it is not judged unable to carry one packet.
   // Delivered, not served: a lossy link's losses cost the bond repairs, and judged by what
@@ -679,15 +685,8 @@ uint64_t LinkController::expectedDeliveryNs(uint64_t nowNs, uint64_t bytes) noex
   // The recent peak, not the smoothed delivery: a link's queue drains at what the link can
   // carry, and the smoothed delivery of a bonded link is its share of the stream, which took
   // the 200 ms bond's links for slower than they were and its packets for stale.
-  return deliveryAtNs(nowNs, bytes, std::max({maxDeliveryBps_, deliveryBps_, unmeasuredRateBps()}));
-}
-
-uint64_t LinkController::cautiousDeliveryNs(uint64_t nowNs, uint64_t bytes) noexcept {
-  return deliveryAtNs(nowNs, bytes, std::max(deliveryBps_, unmeasuredRateBps()));
-}
-
-uint64_t LinkController::deliveryAtNs(uint64_t nowNs, uint64_t bytes, double drainBps) noexcept {
-  double baseOneWayNs = (minRttUs_ > 0 ? minRttUs_ : (srttUs_ > 0 ? srttUs_ : 100'000)) * 1000 / 2;
+  const double deliveredBps = std::max(deliveryBps_, unmeasuredRateBps());
+  const double peakBps = std::max(maxDeliveryBps_, deliveredBps);
   // What is in flight is mostly on the path, not queued ahead of this packet: a path's worth
   // of it has left the bottleneck or is on its way back as a report. Only the rest waits in
   // the queue. (Counting all of it had each link's expected delivery a whole RTT late, so at
@@ -701,12 +700,15 @@ uint64_t LinkController::deliveryAtNs(uint64_t nowNs, uint64_t bytes, double dra
   // LTE traces near 18 s: T-Mobile, 9.4 Mbit/s at 17.2 s, 1.4-2.4 after 17.8) took its whole
   // in-flight for path and was given packets that met 430-555 ms of queue while another
   // link's queue was empty (bench/RESULTS.md, 2026-11-29).
-  double pathBytes = std::max(deliveryBps_, unmeasuredRateBps()) / 8 *
-                     (minRttUs_ / 1e6 + static_cast<double>(kReportAllowanceNs) / 1e9);
-  double queuedBytes = std::max(0.0, inflightBytes() - pathBytes);
-  double drainNs =
-      drainBps > 0 ? (queuedBytes + static_cast<double>(bytes)) * 8 / drainBps * 1e9 : 0;
-  return nowNs + waitNs(nowNs, bytes) + static_cast<uint64_t>(baseOneWayNs + drainNs);
+  double pathBytes =
+      deliveredBps / 8 * (minRttUs_ / 1e6 + static_cast<double>(kReportAllowanceNs) / 1e9);
+  double drainBits = (std::max(0.0, inflightBytes() - pathBytes) + static_cast<double>(bytes)) * 8;
+  auto landsNs = [&](double drainBps) {
+    double drainNs = drainBps > 0 ? drainBits / drainBps * 1e9 : 0;
+    return static_cast<uint64_t>(baseOneWayNs + drainNs);
+  };
+  const uint64_t startNs = nowNs + waitNs(nowNs, bytes);
+  return {startNs + landsNs(peakBps), startNs + landsNs(deliveredBps)};
 }
 
 }  // namespace braid::edge

@@ -217,9 +217,14 @@ class LinkController {
   // link's base one-way delay (min RTT / 2), and the time to drain what is already in flight
   // on it at its delivery rate (ECF/BLEST: a packet queued behind others arrives after them).
   uint64_t expectedDeliveryNs(uint64_t nowNs, uint64_t bytes) noexcept;
-  // The same, with the queue draining at the link's smoothed delivery instead of its recent
-  // peak: when it would land if the link went on as it has lately, not as it can at best.
-  uint64_t cautiousDeliveryNs(uint64_t nowNs, uint64_t bytes) noexcept;
+  // The expected delivery, and (cautiousNs) the same with the queue draining at the link's
+  // smoothed delivery instead of its recent peak: when it would land if the link went on as it
+  // has lately, not as it can at best. One pass for both (the scheduler ranks on both).
+  struct DeliveryEstimate {
+    uint64_t expectedNs;
+    uint64_t cautiousNs;
+  };
+  DeliveryEstimate deliveryEstimateNs(uint64_t nowNs, uint64_t bytes) noexcept;
   // Bytes sent and not yet reported received (from per-link sequences, so a lost ACK does
   // not inflate it).
   double inflightBytes() const noexcept;
@@ -264,7 +269,6 @@ class LinkController {
   double jitterP95Us() const noexcept;
 
  private:
-  uint64_t deliveryAtNs(uint64_t nowNs, uint64_t bytes, double drainBps) noexcept;
   // The share of its train's rate a warming link starts at (more for a never-demoted one).
   double warmShareOfTrain() const noexcept;
   // The rate a link is taken to have where its delivery does not show one yet.

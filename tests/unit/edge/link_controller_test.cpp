@@ -545,9 +545,9 @@ TEST(LinkController, ALinkPastItsPeakCountsWhatItHoldsAtWhatItNowDelivers) {
   const double queuedBytes = c.inflightBytes() - pathBytes + 1200;
   const double cautiousAtLeastNs =
       c.minRttUs() * 1000 / 2 + queuedBytes * 8 / c.deliveryBps() * 1e9;
-  EXPECT_GE(static_cast<double>(c.cautiousDeliveryNs(now, 1200) - now - capWaitNs),
+  EXPECT_GE(static_cast<double>(c.deliveryEstimateNs(now, 1200).cautiousNs - now - capWaitNs),
             cautiousAtLeastNs - 1);
-  EXPECT_GT(c.cautiousDeliveryNs(now, 1200),
+  EXPECT_GT(c.deliveryEstimateNs(now, 1200).cautiousNs,
             c.expectedDeliveryNs(now, 1200) +
                 static_cast<uint64_t>(queuedBytes * 8 / c.deliveryBps() * 1e9 / 2));
 }
@@ -560,7 +560,7 @@ TEST(LinkController, ASteadyLinkIsAsEarlyCautiouslyAsAtItsPeak) {
   // estimates agree, so the scheduler's caution costs a steady link nothing.
   deliverAll(c, now, seq, 40, 60, 20 * 1200);
   for (int i = 0; i < 3; ++i) c.onSent(now, 1200, ++seq);
-  EXPECT_NEAR(static_cast<double>(c.cautiousDeliveryNs(now, 1200)),
+  EXPECT_NEAR(static_cast<double>(c.deliveryEstimateNs(now, 1200).cautiousNs),
               static_cast<double>(c.expectedDeliveryNs(now, 1200)), 0.5 * kMs);
 }
 
