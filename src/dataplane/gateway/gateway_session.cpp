@@ -37,10 +37,19 @@ JitterBufferConfig jitterBufferConfig(size_t capacity, uint32_t latencyMs) {
                             .targetLatencyNs = uint64_t{latencyMs} * kNsPerMs};
 }
 
+NackConfig nackConfig(size_t jitterCapacity) {
+  return NackConfig{.trackCapacity = static_cast<uint32_t>(jitterCapacity)};
+}
+
+// The NACK table follows the jitter buffer's storage, 64-byte aligned.
+size_t nackOffset(size_t jitterCapacity) noexcept {
+  return (JitterBuffer::storageBytes(jitterBufferConfig(jitterCapacity, 0)) + 63) / 64 * 64;
+}
+
 }  // namespace
 
 size_t GatewaySession::arenaBytes(size_t jitterCapacity) noexcept {
-  return JitterBuffer::payloadBytes(jitterBufferConfig(jitterCapacity, 0));
+  return nackOffset(jitterCapacity) + NackScheduler::storageBytes(nackConfig(jitterCapacity));
 }
 
 Result<std::unique_ptr<GatewaySession>> GatewaySession::create(
@@ -49,13 +58,20 @@ Result<std::unique_ptr<GatewaySession>> GatewaySession::create(
     PayloadArena arena) {
   std::unique_ptr<GatewaySession> session(
       new GatewaySession(params, std::move(channel), std::move(outputs), counters, nowNs));
-  auto jitter = JitterBuffer::create(jitterBufferConfig(params.jitterCapacity, params.latencyMs),
-                                     std::move(arena));
+  const size_t bytes = arenaBytes(params.jitterCapacity);
+  if (!arena || arena.get_deleter().bytes != bytes) arena = mapPayloadArena(bytes);
+  if (!arena) {
+    return fail(ErrorCode::kExhausted,
+                "session: out of memory for its " + std::to_string(bytes >> 20) + " MiB arena");
+  }
+  const std::span<uint8_t> storage(arena.get(), bytes);
+  session->arena_ = std::move(arena);
+  const size_t split = nackOffset(params.jitterCapacity);
+  auto jitter = JitterBuffer::createIn(jitterBufferConfig(params.jitterCapacity, params.latencyMs),
+                                       storage.first(split));
   if (!jitter) return tl::unexpected(jitter.error());
   session->jitter_ = std::move(*jitter);
-  auto nacks = NackScheduler::create(NackConfig{
-      .trackCapacity = static_cast<uint32_t>(params.jitterCapacity),
-  });
+  auto nacks = NackScheduler::createIn(nackConfig(params.jitterCapacity), storage.subspan(split));
   if (!nacks) return tl::unexpected(nacks.error());
   session->nacks_ = std::move(*nacks);
   auto fec = FecBlockDecoder::create();

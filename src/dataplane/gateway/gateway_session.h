@@ -38,19 +38,19 @@ struct GatewaySessionParams {
 // and the feedback timers. Everything here runs on the owner thread only.
 class GatewaySession {
  public:
-  // The size of the payload arena of a session whose jitter buffer holds `jitterCapacity`.
+  // The size of the arena of a session whose jitter buffer holds `jitterCapacity`: its jitter
+  // buffer's payloads and index and its NACK table.
   static size_t arenaBytes(size_t jitterCapacity) noexcept;
-  // `arena`: the jitter buffer's payload slots, mapped and populated beforehand (ArenaPool);
-  // without one the jitter buffer maps its own here.
+  // `arena`: arenaBytes(jitterCapacity), mapped and populated beforehand (ArenaPool), so that
+  // opening a session maps nothing on the worker (docs/gateway.md §3); without one (or of
+  // another size) the session maps its own here.
   static Result<std::unique_ptr<GatewaySession>> create(
       const GatewaySessionParams& params, proto::SealedChannel&& channel,
       std::vector<std::shared_ptr<Output>> outputs, WorkerCounters& counters, uint64_t nowNs,
       PayloadArena arena = {});
-  // The jitter buffer's payload arena, for the next session to reuse; the session is not used
-  // again after this, only destroyed. Owner thread.
-  PayloadArena releaseArena() noexcept {
-    return jitter_ ? jitter_->releaseArena() : PayloadArena{};
-  }
+  // The session's arena, for the next session to reuse; the session is not used again after
+  // this, only destroyed. Owner thread.
+  PayloadArena releaseArena() noexcept { return std::move(arena_); }
 
   // A sealed packet for this session: authenticate, then handle. Returns why it was
   // dropped, or nothing when it was used.
@@ -160,6 +160,9 @@ class GatewaySession {
   // until its last session ends.
   std::vector<std::shared_ptr<Output>> outputs_;
   WorkerCounters& counters_;
+  // Holds the jitter buffer's and the NACK table's storage: declared before them, so it
+  // outlives them.
+  PayloadArena arena_;
   std::unique_ptr<JitterBuffer> jitter_;
   std::unique_ptr<NackScheduler> nacks_;
   std::unique_ptr<FecBlockDecoder> fec_;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <string>
 
@@ -39,8 +40,64 @@ PayloadArena mapPayloadArena(size_t bytes) noexcept {
   return PayloadArena(static_cast<uint8_t*>(base), detail::ArenaUnmap{.bytes = bytes});
 }
 
+namespace {
+
+constexpr size_t kStorageAlign = 64;
+
+size_t alignUp(size_t bytes) noexcept {
+  return (bytes + kStorageAlign - 1) / kStorageAlign * kStorageAlign;
+}
+
+// Where each part lives in a buffer's storage: payloads first (the bulk), then the index.
+struct StorageLayout {
+  size_t payloadBytes;
+  size_t slotsOffset;
+  size_t presentOffset;
+  size_t totalBytes;
+};
+
+template <typename Slot>
+StorageLayout layoutFor(const JitterBufferConfig& config) noexcept {
+  StorageLayout layout{};
+  layout.payloadBytes = alignUp(size_t{config.capacity} * config.maxPayload);
+  layout.slotsOffset = layout.payloadBytes;
+  layout.presentOffset = layout.slotsOffset + alignUp(size_t{config.capacity} * sizeof(Slot));
+  layout.totalBytes = layout.presentOffset + alignUp(size_t{config.capacity} / 64 * 8);
+  return layout;
+}
+
+}  // namespace
+
+size_t JitterBuffer::storageBytes(const JitterBufferConfig& config) noexcept {
+  return layoutFor<Slot>(config).totalBytes;
+}
+
 Result<std::unique_ptr<JitterBuffer>> JitterBuffer::create(const JitterBufferConfig& config,
                                                            PayloadArena arena) {
+  // Mapped on its own and populated before use: a lazily mapped arena took its page faults
+  // on the packet path during the session's first pass through its slots. With 160 sessions
+  // starting at once on one worker, those faults held it up for seconds (the AF_XDP fill
+  // ring ran dry: 290 000 packets lost in the first 4 s, none after). (Transparent huge
+  // pages were tried: their faults compact memory and lost more.) A given arena was
+  // populated by whoever mapped it; one reused from an ended session holds its old payloads,
+  // which are never read: a slot is read only after insert() marks it present.
+  const size_t bytes = storageBytes(config);
+  if (!arena || arena.get_deleter().bytes != bytes) {
+    // A bad config is refused before anything is mapped for it.
+    if (auto checked = checkConfig(config); !checked) return tl::unexpected(checked.error());
+    arena = mapPayloadArena(bytes);
+  }
+  if (!arena) {
+    return fail(ErrorCode::kExhausted, "jitter buffer: out of memory for " +
+                                           std::to_string(config.capacity) + " slots of " +
+                                           std::to_string(config.maxPayload) + " bytes");
+  }
+  auto buffer = createIn(config, std::span<uint8_t>(arena.get(), bytes));
+  if (buffer) (*buffer)->ownedArena_ = std::move(arena);
+  return buffer;
+}
+
+Result<void> JitterBuffer::checkConfig(const JitterBufferConfig& config) {
   if (!std::has_single_bit(config.capacity) || config.capacity < kMinCapacity ||
       config.capacity > kMaxCapacity) {
     return fail(ErrorCode::kInvalidArgument, "jitter buffer capacity must be a power of two in [" +
@@ -57,27 +114,27 @@ Result<std::unique_ptr<JitterBuffer>> JitterBuffer::create(const JitterBufferCon
     return fail(ErrorCode::kInvalidArgument,
                 "jitter buffer target latency and late tolerance must be at most 1 hour");
   }
+  return ok();
+}
+
+Result<std::unique_ptr<JitterBuffer>> JitterBuffer::createIn(const JitterBufferConfig& config,
+                                                             std::span<uint8_t> storage) {
+  if (auto checked = checkConfig(config); !checked) return tl::unexpected(checked.error());
+  const StorageLayout layout = layoutFor<Slot>(config);
+  if (storage.size() < layout.totalBytes ||
+      reinterpret_cast<uintptr_t>(storage.data()) % kStorageAlign != 0) {
+    return fail(ErrorCode::kExhausted, "jitter buffer: storage of " +
+                                           std::to_string(storage.size()) + " bytes, want " +
+                                           std::to_string(layout.totalBytes) + ", 64-byte aligned");
+  }
   std::unique_ptr<JitterBuffer> buffer(new (std::nothrow) JitterBuffer(config));
-  if (buffer) {
-    const size_t capacity = config.capacity;
-    buffer->slots_.reset(new (std::nothrow) Slot[capacity]());
-    buffer->present_.reset(new (std::nothrow) uint64_t[capacity / 64]());
-    // Mapped on its own and populated before use: a lazily mapped arena took its page faults
-    // on the packet path during the session's first pass through its slots. With 160 sessions
-    // starting at once on one worker, those faults held it up for seconds (the AF_XDP fill
-    // ring ran dry: 290 000 packets lost in the first 4 s, none after). (Transparent huge
-    // pages were tried: their faults compact memory and lost more.) A given arena was
-    // populated by whoever mapped it; one reused from an ended session holds its old payloads,
-    // which are never read: a slot is read only after insert() marks it present.
-    const size_t bytes = payloadBytes(config);
-    buffer->payload_ =
-        arena && arena.get_deleter().bytes == bytes ? std::move(arena) : mapPayloadArena(bytes);
-  }
-  if (!buffer || !buffer->slots_ || !buffer->present_ || !buffer->payload_) {
-    return fail(ErrorCode::kExhausted, "jitter buffer: out of memory for " +
-                                           std::to_string(config.capacity) + " slots of " +
-                                           std::to_string(config.maxPayload) + " bytes");
-  }
+  if (!buffer) return fail(ErrorCode::kExhausted, "jitter buffer: out of memory");
+  buffer->payload_ = storage.data();
+  auto* slots = reinterpret_cast<Slot*>(storage.data() + layout.slotsOffset);
+  std::uninitialized_value_construct_n(slots, config.capacity);
+  buffer->slots_ = std::launder(slots);
+  buffer->present_ = reinterpret_cast<uint64_t*>(storage.data() + layout.presentOffset);
+  std::fill_n(buffer->present_, config.capacity / 64, uint64_t{0});
   return buffer;
 }
 
@@ -155,7 +212,7 @@ InsertResult JitterBuffer::insert(uint64_t mediaSeq, uint64_t mediaTsUs,
   slot.seq = mediaSeq;
   slot.mediaTsUs = mediaTsUs;
   slot.length = static_cast<uint32_t>(payload.size());
-  uint8_t* storage = payload_.get() + (mediaSeq & mask_) * config_.maxPayload;
+  uint8_t* storage = payload_ + (mediaSeq & mask_) * config_.maxPayload;
   if (!payload.empty() && payload.data() != storage) {
     std::memcpy(storage, payload.data(), payload.size());
   }
@@ -196,7 +253,7 @@ void JitterBuffer::reanchor(uint64_t seq) noexcept {
 }
 
 void JitterBuffer::reset() noexcept {
-  std::fill_n(present_.get(), (mask_ + 1) / 64, uint64_t{0});
+  std::fill_n(present_, (mask_ + 1) / 64, uint64_t{0});
   // The new epoch's sequences may repeat the old ones: no old slot may pass for played.
   for (uint64_t i = 0; i <= mask_; ++i) slots_[i].seq = kNoSeq;
   clock_.reset();

@@ -89,19 +89,24 @@ class JitterBuffer {
   static constexpr uint32_t kMaxCapacity = 1u << 20;
   static constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
 
-  // Validates the config and allocates the slot storage (capacity × maxPayload bytes).
-  // Any thread; returns kInvalidArgument for a bad config, kExhausted if memory is short.
-  // With an `arena` of payloadBytes(config), its slots live there and nothing is mapped;
-  // without one (or of another size) create() maps and populates its own.
+  // Validates the config and sets up the storage: the payload slots (capacity × maxPayload
+  // bytes), their index and their held bits, all in one arena. Any thread; returns
+  // kInvalidArgument for a bad config, kExhausted if memory is short. With an `arena` of
+  // storageBytes(config) everything lives there and nothing is mapped; without one (or of
+  // another size) create() maps and populates its own.
   static Result<std::unique_ptr<JitterBuffer>> create(const JitterBufferConfig& config,
                                                       PayloadArena arena = {});
-  static size_t payloadBytes(const JitterBufferConfig& config) noexcept {
-    return size_t{config.capacity} * config.maxPayload;
-  }
+  // As create(), in `storage` that the caller owns and keeps until the buffer is destroyed: at
+  // least storageBytes(config), 64-byte aligned (e.g. a part of a session's arena). Nothing is
+  // allocated but the buffer object itself; the storage is written (its index initialised),
+  // so a reused arena needs no clearing.
+  static Result<std::unique_ptr<JitterBuffer>> createIn(const JitterBufferConfig& config,
+                                                        std::span<uint8_t> storage);
+  static size_t storageBytes(const JitterBufferConfig& config) noexcept;
 
-  // Gives the payload arena back for another buffer to reuse; this buffer must not be used
-  // again, only destroyed. Owner thread.
-  PayloadArena releaseArena() noexcept { return std::move(payload_); }
+  // Gives the arena that create() took or mapped back for another buffer to reuse; this buffer
+  // must not be used again, only destroyed. Null for a buffer made by createIn(). Owner thread.
+  PayloadArena releaseArena() noexcept { return std::move(ownedArena_); }
 
   JitterBuffer(const JitterBuffer&) = delete;
   JitterBuffer& operator=(const JitterBuffer&) = delete;
@@ -122,7 +127,7 @@ class JitterBuffer {
   // and nothing else reads it before. Owner thread.
   std::span<uint8_t> freeSlotFor(uint64_t seq, size_t size) noexcept {
     if (size > config_.maxPayload || isHeld(seq)) return {};
-    return {payload_.get() + (seq & mask_) * config_.maxPayload, size};
+    return {payload_ + (seq & mask_) * config_.maxPayload, size};
   }
 
   // Emits, in sequence order, every packet whose playout time is ≤ nowNs and skips every missing
@@ -183,6 +188,7 @@ class JitterBuffer {
   };
 
   explicit JitterBuffer(const JitterBufferConfig& config) noexcept;
+  static Result<void> checkConfig(const JitterBufferConfig& config);
 
   bool isHeld(uint64_t seq) const noexcept {
     const uint64_t i = seq & mask_;
@@ -200,7 +206,7 @@ class JitterBuffer {
   uint64_t missingTsUs(uint64_t nextHeldSeq) const noexcept;
   uint64_t deadlineNs(uint64_t mediaTsUs) const noexcept;
   const uint8_t* payloadOf(uint64_t seq) const noexcept {
-    return payload_.get() + (seq & mask_) * config_.maxPayload;
+    return payload_ + (seq & mask_) * config_.maxPayload;
   }
   void played(uint64_t seq, uint64_t nowNs) noexcept;
   void reanchor(uint64_t seq) noexcept;
@@ -208,10 +214,12 @@ class JitterBuffer {
   JitterBufferConfig config_;
   uint64_t mask_;
   uint64_t futureSlackNs_;
-  std::unique_ptr<Slot[]> slots_;
-  std::unique_ptr<uint64_t[]> present_;  // one bit per slot: holds a packet of the window
-  // The payload slots, mapped on their own (see create()).
-  PayloadArena payload_;
+  // Slots, held bits and payloads live in one storage block (see create()): mapped and
+  // populated before the session starts, so the packet path never faults or allocates.
+  Slot* slots_ = nullptr;
+  uint64_t* present_ = nullptr;  // one bit per slot: holds a packet of the window
+  uint8_t* payload_ = nullptr;
+  PayloadArena ownedArena_;  // the storage, when create() took or mapped it
   ClockOffsetEstimator clock_;
 
   bool initialized_ = false;  // a packet arrived: next_ and end_ are meaningful

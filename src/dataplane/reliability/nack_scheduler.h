@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "dataplane/counter.h"
 #include "dataplane/proto/result.h"
@@ -33,6 +34,13 @@ class NackScheduler {
  public:
   // Returns the scheduler, or kInvalidArgument for a capacity that is not a power of two.
   static Result<std::unique_ptr<NackScheduler>> create(const NackConfig& config);
+  // As create(), its table in `storage` that the caller owns and keeps until the scheduler is
+  // destroyed: at least storageBytes(config), 64-byte aligned (e.g. a part of a session's
+  // arena, mapped off the worker). The table is cleared here; nothing else is allocated but
+  // the scheduler object.
+  static Result<std::unique_ptr<NackScheduler>> createIn(const NackConfig& config,
+                                                         std::span<uint8_t> storage);
+  static size_t storageBytes(const NackConfig& config) noexcept;
 
   // Looks at the holes of `buffer` at `nowNs` and calls addRange(firstSeq, count) for the runs
   // of sequences due for a request (missing for at least `reorderToleranceNs`, not asked within
@@ -51,13 +59,15 @@ class NackScheduler {
     uint64_t lastAskedNs = 0;
     uint8_t tries = 0;
   };
-  explicit NackScheduler(const NackConfig& config);
+  NackScheduler(const NackConfig& config, Entry* entries, std::unique_ptr<Entry[]> owned);
+  static Result<void> check(const NackConfig& config);
   // True if `seq`, missing at `nowNs`, should be asked for now (and records the request).
   bool due(uint64_t seq, uint64_t nowNs, uint64_t toleranceNs) noexcept;
 
   NackConfig config_;
   uint64_t mask_;
-  std::unique_ptr<Entry[]> entries_;
+  std::unique_ptr<Entry[]> ownedEntries_;  // create()'s table; createIn()'s is the caller's
+  Entry* entries_;
   NackCounters counters_;
 };
 

@@ -89,20 +89,20 @@ TEST(ArenaPool, IgnoresANullArenaAndUnmapsOneOfAnotherSizeInPlace) {
 
 TEST(ArenaPool, AJitterBufferPlaysFromAGivenArenaAndGivesItBack) {
   JitterBufferConfig config{.capacity = 64, .maxPayload = 1024, .targetLatencyNs = 0};
-  PayloadArena arena = mapPayloadArena(JitterBuffer::payloadBytes(config));
+  PayloadArena arena = mapPayloadArena(JitterBuffer::storageBytes(config));
   uint8_t* base = arena.get();
   auto buffer = JitterBuffer::create(config, std::move(arena));
   ASSERT_TRUE(buffer);
   auto slot = (*buffer)->freeSlotFor(5, 10);
   ASSERT_EQ(slot.size(), 10u);
   EXPECT_GE(slot.data(), base);
-  EXPECT_LT(slot.data(), base + JitterBuffer::payloadBytes(config));
+  EXPECT_LT(slot.data(), base + JitterBuffer::storageBytes(config));
   PayloadArena back = (*buffer)->releaseArena();
   EXPECT_EQ(back.get(), base);
   // One of another size is not used: the buffer maps its own.
   auto other = JitterBuffer::create(config, mapPayloadArena(4096));
   ASSERT_TRUE(other);
-  EXPECT_EQ((*other)->releaseArena().get_deleter().bytes, JitterBuffer::payloadBytes(config));
+  EXPECT_EQ((*other)->releaseArena().get_deleter().bytes, JitterBuffer::storageBytes(config));
 }
 
 }  // namespace

@@ -66,6 +66,29 @@ TEST(NackScheduler, BoundsTheWorkOfOneRound) {
   EXPECT_FALSE(NackScheduler::create({.trackCapacity = 1000}));
 }
 
+TEST(NackScheduler, CreatedInStorageALeftoverTableAsksAsAFreshOne) {
+  // A gateway session's table lives in an arena an ended session used before: entries it left
+  // (the same sequences, already asked to the limit) must not silence the new session.
+  const NackConfig config{.trackCapacity = 1024, .retryNs = 100 * kMs, .maxTries = 1};
+  std::vector<uint64_t> storage(NackScheduler::storageBytes(config) / sizeof(uint64_t) + 1);
+  auto* bytes = reinterpret_cast<uint8_t*>(storage.data());
+  const std::span<uint8_t> table(bytes, NackScheduler::storageBytes(config));
+  auto jb = bufferWith({10, 11, 13});
+  {
+    auto old = NackScheduler::createIn(config, table);
+    ASSERT_TRUE(old) << old.error().describe();
+    EXPECT_EQ(collect(**old, *jb, 100 * kMs, 0), (Ranges{{12, 1}}));
+    EXPECT_EQ(collect(**old, *jb, 300 * kMs, 0), Ranges{});  // maxTries reached
+  }
+  auto fresh = NackScheduler::createIn(config, table);
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(collect(**fresh, *jb, 400 * kMs, 0), (Ranges{{12, 1}}));
+  EXPECT_EQ(NackScheduler::createIn(config, table.first(table.size() - 1)).error().code,
+            ErrorCode::kExhausted);
+  EXPECT_EQ(NackScheduler::createIn({.trackCapacity = 1000}, table).error().code,
+            ErrorCode::kInvalidArgument);
+}
+
 TEST(RetransmitBuffer, ResendsOnlyWhatCanStillArriveWithinBudget) {
   auto rb = RetransmitBuffer::create({.capacity = 64,
                                       .maxPayload = 1500,

@@ -127,6 +127,43 @@ TEST(JitterBuffer, CreateRejectsBadConfig) {
   EXPECT_EQ((*ok)->cumulativeSeq(), 0u);
 }
 
+TEST(JitterBuffer, CreatedInStorageAReusedArenaPlaysAsAFreshOne) {
+  // A gateway session's buffer lives in an arena that an ended session used before (its slots
+  // and held bits still set): createIn() must start it empty.
+  const JitterBufferConfig config{.capacity = 64, .maxPayload = 200, .targetLatencyNs = 100 * kMs};
+  const size_t bytes = JitterBuffer::storageBytes(config);
+  EXPECT_GE(bytes, size_t{64} * 200 + 64 * 8);  // payloads and the index
+  PayloadArena arena = mapPayloadArena(bytes);
+  ASSERT_TRUE(arena);
+  std::memset(arena.get(), 0xA5, bytes);  // what a previous session left
+  const std::span<uint8_t> storage(arena.get(), bytes);
+  auto jb = JitterBuffer::createIn(config, storage);
+  ASSERT_TRUE(jb) << jb.error().describe();
+  EXPECT_FALSE((*jb)->releaseArena()) << "the storage is the caller's";
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> played;
+  auto emit = [&](std::span<const uint8_t> p, uint64_t seq) {
+    played.emplace_back(seq, std::vector<uint8_t>(p.begin(), p.end()));
+  };
+  for (uint64_t seq = 0; seq < 3; ++seq) {
+    const std::vector<uint8_t> payload(10 + seq, static_cast<uint8_t>(seq));
+    EXPECT_EQ((*jb)->insert(seq, seq * 1000, payload, kSec), InsertResult::kAccepted);
+  }
+  EXPECT_EQ((*jb)->depth(), 3u);
+  (*jb)->poll(kSec + kSec, emit);
+  ASSERT_EQ(played.size(), 3u);
+  for (uint64_t seq = 0; seq < 3; ++seq) {
+    EXPECT_EQ(played[seq].first, seq);
+    EXPECT_EQ(played[seq].second, std::vector<uint8_t>(10 + seq, static_cast<uint8_t>(seq)));
+  }
+  // Storage that is short, or not 64-byte aligned, is refused; a bad config stays a bad config.
+  EXPECT_EQ(JitterBuffer::createIn(config, storage.first(bytes - 1)).error().code,
+            ErrorCode::kExhausted);
+  EXPECT_EQ(JitterBuffer::createIn(config, storage.subspan(8)).error().code, ErrorCode::kExhausted);
+  EXPECT_EQ(JitterBuffer::createIn({.capacity = 1000}, storage).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(JitterBuffer::create({.capacity = 1000}).error().code, ErrorCode::kInvalidArgument);
+}
+
 // Plays a constant-delay stream and checks every packet came out at its playout time, within one
 // poll interval. The edge's media epoch and the gateway's clock may be hours apart either way.
 void expectPlayoutOnTime(uint64_t firstTsUs, uint64_t baseNs) {
