@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 namespace braid::dp {
 
@@ -21,10 +22,7 @@ Result<std::unique_ptr<FileSink>> FileSink::create(const std::string& path, size
 }
 
 FileSink::FileSink(UniqueFd fd, std::string path, size_t bufferBytes)
-    : fd_(std::move(fd)),
-      path_(std::move(path)),
-      buffer_(std::make_unique_for_overwrite<uint8_t[]>(bufferBytes)),
-      capacity_(bufferBytes) {}
+    : fd_(std::move(fd)), path_(std::move(path)), capacity_(bufferBytes) {}
 
 FileSink::~FileSink() {
   (void)flush();
@@ -32,6 +30,9 @@ FileSink::~FileSink() {
 
 Result<void> FileSink::write(std::span<const uint8_t> bytes) {
   if (bytes.empty()) return ok();
+  if (!buffer_ && bytes.size() < capacity_) buffer_.reset(new (std::nothrow) uint8_t[capacity_]);
+  // A large write, or no memory for the buffer: straight to the file (slower, nothing lost).
+  if (!buffer_) return writeAll(bytes.data(), bytes.size());
   if (used_ + bytes.size() <= capacity_) {
     std::memcpy(buffer_.get() + used_, bytes.data(), bytes.size());
     used_ += bytes.size();
@@ -43,6 +44,15 @@ Result<void> FileSink::write(std::span<const uint8_t> bytes) {
   std::memcpy(buffer_.get(), bytes.data(), bytes.size());
   used_ = bytes.size();
   return ok();
+}
+
+void FileSink::prepare() {
+  if (buffer_) return;
+  buffer_.reset(new (std::nothrow) uint8_t[capacity_]);
+  if (!buffer_) return;  // the first write tries again, or writes straight to the file
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  auto* bytes = static_cast<volatile uint8_t*>(buffer_.get());
+  for (size_t offset = 0; offset < capacity_; offset += page) bytes[offset] = 0;
 }
 
 Result<void> FileSink::flush() {

@@ -27,6 +27,8 @@ class FileSink final : public OutputSink {
 
   [[nodiscard]] Result<void> write(std::span<const uint8_t> bytes) override;
   [[nodiscard]] Result<void> flush() override;
+  // Allocates the write buffer and backs its pages.
+  void prepare() override;
 
   const std::string& path() const { return path_; }
 
@@ -36,8 +38,13 @@ class FileSink final : public OutputSink {
 
   UniqueFd fd_;
   std::string path_;
-  // Not value-initialized: a sink opens on a gateway worker, and zeroing 256 KB there took a
-  // page fault per 4 KiB while its other sessions waited; the output thread touches it first.
+  // Allocated by prepare() (or the first write), on the output thread: a sink opens on a
+  // gateway worker, where zeroing 256 KB took a page fault per 4 KiB and even mapping it
+  // (glibc maps an allocation this large) waited on the process's memory-map lock while
+  // another thread faulted, each time holding the worker's other sessions. Backed at
+  // prepare(), not at the first write: else a fleet of sessions starting their media together
+  // would have the output thread map and fault in every buffer at once (500 sessions: 32 000
+  // pages) beside the worker receiving that media.
   std::unique_ptr<uint8_t[]> buffer_;
   size_t capacity_;
   size_t used_ = 0;

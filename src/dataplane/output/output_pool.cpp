@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstring>
 
@@ -21,11 +22,14 @@ uint64_t monotonicUs() noexcept {
 
 }  // namespace
 
-Output::Output(OutputPool& pool, size_t lane, std::unique_ptr<OutputSink> sink, size_t ringChunks)
+Output::Output(OutputPool& pool, size_t lane, std::unique_ptr<OutputSink> sink, size_t ringChunks,
+               SpscRing<MediaChunk>::Slots readySlots)
     : pool_(&pool),
       lane_(lane),
       sink_(std::move(sink)),
-      ring_(ringChunks, SpscRing<MediaChunk>::LazyPages{}) {}
+      // Without ready slots the ring maps lazily here; its pool thread populates it either way
+      // (for ready slots that only walks pages already backed).
+      ring_(ringChunks, std::move(readySlots)) {}
 
 Output::~Output() {
   close();
@@ -169,10 +173,26 @@ Result<std::shared_ptr<Output>> OutputPool::open(std::unique_ptr<OutputSink> sin
       chosen = i;
     }
   }
-  std::shared_ptr<Output> output(new Output(*this, chosen, std::move(sink), ringChunks));
-  std::lock_guard lock(lanes_[chosen]->mutex);
-  lanes_[chosen]->outputs.push_back(output.get());
-  lanes_[chosen]->changed.notify_one();
+  SpscRing<MediaChunk>::Slots slots;
+  if (std::bit_ceil(ringChunks) == std::bit_ceil(options_.readyRingChunks)) {
+    std::lock_guard lock(readyMutex_);
+    if (!ready_.empty()) {
+      slots = std::move(ready_.back());
+      ready_.pop_back();
+      readyCount_.store(ready_.size(), std::memory_order_relaxed);
+    }
+  }
+  std::shared_ptr<Output> output(
+      new Output(*this, chosen, std::move(sink), ringChunks, std::move(slots)));
+  {
+    std::lock_guard lock(lanes_[chosen]->mutex);
+    lanes_[chosen]->outputs.push_back(output.get());
+    lanes_[chosen]->changed.notify_one();
+  }
+  if (chosen != 0 && readyRingsLow()) {
+    std::lock_guard lock(lanes_[0]->mutex);
+    lanes_[0]->changed.notify_one();
+  }
   return output;
 }
 
@@ -191,12 +211,26 @@ void OutputPool::detach(Output& output) {
   std::erase(lane.outputs, &output);
 }
 
+void OutputPool::refillReadyRings() noexcept {
+  while (readyRingsLow() && !stopRequested_.load(std::memory_order_acquire)) {
+    auto slots = SpscRing<MediaChunk>::mapPopulatedSlots(options_.readyRingChunks);
+    // Not mapped (memory is short): open() maps its own, as without ready rings.
+    if (slots.get_deleter().mappedBytes == 0) return;
+    std::lock_guard lock(readyMutex_);
+    ready_.push_back(std::move(slots));
+    readyCount_.store(ready_.size(), std::memory_order_relaxed);
+  }
+}
+
 void OutputPool::run(Lane& lane) noexcept {
+  const bool keepsReadyRings = &lane == lanes_.front().get();
   while (!stopRequested_.load(std::memory_order_acquire)) {
+    if (keepsReadyRings) refillReadyRings();
     {
       std::unique_lock lock(lane.mutex);
       lane.changed.wait(lock, [&] {
-        return !lane.outputs.empty() || stopRequested_.load(std::memory_order_acquire);
+        return !lane.outputs.empty() || stopRequested_.load(std::memory_order_acquire) ||
+               (keepsReadyRings && readyRingsLow());
       });
     }
     const uint64_t nowUs = monotonicUs();
@@ -223,8 +257,11 @@ void OutputPool::run(Lane& lane) noexcept {
       if (output == nullptr) break;
       if (!output->populated_.load(std::memory_order_relaxed)) {
         // A new output's ring is backed here, off the worker that opened it (it took the
-        // page faults of its ~3 MB there); the worker may already be writing into it.
+        // page faults of its ~3 MB there); the worker may already be writing into it. The
+        // sink sets up its buffer now too, while the session is still starting, rather than
+        // at its first write, when every session of a fleet may be starting its media.
         output->ring_.populate();
+        output->sink_->prepare();
         output->populated_.store(true, std::memory_order_relaxed);
       }
       if (output->drain() == 0) output->flushIfIdle(nowUs, options_.flushAfterIdleUs);

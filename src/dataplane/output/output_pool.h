@@ -24,6 +24,11 @@ struct OutputPoolOptions {
   uint64_t idleSleepUs = 1000;              // a thread's pause once every ring it serves is empty
   uint64_t flushAfterIdleUs = 5000;         // flush a sink once nothing arrived for this long
   std::string threadName = "braid-output";  // + the thread's index, truncated to 15 characters
+  // Rings of readyRingChunks kept mapped and populated by the first thread, so that open()
+  // with that ring size maps nothing on its caller (a gateway worker: a map there waited on
+  // the process's memory-map lock while other threads faulted). 0: none kept.
+  size_t readyRings = 4;
+  size_t readyRingChunks = 2048;
 };
 
 // Counters of one output. chunks/bytes/writeErrors are written by whichever thread drains
@@ -66,7 +71,8 @@ class Output {
 
  private:
   friend class OutputPool;
-  Output(OutputPool& pool, size_t lane, std::unique_ptr<OutputSink> sink, size_t ringChunks);
+  Output(OutputPool& pool, size_t lane, std::unique_ptr<OutputSink> sink, size_t ringChunks,
+         SpscRing<MediaChunk>::Slots readySlots);
   // Writes every chunk queued now; returns how many. The thread holding drainMutex_.
   size_t drain();
   // Flushes if data was written and none came for `flushAfterUs`. The thread holding drainMutex_.
@@ -118,6 +124,8 @@ class OutputPool {
 
   // Outputs open now, over all threads. Any thread (takes the threads' mutexes).
   size_t openOutputs() const;
+  // Rings ready for open() now (a snapshot). Any thread.
+  size_t readyRings() const { return readyCount_.load(std::memory_order_relaxed); }
   size_t threads() const { return lanes_.size(); }
 
  private:
@@ -134,10 +142,18 @@ class OutputPool {
   void run(Lane& lane) noexcept;
   // Removes `output` from its thread's list; close() calls it first.
   void detach(Output& output);
+  // The first thread's part: maps ready rings while fewer than options_.readyRings wait.
+  void refillReadyRings() noexcept;
+  bool readyRingsLow() const noexcept {
+    return readyCount_.load(std::memory_order_relaxed) < options_.readyRings;
+  }
 
   OutputPoolOptions options_;
   std::vector<std::unique_ptr<Lane>> lanes_;
   std::atomic<bool> stopRequested_{false};
+  std::mutex readyMutex_;  // guards ready_
+  std::vector<SpscRing<MediaChunk>::Slots> ready_;
+  std::atomic<size_t> readyCount_{0};
 };
 
 }  // namespace braid::dp

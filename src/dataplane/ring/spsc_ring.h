@@ -46,6 +46,39 @@ class SpscRing {
                   "lazily mapped slots are only for plain data");
   }
 
+  // Slots as LazyPages maps them, for a ring of `capacity`: mapped and populated on one thread
+  // (a gateway's output thread), a ring built from them on another (a worker) maps nothing.
+  // For T whose all-zero bytes are a valid value.
+  struct SlotsRelease {
+    size_t mappedBytes = 0;  // 0: from new[]
+    void operator()(T* slots) const noexcept {
+      if (mappedBytes != 0) {
+        ::munmap(slots, mappedBytes);
+      } else {
+        delete[] slots;
+      }
+    }
+  };
+  using Slots = std::unique_ptr<T[], SlotsRelease>;
+  static Slots mapPopulatedSlots(size_t capacity) {
+    Slots slots = mapSlots(std::bit_ceil(capacity < 2 ? size_t{2} : capacity));
+    if (slots.get_deleter().mappedBytes != 0) {
+      ::madvise(slots.get(), slots.get_deleter().mappedBytes, kPopulateWrite);
+    }
+    return slots;
+  }
+  // With `slots` from mapPopulatedSlots(capacity); others (null, or of another capacity) are
+  // released and the ring maps its own, as LazyPages.
+  SpscRing(size_t capacity, Slots slots)
+      : capacity_(std::bit_ceil(capacity < 2 ? size_t{2} : capacity)),
+        mask_(capacity_ - 1),
+        slots_(slots && slots.get_deleter().mappedBytes == capacity_ * sizeof(T)
+                   ? std::move(slots)
+                   : mapSlots(capacity_)) {
+    static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>,
+                  "mapped slots are only for plain data");
+  }
+
   // Backs the mapped slots' pages without writing them (MADV_POPULATE_WRITE), so that
   // neither side faults on them later. Any thread, at any time: it leaves the contents as
   // they are. A no-op for slots from the heap or on a kernel without it (before 5.14).
@@ -167,18 +200,6 @@ class SpscRing {
 
   // MADV_POPULATE_WRITE (Linux 5.14), which older C library headers do not name.
   static constexpr int kPopulateWrite = 23;
-
-  struct SlotsRelease {
-    size_t mappedBytes = 0;  // 0: from new[]
-    void operator()(T* slots) const noexcept {
-      if (mappedBytes != 0) {
-        ::munmap(slots, mappedBytes);
-      } else {
-        delete[] slots;
-      }
-    }
-  };
-  using Slots = std::unique_ptr<T[], SlotsRelease>;
 
   static Slots mapSlots(size_t count) {
     const size_t bytes = count * sizeof(T);
