@@ -365,7 +365,8 @@ int runGateway(RunOptions& options) {
   dp::SessionRegistry registry;
   dp::OutputClaims claims;
   // Declared before the workers: their sessions' outputs are drained by it until they close.
-  auto outputPool = dp::OutputPool::start({.threads = options.outputThreads});
+  auto outputPool = dp::OutputPool::start(
+      {.threads = options.outputThreads, .readyRingChunks = dp::WorkerOptions{}.outputQueueChunks});
   if (!outputPool) {
     spdlog::error("--output-threads: {}", outputPool.error().describe());
     return kExitConfig;

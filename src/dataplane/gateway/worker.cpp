@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 
@@ -61,6 +62,26 @@ constexpr size_t kHandshakeRingSlots = 128;
 constexpr size_t kOwnerOffset = 4;
 constexpr size_t kInitKeyIdOffset = 12;
 
+// The worker thread's C-library heap is grown this far once, when the worker starts: each
+// later growth is an mprotect, which takes the process's memory-map lock for writing and so
+// waits out any other thread's page fault (the output thread populating a ring, the arena
+// pool's thread an arena). Opening a session grew the heap ~24 KB, and those waits held the
+// worker 20-50 ms per opening on a loaded machine. 32 MB is ~1 300 sessions' objects.
+constexpr size_t kReservedHeapBytes = 32 << 20;
+// Below glibc's threshold for mapping an allocation on its own (128 KiB), so that the pieces
+// come from the thread's heap and grow it.
+constexpr size_t kHeapPieceBytes = 64 << 10;
+
+// Grows the calling thread's heap by allocating `bytes` in pieces and freeing them. glibc
+// gives a freed thread heap's pages back with MADV_DONTNEED and keeps the heap's size (its
+// protection), so the heap grows again without an mprotect up to that size.
+void reserveThreadHeap(size_t bytes) noexcept {
+  std::array<void*, kReservedHeapBytes / kHeapPieceBytes> pieces{};
+  const size_t count = std::min(pieces.size(), bytes / kHeapPieceBytes);
+  for (size_t i = 0; i < count; ++i) pieces[i] = std::malloc(kHeapPieceBytes);
+  for (size_t i = count; i-- > 0;) std::free(pieces[i]);
+}
+
 uint64_t unixSeconds() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -89,8 +110,10 @@ Result<std::unique_ptr<Worker>> Worker::create(const WorkerOptions& options,
   }
   std::unique_ptr<OutputPool> ownPool;
   if (options.outputPool == nullptr) {
-    auto started = OutputPool::start(
-        {.threads = 1, .threadName = "braid-out-w" + std::to_string(options.workerIndex)});
+    auto started =
+        OutputPool::start({.threads = 1,
+                           .threadName = "braid-out-w" + std::to_string(options.workerIndex),
+                           .readyRingChunks = options.outputQueueChunks});
     if (!started) return tl::unexpected(started.error());
     ownPool = std::move(*started);
   }
@@ -680,6 +703,7 @@ Worker::Pass Worker::pass(bool receive) noexcept {
 }
 
 void Worker::run(const std::atomic<bool>& stop) noexcept {
+  reserveThreadHeap(kReservedHeapBytes);
   // False after a wake by the doorbell alone: the port has nothing, do not ask it.
   bool portReady = true;
   while (!stop.load(std::memory_order_relaxed)) {

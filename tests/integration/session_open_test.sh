@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Opening a session changes no memory mapping on the worker (docs/gateway.md §3): its arena
+# (jitter buffer and NACK table), its output's ring and its file buffer are mapped by other
+# threads, and the worker's heap was grown when it started. A mapping change (mmap, munmap,
+# mprotect, brk, mremap) takes the process's memory-map lock for writing and waits out every
+# other thread's page fault: on a loaded machine each held the worker, and every session on
+# it, 20-50 ms. strace counts the worker thread's calls while WARM sessions open (first-use
+# work: the crypto library's and TBB's allocators), then while MORE sessions open, the first
+# WARM of them replacing the sessions of the same keys (their ends are counted too).
+source "$(dirname "$0")/lib.sh"
+((EUID == 0)) || skip "needs root to trace the gateway's worker thread (ptrace)"
+need strace
+WARM=${WARM:-20}
+MORE=${MORE:-200}
+
+"$LOADGEN" keygen --count "$MORE" --out "$WORK/keys" >/dev/null
+mkdir -p "$WORK/out"
+start_gateway "$WORK/gateway.log" --keys "$WORK/keys" --output "file:$WORK/out/{key}.ts" \
+  --workers 1 --handshake-rate 5000 --idle-timeout-ms 60000
+worker_tid=""
+for _ in $(seq 50); do
+  worker_tid=$(grep -l '^braid-worker0$' /proc/"$GATEWAY_PID"/task/*/comm 2>/dev/null | head -n1 |
+    cut -d/ -f5)
+  [[ -n $worker_tid ]] && break
+  sleep 0.1
+done
+[[ -n $worker_tid ]] || die "no braid-worker0 thread in the gateway"
+
+trace_during() {  # trace_during OUT LOADGEN-ARGS...: the worker's mapping calls during one run
+  local out=$1; shift
+  strace -qq -p "$worker_tid" -e trace=mmap,munmap,mprotect,brk,mremap -o "$out" &
+  local tracer=$!
+  PIDS+=("$tracer")
+  sleep 0.5  # attached
+  "$LOADGEN" run --gateway "$GATEWAY_ADDR" --keys "$WORK/keys" --links 2 --rate-mbps 1 \
+    --seconds 1 --latency-ms 500 --no-close "$@" >>"$WORK/loadgen.log" 2>&1 ||
+    { cat "$WORK/loadgen.log"; die "loadgen failed"; }
+  sleep 1  # the last packets play out
+  kill -INT "$tracer" 2>/dev/null || true
+  wait "$tracer" 2>/dev/null || true
+  [[ -f $out ]] || die "strace wrote nothing (could it attach?)"
+}
+
+trace_during "$WORK/warm.strace" --sessions "$WARM" --report "$WORK/warm.report"
+trace_during "$WORK/more.strace" --sessions "$MORE" --report "$WORK/more.report"
+warm=$(grep -c . "$WORK/warm.strace" || true)
+more=$(grep -c . "$WORK/more.strace" || true)
+log "worker mapping calls: $warm while the first $WARM sessions opened, $more while $MORE more opened ($WARM of them replacing)"
+sessions=$(stat_value "$WORK/gateway.log" sessions)
+((sessions == MORE)) || die "$sessions sessions open after the second run, want $MORE"
+stop "$GATEWAY_PID" || die "gateway exited non-zero"
+# Before (each opening mapped its output's ring and file buffer and grew the heap): ~4 calls
+# per session, ~800 here. A handful is allowed for first uses the warm-up did not reach.
+if ((more > 8)); then
+  sed -n 1,20p "$WORK/more.strace"
+  die "the worker changed memory mappings $more times while $MORE sessions opened"
+fi
+log "opening $MORE sessions changed the worker's memory mappings $more times"
