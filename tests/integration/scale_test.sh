@@ -37,7 +37,14 @@ cat "$WORK/loadgen.log"
 sleep 1.5  # the last packets play out (latency 500 ms)
 scrape "$URL" >"$WORK/metrics.txt"
 
-python3 - "$WORK/report" "$WORK/metrics.txt" "$SESSIONS" <<'PY' || die "outputs incomplete"
+# What a failure needs to be read: was the generator late (its schedule is the media's clock),
+# or the gateway's worker held (its stall lines say by what)?
+explain_failure() {
+  grep -o 'max_late_ms=[0-9.]*' "$WORK/loadgen.log" | sed 's/^/loadgen /'
+  grep -E 'stalled|arena pool' "$WORK/gateway.log" | tail -n 12
+  die "$1"
+}
+python3 - "$WORK/report" "$WORK/metrics.txt" "$SESSIONS" <<'PY' || explain_failure "outputs incomplete"
 import re, sys
 report, metrics, want = sys.argv[1], sys.argv[2], int(sys.argv[3])
 sent = {}

@@ -43,6 +43,9 @@ namespace {
 using namespace braid;
 
 constexpr int kExitConfig = 2;
+// Output rings the output pool keeps mapped and populated for the workers' new sessions
+// (docs/gateway.md §3): a reconnecting fleet takes them while the pool's thread maps more.
+constexpr size_t kReadyOutputRings = 4;
 
 struct RunOptions {
   std::string configPath;
@@ -365,8 +368,10 @@ int runGateway(RunOptions& options) {
   dp::SessionRegistry registry;
   dp::OutputClaims claims;
   // Declared before the workers: their sessions' outputs are drained by it until they close.
-  auto outputPool = dp::OutputPool::start(
-      {.threads = options.outputThreads, .readyRingChunks = dp::WorkerOptions{}.outputQueueChunks});
+  auto outputPool =
+      dp::OutputPool::start({.threads = options.outputThreads,
+                             .readyRings = kReadyOutputRings,
+                             .readyRingChunks = dp::WorkerOptions{}.outputQueueChunks});
   if (!outputPool) {
     spdlog::error("--output-threads: {}", outputPool.error().describe());
     return kExitConfig;

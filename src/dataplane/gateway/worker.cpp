@@ -110,10 +110,8 @@ Result<std::unique_ptr<Worker>> Worker::create(const WorkerOptions& options,
   }
   std::unique_ptr<OutputPool> ownPool;
   if (options.outputPool == nullptr) {
-    auto started =
-        OutputPool::start({.threads = 1,
-                           .threadName = "braid-out-w" + std::to_string(options.workerIndex),
-                           .readyRingChunks = options.outputQueueChunks});
+    auto started = OutputPool::start(
+        {.threads = 1, .threadName = "braid-out-w" + std::to_string(options.workerIndex)});
     if (!started) return tl::unexpected(started.error());
     ownPool = std::move(*started);
   }

@@ -26,8 +26,9 @@ struct OutputPoolOptions {
   std::string threadName = "braid-output";  // + the thread's index, truncated to 15 characters
   // Rings of readyRingChunks kept mapped and populated by the first thread, so that open()
   // with that ring size maps nothing on its caller (a gateway worker: a map there waited on
-  // the process's memory-map lock while other threads faulted). 0: none kept.
-  size_t readyRings = 4;
+  // the process's memory-map lock while other threads faulted). 0: none kept (the gateway
+  // keeps 4; a test's or a fuzzer's short-lived pool keeps none).
+  size_t readyRings = 0;
   size_t readyRingChunks = 2048;
 };
 

@@ -23,6 +23,7 @@
 #include "dataplane/output/file_sink.h"
 #include "dataplane/output/host_port.h"
 #include "dataplane/output/make_sink.h"
+#include "dataplane/output/null_sink.h"
 #include "dataplane/output/output_pool.h"
 #include "dataplane/output/udp_sink.h"
 
@@ -520,6 +521,51 @@ TEST(OutputPool, AThreadWithoutOutputsDoesNotWake) {
   rx.drainInto(got, 500);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0], stream);
+}
+
+TEST(OutputPool, KeepsReadyRingsThatOpenTakesAndMapsMore) {
+  // A gateway's workers open outputs: a ring mapped there waited on the process's memory-map
+  // lock while other threads faulted. The pool's first thread keeps rings of the workers' size
+  // mapped and populated; open() takes one and the thread maps the next.
+  constexpr size_t kChunks = 256;
+  auto pool = OutputPool::start(
+      {.threads = 2, .threadName = "braid-ready-out", .readyRings = 2, .readyRingChunks = kChunks});
+  ASSERT_TRUE(pool);
+  auto waitForReady = [&](size_t want) {
+    for (int i = 0; i < 500 && (*pool)->readyRings() != want; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return (*pool)->readyRings();
+  };
+  ASSERT_EQ(waitForReady(2), 2u);
+  // Full, the thread sleeps as a thread without outputs does.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const uint64_t before = contextSwitchesOf("braid-ready-out0");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_LT(contextSwitchesOf("braid-ready-out0") - before, 10u);
+
+  // Another ring size maps its own and leaves the stock alone.
+  auto other = (*pool)->open(std::make_unique<NullSink>(), kChunks * 2);
+  ASSERT_TRUE(other);
+  EXPECT_EQ((*pool)->readyRings(), 2u);
+  // The workers' size takes one (on either thread); the stock is made whole again.
+  Receiver rx = Receiver::open();
+  std::vector<std::shared_ptr<Output>> outputs;
+  for (int i = 0; i < 3; ++i) {
+    auto sink = makeSink("udp://" + toString(rx.address));
+    ASSERT_TRUE(sink);
+    auto output = (*pool)->open(std::move(*sink), kChunks);
+    ASSERT_TRUE(output);
+    outputs.push_back(std::move(*output));
+  }
+  EXPECT_EQ(waitForReady(2), 2u);
+  // Rings from the stock carry media as any other.
+  const auto stream = tsBytes(7, 11);
+  for (auto& output : outputs) ASSERT_TRUE(output->submit(stream));
+  std::vector<std::vector<uint8_t>> got;
+  rx.drainInto(got, 500);
+  ASSERT_EQ(got.size(), outputs.size());
+  for (const auto& datagram : got) EXPECT_EQ(datagram, stream);
 }
 
 // A sink's partial datagram goes out once the output has been idle, without a close.
