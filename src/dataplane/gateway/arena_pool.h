@@ -25,6 +25,11 @@ class ArenaPool {
   // Arenas kept ready per worker: a reconnecting fleet is served from these while the
   // pool's thread maps more (one per few ms; a worker opens at most one session per pass).
   static constexpr size_t kReadyPerWorker = 4;
+  // Ended sessions' arenas a worker can hand back before the pool's thread takes them: a
+  // fleet's sessions end together (a restarted edge fleet replaces them all), and an arena
+  // that finds the ring full is unmapped on the worker (an 8 MiB munmap there, under the
+  // process's memory-map lock). The ring holds pointers only.
+  static constexpr size_t kSpentPerWorker = 512;
 
   // Starts the pool's thread (10 nice steps below the process), which maps `readyPerWorker` arenas
   // of `arenaBytes` for each of `workers` at once. Control thread.
@@ -48,7 +53,7 @@ class ArenaPool {
 
  private:
   struct Share {
-    explicit Share(size_t readyPerWorker) : ready(readyPerWorker), spent(readyPerWorker * 4) {}
+    explicit Share(size_t readyPerWorker) : ready(readyPerWorker), spent(kSpentPerWorker) {}
     SpscRing<PayloadArena> ready;  // pool thread → worker
     SpscRing<PayloadArena> spent;  // worker → pool thread
   };

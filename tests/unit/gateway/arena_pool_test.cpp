@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <thread>
+#include <vector>
 
 namespace braid::dp {
 namespace {
@@ -73,6 +74,24 @@ TEST(ArenaPool, ReusesAGivenArenaWhileAWorkerLacksOneAndUnmapsTheRest) {
   p.give(0, std::move(second));
   EXPECT_TRUE(eventually([&] { return p.unmapped() == unmappedBefore + 2; }));
   EXPECT_EQ(p.ready(0), 2u);
+}
+
+TEST(ArenaPool, TakesBackAFleetsArenasAtOnceAndUnmapsThemOffTheWorker) {
+  // 64 sessions end in one pass (their edges restarted together): every arena goes back to the
+  // pool's thread, none is unmapped on the worker that gives it.
+  constexpr size_t kEnded = 64;
+  auto pool = ArenaPool::start(kArenaBytes, 1, 1);
+  ASSERT_TRUE(pool);
+  ArenaPool& p = **pool;
+  std::vector<PayloadArena> ended;
+  for (size_t i = 0; i < kEnded; ++i) ended.push_back(mapPayloadArena(kArenaBytes));
+  const uint64_t unmappedBefore = p.unmapped();
+  for (auto& arena : ended) p.give(0, std::move(arena));
+  // Given back through the ring, each is unmapped by the pool's thread and counted there (one
+  // may refill the share instead); one unmapped on this thread would never be counted.
+  EXPECT_TRUE(eventually([&] { return p.unmapped() - unmappedBefore >= kEnded - 1; }))
+      << "unmapped by the pool's thread: " << p.unmapped() - unmappedBefore;
+  EXPECT_TRUE(eventually([&] { return p.ready(0) == 1; }));
 }
 
 TEST(ArenaPool, IgnoresANullArenaAndUnmapsOneOfAnotherSizeInPlace) {
