@@ -35,9 +35,9 @@ class NackScheduler {
   // Returns the scheduler, or kInvalidArgument for a capacity that is not a power of two.
   static Result<std::unique_ptr<NackScheduler>> create(const NackConfig& config);
   // As create(), its table in `storage` that the caller owns and keeps until the scheduler is
-  // destroyed: at least storageBytes(config), 64-byte aligned (e.g. a part of a session's
-  // arena, mapped off the worker). The table is cleared here; nothing else is allocated but
-  // the scheduler object.
+  // destroyed: at least storageBytes(config), aligned for its 8-byte fields (e.g. a part of a
+  // session's arena, mapped off the worker). The table is cleared here; nothing else is
+  // allocated but the scheduler object.
   static Result<std::unique_ptr<NackScheduler>> createIn(const NackConfig& config,
                                                          std::span<uint8_t> storage);
   static size_t storageBytes(const NackConfig& config) noexcept;
