@@ -581,7 +581,13 @@ void Worker::closeIdleOutputs(uint64_t nowNs) {
       spdlog::info("output {} closed: no session for {:g} s", it->first,
                    static_cast<double>(options_.outputLingerNs) / 1e9);
     }
-    cached.output->close();
+    // Closed by the output pool's thread: the last flush waits on the sink, and unmapping the
+    // ring and the file buffer takes the process's memory-map lock, which waits out other
+    // threads' page faults (as an opening's maps did). After the linger the pool's thread has
+    // drained and flushed it, so a new opening of the same URL (claimable from now on) has
+    // nothing to interleave with; only a sink stuck for the whole linger would still hold
+    // bytes, and the worker must not wait on that one either.
+    outputPool_->retire(std::move(cached.output));
     if (options_.claims != nullptr) options_.claims->release(it->first, cached.keyId);
     it = outputs_.erase(it);
   }

@@ -145,6 +145,7 @@ OutputPool::~OutputPool() {
   for (auto& lane : lanes_) {
     if (lane->thread.joinable()) lane->thread.join();
   }
+  closeRetired();
   for (auto& lane : lanes_) {
     std::lock_guard lock(lane->mutex);
     for (Output* output : lane->outputs) {
@@ -196,6 +197,28 @@ Result<std::shared_ptr<Output>> OutputPool::open(std::unique_ptr<OutputSink> sin
   return output;
 }
 
+void OutputPool::retire(std::shared_ptr<Output> output) {
+  if (!output) return;
+  {
+    std::lock_guard lock(retiringMutex_);
+    retiring_.push_back(std::move(output));
+    retiringCount_.store(retiring_.size(), std::memory_order_relaxed);
+  }
+  std::lock_guard lock(lanes_.front()->mutex);
+  lanes_.front()->changed.notify_one();
+}
+
+void OutputPool::closeRetired() {
+  std::vector<std::shared_ptr<Output>> closing;
+  {
+    std::lock_guard lock(retiringMutex_);
+    closing.swap(retiring_);
+    retiringCount_.store(0, std::memory_order_relaxed);
+  }
+  // Closed, then destroyed here: the sink's file and the ring's mapping go with them.
+  for (auto& output : closing) output->close();
+}
+
 size_t OutputPool::openOutputs() const {
   size_t total = 0;
   for (const auto& lane : lanes_) {
@@ -223,14 +246,18 @@ void OutputPool::refillReadyRings() noexcept {
 }
 
 void OutputPool::run(Lane& lane) noexcept {
-  const bool keepsReadyRings = &lane == lanes_.front().get();
+  // The first thread also keeps the ready rings and closes the retired outputs.
+  const bool first = &lane == lanes_.front().get();
   while (!stopRequested_.load(std::memory_order_acquire)) {
-    if (keepsReadyRings) refillReadyRings();
+    if (first) {
+      refillReadyRings();
+      if (retiring() > 0) closeRetired();
+    }
     {
       std::unique_lock lock(lane.mutex);
       lane.changed.wait(lock, [&] {
         return !lane.outputs.empty() || stopRequested_.load(std::memory_order_acquire) ||
-               (keepsReadyRings && readyRingsLow());
+               (first && (readyRingsLow() || retiring() > 0));
       });
     }
     const uint64_t nowUs = monotonicUs();

@@ -60,7 +60,8 @@ class Output {
   // Takes the output off its pool thread, then writes out everything already submitted
   // and flushes the sink, on the calling thread (it waits for at most the pool thread's
   // drain of this one output). Call once the producer has stopped submitting (later
-  // submits are dropped). Idempotent; any single thread other than a pool thread.
+  // submits are dropped). Idempotent; any single thread other than a pool thread in its
+  // drain (OutputPool::retire() has the pool's first thread call it between drains).
   void close();
 
   // Counters; any thread.
@@ -123,6 +124,14 @@ class OutputPool {
   [[nodiscard]] Result<std::shared_ptr<Output>> open(std::unique_ptr<OutputSink> sink,
                                                      size_t ringChunks = 1024);
 
+  // Closes `output` (its last drain and flush, its sink, its ring) on the pool's first thread
+  // instead of the caller's: a gateway worker retiring an output no session uses any more,
+  // which must not wait on a sink or unmap a ring (docs/gateway.md §3). The caller holds no
+  // other reference and submits nothing more. Any thread.
+  void retire(std::shared_ptr<Output> output);
+  // Outputs retired and not yet closed. Any thread (a snapshot).
+  size_t retiring() const { return retiringCount_.load(std::memory_order_relaxed); }
+
   // Outputs open now, over all threads. Any thread (takes the threads' mutexes).
   size_t openOutputs() const;
   // Rings ready for open() now (a snapshot). Any thread.
@@ -145,6 +154,8 @@ class OutputPool {
   void detach(Output& output);
   // The first thread's part: maps ready rings while fewer than options_.readyRings wait.
   void refillReadyRings() noexcept;
+  // The first thread's part, and the destructor's: closes the retired outputs.
+  void closeRetired();
   bool readyRingsLow() const noexcept {
     return readyCount_.load(std::memory_order_relaxed) < options_.readyRings;
   }
@@ -155,6 +166,9 @@ class OutputPool {
   std::mutex readyMutex_;  // guards ready_
   std::vector<SpscRing<MediaChunk>::Slots> ready_;
   std::atomic<size_t> readyCount_{0};
+  std::mutex retiringMutex_;  // guards retiring_
+  std::vector<std::shared_ptr<Output>> retiring_;
+  std::atomic<size_t> retiringCount_{0};
 };
 
 }  // namespace braid::dp

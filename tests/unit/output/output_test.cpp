@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -566,6 +567,75 @@ TEST(OutputPool, KeepsReadyRingsThatOpenTakesAndMapsMore) {
   rx.drainInto(got, 500);
   ASSERT_EQ(got.size(), outputs.size());
   for (const auto& datagram : got) EXPECT_EQ(datagram, stream);
+}
+
+TEST(OutputPool, ARetiredOutputIsClosedOnThePoolsThread) {
+  // A gateway worker retires an output no session uses: the last flush, the sink's end and the
+  // ring's unmapping happen on the pool's thread, never on the worker.
+  struct Recorded {
+    std::mutex mutex;
+    std::thread::id flushedOn, destroyedOn;
+    size_t bytes = 0;
+  };
+  class RecordingSink final : public OutputSink {
+   public:
+    explicit RecordingSink(Recorded& recorded) : recorded_(recorded) {}
+    ~RecordingSink() override {
+      std::lock_guard lock(recorded_.mutex);
+      recorded_.destroyedOn = std::this_thread::get_id();
+    }
+    Result<void> write(std::span<const uint8_t> bytes) override {
+      std::lock_guard lock(recorded_.mutex);
+      recorded_.bytes += bytes.size();
+      return {};
+    }
+    Result<void> flush() override {
+      std::lock_guard lock(recorded_.mutex);
+      recorded_.flushedOn = std::this_thread::get_id();
+      return {};
+    }
+
+   private:
+    Recorded& recorded_;
+  };
+  Recorded recorded;
+  auto pool = OutputPool::start({.threads = 2, .threadName = "braid-retire-out"});
+  ASSERT_TRUE(pool);
+  auto output = (*pool)->open(std::make_unique<RecordingSink>(recorded), 64);
+  ASSERT_TRUE(output);
+  const auto stream = tsBytes(3, 20);
+  ASSERT_TRUE((*output)->submit(stream));
+  std::weak_ptr<Output> watch = *output;
+  (*pool)->retire(std::move(*output));
+  for (int i = 0; i < 500 && !watch.expired(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_TRUE(watch.expired()) << "the retired output was not closed";
+  EXPECT_EQ((*pool)->retiring(), 0u);
+  EXPECT_EQ((*pool)->openOutputs(), 0u);
+  std::lock_guard lock(recorded.mutex);
+  EXPECT_EQ(recorded.bytes, stream.size()) << "what was submitted before the retirement";
+  EXPECT_NE(recorded.destroyedOn, std::thread::id{});
+  EXPECT_NE(recorded.destroyedOn, std::this_thread::get_id());
+  EXPECT_NE(recorded.flushedOn, std::this_thread::get_id());
+}
+
+TEST(OutputPool, AnOutputRetiredAsThePoolStopsIsStillWrittenOut) {
+  TempDir dir;
+  const fs::path file = dir.path() / "late.ts";
+  auto sink = FileSink::create(file.string());
+  ASSERT_TRUE(sink);
+  std::vector<uint8_t> expected;
+  {
+    auto pool = OutputPool::start({.threads = 1});
+    ASSERT_TRUE(pool);
+    auto output = (*pool)->open(std::move(*sink), 64);
+    ASSERT_TRUE(output);
+    expected = tsBytes(5, 30);
+    ASSERT_TRUE((*output)->submit(expected));
+    (*pool)->retire(std::move(*output));
+  }  // the pool stops, possibly before its thread took the retirement
+  EXPECT_EQ(readFile(file), expected);
 }
 
 // A sink's partial datagram goes out once the output has been idle, without a close.
