@@ -316,7 +316,7 @@ void EdgeSession::sendControl(Link& link, PacketType type, std::span<const uint8
 }
 
 EdgeSession::Link* EdgeSession::bestLink(uint64_t nowNs, uint64_t bytes, int avoid,
-                                         uint64_t landByNs) {
+                                         uint64_t landByNs, uint64_t* expectedNs) {
   // One pass, ranked by (backup, avoided, at risk, expected delivery): a backup link only when
   // no other link carries media (readyLinkBefore takes it when the input backs up behind the
   // others), and `avoid` only when no other link of its rank is there.
@@ -342,6 +342,7 @@ EdgeSession::Link* EdgeSession::bestLink(uint64_t nowNs, uint64_t bytes, int avo
       bestRank = rank;
     }
   }
+  if (expectedNs != nullptr && best != nullptr) *expectedNs = std::get<3>(bestRank);
   return best;
 }
 
@@ -398,9 +399,10 @@ uint64_t EdgeSession::sendMedia(uint64_t nowNs) {
       continue;
     }
     uint64_t bytes = chunk.size + kDataOverheadBytes;
-    Link* link = bestLink(nowNs, bytes, -1, chunk.entryNs + latencyNs - reserveNs);
+    uint64_t landsNs = 0;
+    Link* link = bestLink(nowNs, bytes, -1, chunk.entryNs + latencyNs - reserveNs, &landsNs);
     if (link == nullptr) return kMaxWaitNs;  // no live link: the input waits (and may go stale)
-    if (link->controller.expectedDeliveryNs(nowNs, bytes) > chunk.entryNs + latencyNs) {
+    if (landsNs > chunk.entryNs + latencyNs) {
       // Not even the earliest link lands it before it plays: it would arrive late and take
       // the room of packets that can still make it.
       dropStale(StaleReason::kNoLinkInTime, 1, nowNs, link);
@@ -412,9 +414,7 @@ uint64_t EdgeSession::sendMedia(uint64_t nowNs) {
       // A slower link that can take the packet now and still land it well before its
       // deadline (leaving time for a retransmission) carries it instead.
       bool backedUp = nowNs - chunk.entryNs > kBackloggedAfterNs;
-      link = backedUp
-                 ? readyLinkBefore(nowNs, bytes, chunk.entryNs + uint64_t{latencyMs_} * kNsPerMs)
-                 : nullptr;
+      link = backedUp ? readyLinkBefore(nowNs, bytes, chunk.entryNs + latencyNs) : nullptr;
       if (link == nullptr) return wait;
     }
     sendChunk(*link, chunk, nowNs);

@@ -321,8 +321,9 @@ class EdgeSession {
   // The live link where `bytes` would arrive first (skipping `avoid`, if another is live);
   // with `landByNs` (sender clock: its playout deadline less the resend reserve), first among
   // the links that land it by then even at their recent delivery rate, if any do. nullptr if
-  // no link carries media.
-  Link* bestLink(uint64_t nowNs, uint64_t bytes, int avoid = -1, uint64_t landByNs = 0);
+  // no link carries media. `expectedNs`, if given, receives the chosen link's expected delivery.
+  Link* bestLink(uint64_t nowNs, uint64_t bytes, int avoid = -1, uint64_t landByNs = 0,
+                 uint64_t* expectedNs = nullptr);
   // The live link that can send `bytes` now with the earliest expected delivery, if that is
   // well before `deadlineNs` (sender clock); nullptr otherwise.
   Link* readyLinkBefore(uint64_t nowNs, uint64_t bytes, uint64_t deadlineNs);

@@ -41,9 +41,9 @@ NackConfig nackConfig(size_t jitterCapacity) {
   return NackConfig{.trackCapacity = static_cast<uint32_t>(jitterCapacity)};
 }
 
-// The NACK table follows the jitter buffer's storage, 64-byte aligned.
+// The NACK table follows the jitter buffer's storage (a multiple of 64 bytes).
 size_t nackOffset(size_t jitterCapacity) noexcept {
-  return (JitterBuffer::storageBytes(jitterBufferConfig(jitterCapacity, 0)) + 63) / 64 * 64;
+  return JitterBuffer::storageBytes(jitterBufferConfig(jitterCapacity, 0));
 }
 
 }  // namespace

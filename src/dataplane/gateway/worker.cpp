@@ -72,14 +72,13 @@ constexpr size_t kReservedHeapBytes = 32 << 20;
 // come from the thread's heap and grow it.
 constexpr size_t kHeapPieceBytes = 64 << 10;
 
-// Grows the calling thread's heap by allocating `bytes` in pieces and freeing them. glibc
+// Grows the calling thread's heap by kReservedHeapBytes, allocated in pieces and freed. glibc
 // gives a freed thread heap's pages back with MADV_DONTNEED and keeps the heap's size (its
 // protection), so the heap grows again without an mprotect up to that size.
-void reserveThreadHeap(size_t bytes) noexcept {
+void reserveThreadHeap() noexcept {
   std::array<void*, kReservedHeapBytes / kHeapPieceBytes> pieces{};
-  const size_t count = std::min(pieces.size(), bytes / kHeapPieceBytes);
-  for (size_t i = 0; i < count; ++i) pieces[i] = std::malloc(kHeapPieceBytes);
-  for (size_t i = count; i-- > 0;) std::free(pieces[i]);
+  for (void*& piece : pieces) piece = std::malloc(kHeapPieceBytes);
+  for (size_t i = pieces.size(); i-- > 0;) std::free(pieces[i]);
 }
 
 uint64_t unixSeconds() {
@@ -707,7 +706,7 @@ Worker::Pass Worker::pass(bool receive) noexcept {
 }
 
 void Worker::run(const std::atomic<bool>& stop) noexcept {
-  reserveThreadHeap(kReservedHeapBytes);
+  reserveThreadHeap();
   // False after a wake by the doorbell alone: the port has nothing, do not ask it.
   bool portReady = true;
   while (!stop.load(std::memory_order_relaxed)) {

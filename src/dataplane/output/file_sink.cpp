@@ -30,7 +30,7 @@ FileSink::~FileSink() {
 
 Result<void> FileSink::write(std::span<const uint8_t> bytes) {
   if (bytes.empty()) return ok();
-  if (!buffer_ && bytes.size() < capacity_) buffer_.reset(new (std::nothrow) uint8_t[capacity_]);
+  if (!buffer_ && bytes.size() < capacity_) prepare();
   // A large write, or no memory for the buffer: straight to the file (slower, nothing lost).
   if (!buffer_) return writeAll(bytes.data(), bytes.size());
   if (used_ + bytes.size() <= capacity_) {

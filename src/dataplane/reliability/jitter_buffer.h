@@ -102,6 +102,7 @@ class JitterBuffer {
   // so a reused arena needs no clearing.
   static Result<std::unique_ptr<JitterBuffer>> createIn(const JitterBufferConfig& config,
                                                         std::span<uint8_t> storage);
+  // A multiple of 64 bytes.
   static size_t storageBytes(const JitterBufferConfig& config) noexcept;
 
   // Gives the arena that create() took or mapped back for another buffer to reuse; this buffer

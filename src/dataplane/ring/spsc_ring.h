@@ -29,9 +29,7 @@ class SpscRing {
  public:
   // Allocates max(2, capacity rounded up to a power of two) slots. Any thread, once.
   explicit SpscRing(size_t capacity)
-      : capacity_(std::bit_ceil(capacity < 2 ? size_t{2} : capacity)),
-        mask_(capacity_ - 1),
-        slots_(new T[capacity_]()) {}
+      : capacity_(slotsFor(capacity)), mask_(capacity_ - 1), slots_(new T[capacity_]()) {}
 
   // The same, with the slots in an anonymous mapping whose pages are neither touched nor
   // backed until written or populate()d: a constructor that zeroes megabytes takes a page
@@ -39,9 +37,7 @@ class SpscRing {
   // held its other sessions ~20-70 ms so). For T whose all-zero bytes are a valid value.
   struct LazyPages {};
   SpscRing(size_t capacity, LazyPages)
-      : capacity_(std::bit_ceil(capacity < 2 ? size_t{2} : capacity)),
-        mask_(capacity_ - 1),
-        slots_(mapSlots(capacity_)) {
+      : capacity_(slotsFor(capacity)), mask_(capacity_ - 1), slots_(mapSlots(capacity_)) {
     static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>,
                   "lazily mapped slots are only for plain data");
   }
@@ -61,7 +57,7 @@ class SpscRing {
   };
   using Slots = std::unique_ptr<T[], SlotsRelease>;
   static Slots mapPopulatedSlots(size_t capacity) {
-    Slots slots = mapSlots(std::bit_ceil(capacity < 2 ? size_t{2} : capacity));
+    Slots slots = mapSlots(slotsFor(capacity));
     if (slots.get_deleter().mappedBytes != 0) {
       ::madvise(slots.get(), slots.get_deleter().mappedBytes, kPopulateWrite);
     }
@@ -70,7 +66,7 @@ class SpscRing {
   // With `slots` from mapPopulatedSlots(capacity); others (null, or of another capacity) are
   // released and the ring maps its own, as LazyPages.
   SpscRing(size_t capacity, Slots slots)
-      : capacity_(std::bit_ceil(capacity < 2 ? size_t{2} : capacity)),
+      : capacity_(slotsFor(capacity)),
         mask_(capacity_ - 1),
         slots_(slots && slots.get_deleter().mappedBytes == capacity_ * sizeof(T)
                    ? std::move(slots)
@@ -200,6 +196,11 @@ class SpscRing {
 
   // MADV_POPULATE_WRITE (Linux 5.14), which older C library headers do not name.
   static constexpr int kPopulateWrite = 23;
+
+  // The slots of a ring asked for `capacity`: at least 2, a power of two.
+  static size_t slotsFor(size_t capacity) noexcept {
+    return std::bit_ceil(capacity < 2 ? size_t{2} : capacity);
+  }
 
   static Slots mapSlots(size_t count) {
     const size_t bytes = count * sizeof(T);
