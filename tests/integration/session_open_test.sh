@@ -9,7 +9,9 @@
 # work: the crypto library's and TBB's allocators), then while MORE sessions open, the first
 # WARM of them replacing the sessions of the same keys (their ends are counted too), then
 # while MORE sessions open again, close, and their outputs close after their linger (handed
-# to the output pool's thread, which unmaps their rings and buffers).
+# to the output pool's thread, which unmaps their rings and buffers), then while MORE sessions
+# replace ones whose outputs a config reload moved (the last session on such an output hands
+# it to the pool's thread too).
 source "$(dirname "$0")/lib.sh"
 ((EUID == 0)) || skip "needs root to trace the gateway's worker thread (ptrace)"
 need strace
@@ -17,8 +19,13 @@ WARM=${WARM:-20}
 MORE=${MORE:-200}
 
 "$LOADGEN" keygen --count "$MORE" --out "$WORK/keys" >/dev/null
-mkdir -p "$WORK/out"
-start_gateway "$WORK/gateway.log" --keys "$WORK/keys" --output "file:$WORK/out/{key}.ts" \
+mkdir -p "$WORK/out" "$WORK/moved"
+write_outputs() {
+  printf '[gateway]\nkeys_file = "%s"\n[[outputs]]\nurl = "file:%s/{key}.ts"\n' "$WORK/keys" "$1" \
+    >"$WORK/gateway.toml"
+}
+write_outputs "$WORK/out"
+start_gateway "$WORK/gateway.log" --config "$WORK/gateway.toml" \
   --workers 1 --handshake-rate 5000 --idle-timeout-ms 60000 --output-linger-s 1
 worker_tid=""
 for _ in $(seq 50); do
@@ -56,11 +63,27 @@ trace_during "$WORK/more.strace" true --no-close --sessions "$MORE" --report "$W
 sessions=$(stat_value "$WORK/gateway.log" sessions)
 ((sessions == MORE)) || die "$sessions sessions open after the second run, want $MORE"
 trace_during "$WORK/close.strace" outputs_closed --sessions "$MORE" --report "$WORK/close.report"
+# A reload that moves the outputs: the sessions open then keep theirs until they end (here,
+# replaced by the next run's), and the last of them hands each to the output pool's thread.
+"$LOADGEN" run --gateway "$GATEWAY_ADDR" --keys "$WORK/keys" --links 2 --rate-mbps 1 --seconds 1 \
+  --latency-ms 500 --no-close --sessions "$MORE" >>"$WORK/loadgen.log" 2>&1 ||
+  { cat "$WORK/loadgen.log"; die "loadgen failed"; }
+write_outputs "$WORK/moved"
+kill -HUP "$GATEWAY_PID"
+wait_for_line "$WORK/gateway.log" 'outputs reloaded: 1 configured, 0 open' 10
+trace_during "$WORK/reload.strace" outputs_closed --sessions "$MORE" --report "$WORK/reload.report"
+moved=$(find "$WORK/moved" -name '*.ts' -size +0 | wc -l)
+((moved == MORE)) || die "$moved outputs written at the reloaded URL, want $MORE"
 warm=$(grep -c . "$WORK/warm.strace" || true)
 more=$(grep -c . "$WORK/more.strace" || true)
 closing=$(grep -c . "$WORK/close.strace" || true)
-log "worker mapping calls: $warm while the first $WARM sessions opened, $more while $MORE more opened ($WARM of them replacing), $closing while $MORE opened again, closed and their outputs closed"
+reloaded=$(grep -c . "$WORK/reload.strace" || true)
+log "worker mapping calls: $warm while the first $WARM sessions opened, $more while $MORE more opened ($WARM of them replacing), $closing while $MORE opened again, closed and their outputs closed, $reloaded while $MORE sessions replaced the ones on outputs a reload had moved"
 stop "$GATEWAY_PID" || die "gateway exited non-zero"
+# Every output closed off the worker still wrote all it was given.
+played=$(grep -E '^final ' "$WORK/gateway.log" | tr ' ' '\n' | grep -E '^out_bytes=' | cut -d= -f2)
+written=$(cat "$WORK"/out/*.ts "$WORK"/moved/*.ts | wc -c)
+((written == played)) || die "the output files hold $written bytes, the gateway played $played"
 # Before (each opening mapped its output's ring and file buffer, its NACK table and jitter
 # index, and grew the heap): 1 300 calls here; 0 now. A few are allowed for an allocator's
 # first use that the warm-up did not reach.
@@ -73,4 +96,9 @@ if ((closing > 4)); then
   sed -n 1,20p "$WORK/close.strace"
   die "the worker changed memory mappings $closing times while $MORE sessions and their outputs closed"
 fi
-log "opening $MORE sessions changed the worker's memory mappings $more times; closing them and their outputs $closing times"
+# Before, the last session on an output a reload had moved destroyed it on the worker.
+if ((reloaded > 4)); then
+  sed -n 1,20p "$WORK/reload.strace"
+  die "the worker changed memory mappings $reloaded times while $MORE sessions on moved outputs ended"
+fi
+log "opening $MORE sessions changed the worker's memory mappings $more times; closing them and their outputs $closing times; ending the sessions on moved outputs $reloaded times"

@@ -240,6 +240,8 @@ void Worker::setOutputs(std::vector<OutputTarget> outputs) {
       continue;
     }
     if (options_.claims != nullptr) options_.claims->release(it->first, it->second.keyId);
+    // With no session on it, closed now, by the pool's thread; else by its last session's end.
+    if (it->second.output.use_count() == 1) outputPool_->retire(std::move(it->second.output));
     it = outputs_.erase(it);
   }
   counters_.outputsOpen.set(outputs_.size());
@@ -597,6 +599,11 @@ void Worker::endSession(SessionTable::iterator& it) {
   if (options_.registry != nullptr) options_.registry->remove(it->second->session->id());
   if (options_.arenas != nullptr) {
     options_.arenas->give(options_.workerIndex, it->second->session->releaseArena());
+  }
+  // An output that a reload took out of the cache is this session's alone by now: the output
+  // pool's thread closes it, as one past its linger (closeIdleOutputs says why).
+  for (std::shared_ptr<Output>& output : it->second->session->releaseOutputs()) {
+    if (output.use_count() == 1) outputPool_->retire(std::move(output));
   }
   wheel_.cancel(it->second->timer);
   it = sessions_.erase(it);
