@@ -10,8 +10,8 @@
 # WARM of them replacing the sessions of the same keys (their ends are counted too), then
 # while MORE sessions open again, close, and their outputs close after their linger (handed
 # to the output pool's thread, which unmaps their rings and buffers), then while MORE sessions
-# replace ones whose outputs a config reload moved (the last session on such an output hands
-# it to the pool's thread too).
+# replace ones whose outputs a config reload moved (once its last session has ended, the
+# worker hands such an output to the pool's thread too).
 source "$(dirname "$0")/lib.sh"
 ((EUID == 0)) || skip "needs root to trace the gateway's worker thread (ptrace)"
 need strace
@@ -64,13 +64,13 @@ sessions=$(stat_value "$WORK/gateway.log" sessions)
 ((sessions == MORE)) || die "$sessions sessions open after the second run, want $MORE"
 trace_during "$WORK/close.strace" outputs_closed --sessions "$MORE" --report "$WORK/close.report"
 # A reload that moves the outputs: the sessions open then keep theirs until they end (here,
-# replaced by the next run's), and the last of them hands each to the output pool's thread.
+# replaced by the next run's), and then the worker hands each to the output pool's thread.
 "$LOADGEN" run --gateway "$GATEWAY_ADDR" --keys "$WORK/keys" --links 2 --rate-mbps 1 --seconds 1 \
   --latency-ms 500 --no-close --sessions "$MORE" >>"$WORK/loadgen.log" 2>&1 ||
   { cat "$WORK/loadgen.log"; die "loadgen failed"; }
 write_outputs "$WORK/moved"
 kill -HUP "$GATEWAY_PID"
-wait_for_line "$WORK/gateway.log" 'outputs reloaded: 1 configured, 0 open' 10
+wait_for_line "$WORK/gateway.log" 'outputs reloaded: 1 configured' 10
 trace_during "$WORK/reload.strace" outputs_closed --sessions "$MORE" --report "$WORK/reload.report"
 moved=$(find "$WORK/moved" -name '*.ts' -size +0 | wc -l)
 ((moved == MORE)) || die "$moved outputs written at the reloaded URL, want $MORE"
@@ -96,7 +96,7 @@ if ((closing > 4)); then
   sed -n 1,20p "$WORK/close.strace"
   die "the worker changed memory mappings $closing times while $MORE sessions and their outputs closed"
 fi
-# Before, the last session on an output a reload had moved destroyed it on the worker.
+# Before, the end of the last session on an output a reload had moved destroyed it on the worker.
 if ((reloaded > 4)); then
   sed -n 1,20p "$WORK/reload.strace"
   die "the worker changed memory mappings $reloaded times while $MORE sessions on moved outputs ended"

@@ -51,9 +51,6 @@ class GatewaySession {
   // The session's arena, for the next session to reuse; the session is not used again after
   // this, only destroyed. Owner thread.
   PayloadArena releaseArena() noexcept { return std::move(arena_); }
-  // The session's outputs, for the worker to retire the ones no one else holds; as
-  // releaseArena, the session is only destroyed after this. Owner thread.
-  std::vector<std::shared_ptr<Output>> releaseOutputs() noexcept { return std::move(outputs_); }
 
   // A sealed packet for this session: authenticate, then handle. Returns why it was
   // dropped, or nothing when it was used.
@@ -159,8 +156,8 @@ class GatewaySession {
 
   GatewaySessionParams params_;
   proto::SealedChannel channel_;
-  // Shared with the worker's output cache: an output replaced by a config reload lives on
-  // until its last session ends, whose worker then retires it (Worker::endSession).
+  // Shared with the worker's output cache, which keeps one a config reload removed until its
+  // last session ends (Worker::setOutputs).
   std::vector<std::shared_ptr<Output>> outputs_;
   WorkerCounters& counters_;
   // Holds the jitter buffer's and the NACK table's storage: declared before them, so it

@@ -201,6 +201,7 @@ std::vector<std::shared_ptr<Output>> Worker::outputsFor(uint32_t keyId) {
       }
       chosen.push_back(cached->second.output);
       cached->second.unusedSinceNs = 0;
+      cached->second.configured = true;  // it matched a target (setOutputs set it too)
       continue;
     }
     const bool reopened = openedBefore_.count(url) > 0;
@@ -226,27 +227,33 @@ std::vector<std::shared_ptr<Output>> Worker::outputsFor(uint32_t keyId) {
 
 void Worker::setOutputs(std::vector<OutputTarget> outputs) {
   options_.outputs = std::move(outputs);
-  // Outputs whose target is gone close once their last session ends (sessions share them);
-  // the ones still configured stay open, so a file is not truncated by a reload.
+  // The ones still configured stay open, so a file is not truncated by a reload. One whose
+  // target is gone closes (by the output pool's thread, as one past its linger) now if no
+  // session plays to it, else once its last session ends (closeIdleOutputs); until then it
+  // stays here with its claim on the URL, so that a reload that brings the target back gives
+  // the sessions of its key the same output, and no other key's stream is mixed into it.
+  size_t configured = 0;
   for (auto it = outputs_.begin(); it != outputs_.end();) {
-    bool kept = false;
+    CachedOutput& cached = it->second;
+    cached.configured = false;
     for (const OutputTarget& target : options_.outputs) {
-      if (target.url == it->second.url && (!target.keyId || *target.keyId == it->second.keyId)) {
-        kept = true;
+      if (target.url == cached.url && (!target.keyId || *target.keyId == cached.keyId)) {
+        cached.configured = true;
       }
     }
-    if (kept) {
+    if (cached.configured || cached.output.use_count() > 1) {
+      configured += cached.configured ? 1 : 0;
       ++it;
       continue;
     }
-    if (options_.claims != nullptr) options_.claims->release(it->first, it->second.keyId);
-    // With no session on it, closed now, by the pool's thread; else by its last session's end.
-    if (it->second.output.use_count() == 1) outputPool_->retire(std::move(it->second.output));
+    outputPool_->retire(std::move(cached.output));
+    if (options_.claims != nullptr) options_.claims->release(it->first, cached.keyId);
     it = outputs_.erase(it);
   }
   counters_.outputsOpen.set(outputs_.size());
-  spdlog::info("outputs reloaded: {} configured, {} open", options_.outputs.size(),
-               outputs_.size());
+  spdlog::info(
+      "outputs reloaded: {} configured, {} open ({} of them until their last session ends)",
+      options_.outputs.size(), outputs_.size(), outputs_.size() - configured);
 }
 
 bool Worker::post(std::function<void(Worker&)> task) {
@@ -574,13 +581,19 @@ void Worker::closeIdleOutputs(uint64_t nowNs) {
       continue;
     }
     if (cached.unusedSinceNs == 0) cached.unusedSinceNs = nowNs;
-    if (nowNs - cached.unusedSinceNs < options_.outputLingerNs) {
+    // One a reload took away has no edge to wait for: it closes once unused.
+    if (cached.configured && nowNs - cached.unusedSinceNs < options_.outputLingerNs) {
       ++it;
       continue;
     }
     if (logBudget()) {
-      spdlog::info("output {} closed: no session for {:g} s", it->first,
-                   static_cast<double>(options_.outputLingerNs) / 1e9);
+      if (cached.configured) {
+        spdlog::info("output {} closed: no session for {:g} s", it->first,
+                     static_cast<double>(options_.outputLingerNs) / 1e9);
+      } else {
+        spdlog::info("output {} closed: its last session ended, and a reload removed it",
+                     it->first);
+      }
     }
     // Closed by the output pool's thread: the last flush waits on the sink, and unmapping the
     // ring and the file buffer takes the process's memory-map lock, which waits out other
@@ -599,11 +612,6 @@ void Worker::endSession(SessionTable::iterator& it) {
   if (options_.registry != nullptr) options_.registry->remove(it->second->session->id());
   if (options_.arenas != nullptr) {
     options_.arenas->give(options_.workerIndex, it->second->session->releaseArena());
-  }
-  // An output that a reload took out of the cache is this session's alone by now: the output
-  // pool's thread closes it, as one past its linger (closeIdleOutputs says why).
-  for (std::shared_ptr<Output>& output : it->second->session->releaseOutputs()) {
-    if (output.use_count() == 1) outputPool_->retire(std::move(output));
   }
   wheel_.cancel(it->second->timer);
   it = sessions_.erase(it);

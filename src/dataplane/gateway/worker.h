@@ -217,6 +217,8 @@ class Worker {
     uint32_t keyId = 0;  // the key whose sessions use it
     std::shared_ptr<Output> output;
     uint64_t unusedSinceNs = 0;  // when the last session using it ended; 0 while in use
+    // False once a reload removed its target: sessions still play to it, none joins it.
+    bool configured = true;
   };
   std::unordered_map<std::string, CachedOutput> outputs_;  // by resolved URL
   // Resolved URLs this worker has opened before: a file among them is appended to on reopen.
