@@ -201,7 +201,6 @@ std::vector<std::shared_ptr<Output>> Worker::outputsFor(uint32_t keyId) {
       }
       chosen.push_back(cached->second.output);
       cached->second.unusedSinceNs = 0;
-      cached->second.configured = true;  // it matched a target (setOutputs set it too)
       continue;
     }
     const bool reopened = openedBefore_.count(url) > 0;
