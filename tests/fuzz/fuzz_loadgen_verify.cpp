@@ -24,8 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       fillPayload(7, 100 + i, std::span(clean).subspan(i * payloadBytes, payloadBytes));
     }
     StreamCheck good = verifyStream(clean, payloadBytes, 7);
-    FUZZ_CHECK(good.packets == count && good.gaps == 0 && good.corrupt == 0 &&
-               good.reordered == 0);
+    FUZZ_CHECK(good.packets == count && good.gaps == 0 && good.corrupt == 0 && good.reordered == 0);
   }
   return 0;
 }

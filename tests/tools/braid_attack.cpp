@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/io/udp_socket.h"
 #include "dataplane/clock.h"
+#include "dataplane/io/udp_socket.h"
 #include "dataplane/proto/crypto/aead.h"
 #include "dataplane/proto/crypto/primitives.h"
 #include "dataplane/proto/wire/handshake_messages.h"
@@ -82,11 +82,11 @@ int runJunk(const dp::SocketAddress& target, uint64_t count, double rate, uint32
       socket->waitReadable(1);
     }
   }
-  std::printf("attack mode=junk sent=%llu bad_version=%llu unknown_type=%llu truncated_sealed=%llu "
-              "truncated_init=%llu\n",
-              (unsigned long long)count, (unsigned long long)kinds[0],
-              (unsigned long long)kinds[1], (unsigned long long)kinds[2],
-              (unsigned long long)kinds[3]);
+  std::printf(
+      "attack mode=junk sent=%llu bad_version=%llu unknown_type=%llu truncated_sealed=%llu "
+      "truncated_init=%llu\n",
+      (unsigned long long)count, (unsigned long long)kinds[0], (unsigned long long)kinds[1],
+      (unsigned long long)kinds[2], (unsigned long long)kinds[3]);
   return 0;
 }
 
@@ -135,10 +135,11 @@ int runInitFlood(const dp::SocketAddress& target, uint64_t count, double rate, u
     while (socket.receiveBatch(rx) > 0) cookies += rx.count;
   }
   double seconds = static_cast<double>(monotonicNs() - startNs) / 1e9;
-  std::printf("attack mode=init-flood sent=%llu ports=%u seconds=%.2f rate=%.0f cookies_seen=%llu "
-              "send_retries=%llu\n",
-              (unsigned long long)sent, ports, seconds, static_cast<double>(sent) / seconds,
-              (unsigned long long)cookies, (unsigned long long)failed);
+  std::printf(
+      "attack mode=init-flood sent=%llu ports=%u seconds=%.2f rate=%.0f cookies_seen=%llu "
+      "send_retries=%llu\n",
+      (unsigned long long)sent, ports, seconds, static_cast<double>(sent) / seconds,
+      (unsigned long long)cookies, (unsigned long long)failed);
   return 0;
 }
 
@@ -176,9 +177,9 @@ int runWrongKey(const dp::SocketAddress& target, uint64_t sessionId, uint64_t co
 }
 
 // Forwards edge <-> gateway and injects replays and tampered copies of the edge's packets.
-int runRelay(const dp::SocketAddress& listen, const dp::SocketAddress& target,
-             unsigned replayEvery, unsigned tamperEvery, unsigned handshakeReplays,
-             unsigned rebindAfter, double durationSeconds) {
+int runRelay(const dp::SocketAddress& listen, const dp::SocketAddress& target, unsigned replayEvery,
+             unsigned tamperEvery, unsigned handshakeReplays, unsigned rebindAfter,
+             double durationSeconds) {
   auto front = dp::UdpSocket::bind(listen);
   if (!front) {
     std::fprintf(stderr, "%s\n", front.error().describe().c_str());
@@ -248,11 +249,11 @@ int runRelay(const dp::SocketAddress& listen, const dp::SocketAddress& target,
       }
     }
   }
-  std::printf("attack mode=relay forwarded=%llu replays=%llu tampered=%llu init_replays=%llu "
-              "rebinds=%llu\n",
-              (unsigned long long)forwarded, (unsigned long long)replays,
-              (unsigned long long)tampered, (unsigned long long)initReplays,
-              (unsigned long long)rebinds);
+  std::printf(
+      "attack mode=relay forwarded=%llu replays=%llu tampered=%llu init_replays=%llu "
+      "rebinds=%llu\n",
+      (unsigned long long)forwarded, (unsigned long long)replays, (unsigned long long)tampered,
+      (unsigned long long)initReplays, (unsigned long long)rebinds);
   return 0;
 }
 
@@ -285,7 +286,8 @@ int main(int argc, char** argv) {
   relay->add_option("--replay-every", replayEvery, "replay every Nth data packet");
   relay->add_option("--tamper-every", tamperEvery, "tamper with every Nth data packet");
   relay->add_option("--handshake-replays", handshakeReplays, "replays of the edge's init");
-  relay->add_option("--rebind-after", rebindAfter, "move to a new source port every N data packets");
+  relay->add_option("--rebind-after", rebindAfter,
+                    "move to a new source port every N data packets");
   relay->add_option("--duration", duration, "seconds to run")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

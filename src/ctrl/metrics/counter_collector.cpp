@@ -4,8 +4,8 @@
 
 namespace braid::ctrl {
 
-void CounterCollector::counter(std::string name, std::string help,
-                               const dp::OwnedCounter* source, Labels labels, double scale) {
+void CounterCollector::counter(std::string name, std::string help, const dp::OwnedCounter* source,
+                               Labels labels, double scale) {
   std::lock_guard lock(mutex_);
   series_.push_back({std::move(name), std::move(help), prometheus::MetricType::Counter,
                      std::move(labels),

@@ -34,7 +34,9 @@ template <typename T>
 using Result = tl::expected<T, Error>;
 
 // Result<void> success value: `return ok();`.
-inline Result<void> ok() { return {}; }
+inline Result<void> ok() {
+  return {};
+}
 
 inline tl::unexpected<Error> fail(ErrorCode code, std::string context) {
   return tl::unexpected<Error>(Error{code, std::move(context)});
@@ -42,16 +44,26 @@ inline tl::unexpected<Error> fail(ErrorCode code, std::string context) {
 
 inline const char* errorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return "invalid argument";
-    case ErrorCode::kParse: return "parse error";
-    case ErrorCode::kAuth: return "authentication failed";
-    case ErrorCode::kCrypto: return "crypto error";
-    case ErrorCode::kIo: return "I/O error";
-    case ErrorCode::kNotFound: return "not found";
-    case ErrorCode::kExhausted: return "exhausted";
-    case ErrorCode::kTimeout: return "timeout";
-    case ErrorCode::kUnsupported: return "unsupported";
-    case ErrorCode::kInternal: return "internal error";
+    case ErrorCode::kInvalidArgument:
+      return "invalid argument";
+    case ErrorCode::kParse:
+      return "parse error";
+    case ErrorCode::kAuth:
+      return "authentication failed";
+    case ErrorCode::kCrypto:
+      return "crypto error";
+    case ErrorCode::kIo:
+      return "I/O error";
+    case ErrorCode::kNotFound:
+      return "not found";
+    case ErrorCode::kExhausted:
+      return "exhausted";
+    case ErrorCode::kTimeout:
+      return "timeout";
+    case ErrorCode::kUnsupported:
+      return "unsupported";
+    case ErrorCode::kInternal:
+      return "internal error";
   }
   return "unknown error";
 }

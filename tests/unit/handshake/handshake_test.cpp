@@ -40,9 +40,8 @@ struct Fixture {
   static Fixture make(ResponderConfig config = {}) {
     std::array<uint8_t, 32> secret{};
     secret.fill(7);
-    auto responder =
-        HandshakeResponder::create(secret, {{.id = 42, .key = pskOf(1)}, {.id = 9, .key = pskOf(2)}},
-                                   config);
+    auto responder = HandshakeResponder::create(
+        secret, {{.id = 42, .key = pskOf(1)}, {.id = 9, .key = pskOf(2)}}, config);
     EXPECT_TRUE(responder.has_value());
     auto initiator = HandshakeInitiator::start(42, pskOf(1), 3, 400, {}, AeadBackend::kOpenSsl);
     EXPECT_TRUE(initiator.has_value());
@@ -55,7 +54,8 @@ ValidatedInit validate(Fixture& f, uint16_t port = 5000, uint64_t now = kNow) {
   std::array<uint8_t, 1500> init{}, reply{};
   size_t size = f.initiator.writeInit(init, 123);
   EXPECT_EQ(size, kHandshakeInitSize);
-  auto first = f.responder.handleInit(std::span(init).first(size), sourceOf(port), kUnix, now, reply);
+  auto first =
+      f.responder.handleInit(std::span(init).first(size), sourceOf(port), kUnix, now, reply);
   EXPECT_TRUE(std::holds_alternative<CookieReply>(first));
   EXPECT_EQ(f.responder.replayCacheSize(), 0u);  // a first contact creates nothing
   auto cookieSize = std::get<CookieReply>(first).size;
@@ -108,8 +108,8 @@ TEST(Handshake, ReplayedInitCreatesNothing) {
   size_t entries = f.responder.replayCacheSize();
   size_t size = f.initiator.writeInit(init, 125);
   for (int i = 0; i < 10; ++i) {
-    auto outcome = f.responder.handleInit(std::span(init).first(size), sourceOf(5000), kUnix,
-                                          kNow + i, reply);
+    auto outcome =
+        f.responder.handleInit(std::span(init).first(size), sourceOf(5000), kUnix, kNow + i, reply);
     ASSERT_TRUE(std::holds_alternative<DropReason>(outcome));
     EXPECT_EQ(std::get<DropReason>(outcome), DropReason::kStaleHandshake);
   }
@@ -120,21 +120,23 @@ TEST(Handshake, CookieIsBoundToSourceAndExpires) {
   Fixture f = Fixture::make();
   std::array<uint8_t, 1500> init{}, reply{};
   size_t size = f.initiator.writeInit(init, 1);
-  auto first = f.responder.handleInit(std::span(init).first(size), sourceOf(5000), kUnix, kNow, reply);
+  auto first =
+      f.responder.handleInit(std::span(init).first(size), sourceOf(5000), kUnix, kNow, reply);
   ASSERT_TRUE(f.initiator.onCookie(std::span(reply).first(std::get<CookieReply>(first).size)));
   size = f.initiator.writeInit(init, 2);
   // Another port: the cookie does not hold, a new cookie is the answer, nothing is created.
-  auto moved = f.responder.handleInit(std::span(init).first(size), sourceOf(5001), kUnix, kNow, reply);
+  auto moved =
+      f.responder.handleInit(std::span(init).first(size), sourceOf(5001), kUnix, kNow, reply);
   EXPECT_TRUE(std::holds_alternative<CookieReply>(moved) ||
               std::holds_alternative<DropReason>(moved));
   EXPECT_FALSE(std::holds_alternative<ValidatedInit>(moved));
   // 25 s later the cookie is stale.
-  auto late = f.responder.handleInit(std::span(init).first(size), sourceOf(5000), kUnix + 25,
-                                     kNow, reply);
+  auto late =
+      f.responder.handleInit(std::span(init).first(size), sourceOf(5000), kUnix + 25, kNow, reply);
   EXPECT_FALSE(std::holds_alternative<ValidatedInit>(late));
   // In the next bucket it is still good.
-  auto ok = f.responder.handleInit(std::span(init).first(size), sourceOf(5000), kUnix + 10, kNow,
-                                   reply);
+  auto ok =
+      f.responder.handleInit(std::span(init).first(size), sourceOf(5000), kUnix + 10, kNow, reply);
   EXPECT_TRUE(std::holds_alternative<ValidatedInit>(ok));
   EXPECT_EQ(f.responder.replayCacheSize(), 1u);
 }
@@ -147,10 +149,12 @@ TEST(Handshake, WrongKeyAndUnknownKeyAreRejected) {
   f.initiator = std::move(*wrong);
   std::array<uint8_t, 1500> init{}, reply{};
   size_t size = f.initiator.writeInit(init, 1);
-  auto first = f.responder.handleInit(std::span(init).first(size), sourceOf(6000), kUnix, kNow, reply);
+  auto first =
+      f.responder.handleInit(std::span(init).first(size), sourceOf(6000), kUnix, kNow, reply);
   ASSERT_TRUE(f.initiator.onCookie(std::span(reply).first(std::get<CookieReply>(first).size)));
   size = f.initiator.writeInit(init, 2);
-  auto outcome = f.responder.handleInit(std::span(init).first(size), sourceOf(6000), kUnix, kNow, reply);
+  auto outcome =
+      f.responder.handleInit(std::span(init).first(size), sourceOf(6000), kUnix, kNow, reply);
   ASSERT_TRUE(std::holds_alternative<DropReason>(outcome));
   EXPECT_EQ(std::get<DropReason>(outcome), DropReason::kBadMac);
 
@@ -175,10 +179,12 @@ TEST(Handshake, AuthenticatedHandshakesAreRateLimited) {
     f.initiator = std::move(*initiator);
     std::array<uint8_t, 1500> init{}, reply{};
     size_t size = f.initiator.writeInit(init, 1);
-    auto first = f.responder.handleInit(std::span(init).first(size), sourceOf(7000), kUnix, kNow, reply);
+    auto first =
+        f.responder.handleInit(std::span(init).first(size), sourceOf(7000), kUnix, kNow, reply);
     ASSERT_TRUE(f.initiator.onCookie(std::span(reply).first(std::get<CookieReply>(first).size)));
     size = f.initiator.writeInit(init, 2);
-    auto outcome = f.responder.handleInit(std::span(init).first(size), sourceOf(7000), kUnix, kNow, reply);
+    auto outcome =
+        f.responder.handleInit(std::span(init).first(size), sourceOf(7000), kUnix, kNow, reply);
     if (std::holds_alternative<ValidatedInit>(outcome)) ++validated;
     if (auto* r = std::get_if<DropReason>(&outcome); r && *r == DropReason::kRateLimited) ++limited;
   }
@@ -260,7 +266,8 @@ TEST(SealedChannel, RoundTripReplayTamperAndDirection) {
   size = sealData(pair.edge, 1, 8, packet);
   auto header = packet;
   header[kSendTsOffset] ^= 1;
-  EXPECT_EQ(pair.gateway.open(std::span(header).first(size), kNow).error(), DropReason::kAuthFailed);
+  EXPECT_EQ(pair.gateway.open(std::span(header).first(size), kNow).error(),
+            DropReason::kAuthFailed);
   auto body = packet;
   body[size - 20] ^= 1;
   EXPECT_EQ(pair.gateway.open(std::span(body).first(size), kNow).error(), DropReason::kAuthFailed);
@@ -268,7 +275,8 @@ TEST(SealedChannel, RoundTripReplayTamperAndDirection) {
   EXPECT_TRUE(pair.gateway.open(std::span(packet).first(size), kNow).has_value());
   // The edge cannot be sent a DATA packet.
   size = sealData(pair.gateway, 1, 9, packet);
-  EXPECT_EQ(pair.edge.open(std::span(packet).first(size), kNow).error(), DropReason::kWrongDirection);
+  EXPECT_EQ(pair.edge.open(std::span(packet).first(size), kNow).error(),
+            DropReason::kWrongDirection);
 }
 
 TEST(SealedChannel, PerLinkSequenceNeverRestartsUnderOneKey) {
@@ -311,7 +319,8 @@ TEST(SealedChannel, RekeyKeepsPreviousReceiveKeyForTwoSeconds) {
   EXPECT_EQ(pair.edge.keyPhase(), 1);
   size_t size = sealData(pair.edge, 0, 100, packet);
   EXPECT_TRUE(pair.gateway.open(std::span(packet).first(size), kNow + 1).has_value());
-  EXPECT_TRUE(pair.gateway.open(std::span(inflight).first(inflightSize), kNow + 1'000'000'000).has_value());
+  EXPECT_TRUE(
+      pair.gateway.open(std::span(inflight).first(inflightSize), kNow + 1'000'000'000).has_value());
   EXPECT_EQ(pair.gateway.open(std::span(late).first(lateSize), kNow + 3'000'000'000).error(),
             DropReason::kAuthFailed);
 }

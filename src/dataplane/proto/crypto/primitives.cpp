@@ -57,11 +57,11 @@ Result<X25519KeyPair> x25519Generate() {
 }
 
 Result<std::array<uint8_t, 32>> x25519Shared(const std::array<uint8_t, 32>& privateKey,
-                                              std::span<const uint8_t, 32> peerPublic) {
-  PkeyPtr own(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, privateKey.data(),
-                                           privateKey.size()));
-  PkeyPtr peer(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peerPublic.data(),
-                                           peerPublic.size()));
+                                             std::span<const uint8_t, 32> peerPublic) {
+  PkeyPtr own(
+      EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, privateKey.data(), privateKey.size()));
+  PkeyPtr peer(
+      EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peerPublic.data(), peerPublic.size()));
   if (!own || !peer) return fail(ErrorCode::kCrypto, "X25519 key import failed");
   PkeyCtxPtr ctx(EVP_PKEY_CTX_new(own.get(), nullptr));
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
@@ -109,8 +109,8 @@ Result<void> hkdfExtractExpand(std::span<const uint8_t> salt, std::span<const ui
       EVP_PKEY_CTX_set_hkdf_md(ctx.get(), EVP_sha256()) != 1 ||
       EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(), salt.data(), static_cast<int>(salt.size())) != 1 ||
       EVP_PKEY_CTX_set1_hkdf_key(ctx.get(), ikm.data(), static_cast<int>(ikm.size())) != 1 ||
-      (!info.empty() && EVP_PKEY_CTX_add1_hkdf_info(ctx.get(), info.data(),
-                                                    static_cast<int>(info.size())) != 1)) {
+      (!info.empty() &&
+       EVP_PKEY_CTX_add1_hkdf_info(ctx.get(), info.data(), static_cast<int>(info.size())) != 1)) {
     return fail(ErrorCode::kCrypto, "HKDF setup failed");
   }
   size_t length = out.size();

@@ -21,7 +21,7 @@ struct X25519KeyPair {
 Result<X25519KeyPair> x25519Generate();
 // X25519(private, peer); rejects an all-zero result (a low-order peer key). Any thread.
 Result<std::array<uint8_t, 32>> x25519Shared(const std::array<uint8_t, 32>& privateKey,
-                                              std::span<const uint8_t, 32> peerPublic);
+                                             std::span<const uint8_t, 32> peerPublic);
 
 // HMAC-SHA256 over the concatenation of `parts`. Any thread.
 std::array<uint8_t, 32> hmacSha256(std::span<const uint8_t> key,

@@ -19,14 +19,14 @@ Result<GatewaySecrets> GatewaySecrets::derive(std::span<const uint8_t, 32> gatew
   auto cookie = hkdfExtractExpand({}, gatewaySecret, asBytes("braid v1 cookie secret"),
                                   secrets.cookieSecret_);
   if (!cookie) return tl::unexpected(cookie.error());
-  auto reset = hkdfExtractExpand({}, gatewaySecret, asBytes("braid v1 reset secret"),
-                                 secrets.resetSecret_);
+  auto reset =
+      hkdfExtractExpand({}, gatewaySecret, asBytes("braid v1 reset secret"), secrets.resetSecret_);
   if (!reset) return tl::unexpected(reset.error());
   return secrets;
 }
 
-Cookie GatewaySecrets::cookie(uint32_t bucket, std::span<const uint8_t, 16> address,
-                              uint16_t port, std::span<const uint8_t, 32> edgeNonce) const {
+Cookie GatewaySecrets::cookie(uint32_t bucket, std::span<const uint8_t, 16> address, uint16_t port,
+                              std::span<const uint8_t, 32> edgeNonce) const {
   uint8_t bucketBytes[4] = {static_cast<uint8_t>(bucket >> 24), static_cast<uint8_t>(bucket >> 16),
                             static_cast<uint8_t>(bucket >> 8), static_cast<uint8_t>(bucket)};
   uint8_t portBytes[2] = {static_cast<uint8_t>(port >> 8), static_cast<uint8_t>(port)};

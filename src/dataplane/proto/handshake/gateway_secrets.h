@@ -29,7 +29,8 @@ class GatewaySecrets {
                 std::span<const uint8_t, 32> edgeNonce) const;
   // True if `cookie` was issued for this source in the current or previous bucket.
   bool verifyCookie(uint64_t unixSeconds, std::span<const uint8_t, 16> address, uint16_t port,
-                    std::span<const uint8_t, 32> edgeNonce, std::span<const uint8_t, 16> cookie) const;
+                    std::span<const uint8_t, 32> edgeNonce,
+                    std::span<const uint8_t, 16> cookie) const;
   // Stateless-reset token of a session (docs/protocol.md §4.9). Any thread.
   ResetToken resetToken(SessionId session) const;
 

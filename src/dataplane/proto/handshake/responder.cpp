@@ -58,14 +58,13 @@ InitOutcome HandshakeResponder::handleInit(std::span<const uint8_t> packet,
   if (!parsed) return parsed.error();
   const HandshakeInit& init = *parsed;
 
-  if (!init.cookie ||
-      !secrets_.verifyCookie(unixSeconds, source.address, source.port, init.edgeNonce,
-                             *init.cookie)) {
+  if (!init.cookie || !secrets_.verifyCookie(unixSeconds, source.address, source.port,
+                                             init.edgeNonce, *init.cookie)) {
     HandshakeCookie answer;
     answer.linkId = init.linkId;
     answer.edgeNonce = init.edgeNonce;
-    answer.cookie = secrets_.cookie(cookieBucket(unixSeconds), source.address, source.port,
-                                    init.edgeNonce);
+    answer.cookie =
+        secrets_.cookie(cookieBucket(unixSeconds), source.address, source.port, init.edgeNonce);
     size_t size = answer.encode(reply);
     if (init.cookie) {
       // A wrong cookie is worth counting; the answer still lets an honest edge whose

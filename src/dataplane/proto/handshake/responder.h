@@ -84,8 +84,8 @@ class HandshakeResponder {
 
   // Writes a stateless reset for `session`, smaller than the packet that triggered it;
   // returns 0 when rate-limited or when the trigger is too small to answer.
-  size_t writeStatelessReset(SessionId session, uint8_t linkId, size_t receivedSize,
-                             uint64_t nowNs, std::span<uint8_t> out);
+  size_t writeStatelessReset(SessionId session, uint8_t linkId, size_t receivedSize, uint64_t nowNs,
+                             std::span<uint8_t> out);
 
   // Forgets replay entries whose cookies can no longer be valid. Call about once a second.
   void pruneReplayCache(uint64_t nowNs);

@@ -58,18 +58,20 @@ enum class PacketType : uint8_t {
 constexpr bool isKnownPacketType(uint8_t type) {
   return (type >= 1 && type <= 4) || (type >= 16 && type <= 23);
 }
-constexpr bool isSealedPacketType(uint8_t type) { return type >= 16 && type <= 23; }
+constexpr bool isSealedPacketType(uint8_t type) {
+  return type >= 16 && type <= 23;
+}
 
 // Header flags (byte 11).
 namespace flag {
-inline constexpr uint8_t kKeyframe = 1 << 0;     // carries (the start of) an IDR/IRAP access unit
-inline constexpr uint8_t kCodecConfig = 1 << 1;  // SPS/PPS/VPS
-inline constexpr uint8_t kNonReference = 1 << 2; // droppable picture
-inline constexpr uint8_t kPsi = 1 << 3;          // PAT/PMT
-inline constexpr uint8_t kFragment = 1 << 4;     // access unit continues in the next packet
-inline constexpr uint8_t kFec = 1 << 5;          // covered by / is FEC repair
-inline constexpr uint8_t kRetransmit = 1 << 6;   // a retransmitted copy
-inline constexpr uint8_t kKeyPhase = 1 << 7;     // which of the two session key generations sealed it
+inline constexpr uint8_t kKeyframe = 1 << 0;      // carries (the start of) an IDR/IRAP access unit
+inline constexpr uint8_t kCodecConfig = 1 << 1;   // SPS/PPS/VPS
+inline constexpr uint8_t kNonReference = 1 << 2;  // droppable picture
+inline constexpr uint8_t kPsi = 1 << 3;           // PAT/PMT
+inline constexpr uint8_t kFragment = 1 << 4;      // access unit continues in the next packet
+inline constexpr uint8_t kFec = 1 << 5;           // covered by / is FEC repair
+inline constexpr uint8_t kRetransmit = 1 << 6;    // a retransmitted copy
+inline constexpr uint8_t kKeyPhase = 1 << 7;  // which of the two session key generations sealed it
 }  // namespace flag
 
 enum class Direction : uint8_t { kEdgeToGateway = 0, kGatewayToEdge = 1 };
@@ -107,8 +109,8 @@ struct SealedHeader {
 
 // Type-specific cleartext fields of DATA and REPAIR packets, as varints.
 struct MediaFields {
-  uint64_t mediaSeq = 0;  // global media sequence (reorder and FEC)
-  uint64_t mediaTsUs = 0; // µs since the session's media epoch; set once at the edge
+  uint64_t mediaSeq = 0;   // global media sequence (reorder and FEC)
+  uint64_t mediaTsUs = 0;  // µs since the session's media epoch; set once at the edge
 };
 
 }  // namespace braid::proto
