@@ -15,10 +15,12 @@
 
 #include "dataplane/output/make_sink.h"
 #include "dataplane/output/null_sink.h"
+#include "dataplane/proto/crypto/aead.h"
 #include "dataplane/proto/crypto/primitives.h"
 #include "dataplane/proto/wire/sealed_header.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
+#include "tbb/tbb_allocator.h"
 
 namespace braid::dp {
 
@@ -79,6 +81,16 @@ void reserveThreadHeap() noexcept {
   std::array<void*, kReservedHeapBytes / kHeapPieceBytes> pieces{};
   for (void*& piece : pieces) piece = std::malloc(kHeapPieceBytes);
   for (size_t i = pieces.size(); i-- > 0;) std::free(pieces[i]);
+}
+
+// The first uses that map memory, made when the worker starts rather than at its first
+// session (for the same reason): the AEAD library's per-thread state (ipsec-mb's manager is
+// ~200 KB) and TBB's allocator, which the session registry's nodes come from and which loads
+// its library (dlopen) and sets up this thread's heap on first use.
+void warmThreadFirstUses(proto::AeadBackend backend) noexcept {
+  (void)proto::Aead::create(backend, proto::AeadKey{});
+  tbb::tbb_allocator<uint64_t> allocator;
+  allocator.deallocate(allocator.allocate(16), 16);  // a registry node's size
 }
 
 uint64_t unixSeconds() {
@@ -721,6 +733,7 @@ Worker::Pass Worker::pass(bool receive) noexcept {
 
 void Worker::run(const std::atomic<bool>& stop) noexcept {
   reserveThreadHeap();
+  warmThreadFirstUses(responder_.config().backend);
   // False after a wake by the doorbell alone: the port has nothing, do not ask it.
   bool portReady = true;
   while (!stop.load(std::memory_order_relaxed)) {
