@@ -85,27 +85,21 @@ stop "$GATEWAY_PID" || die "gateway exited non-zero"
 played=$(grep -E '^final ' "$WORK/gateway.log" | tr ' ' '\n' | grep -E '^out_bytes=' | cut -d= -f2)
 written=$(cat "$WORK"/out/*.ts "$WORK"/moved/*.ts | wc -c)
 ((written == played)) || die "the output files hold $written bytes, the gateway played $played"
+# at_most_4 CALLS PHASE WHAT: fails, with PHASE's first calls, if the worker made more than 4
+# (a few are allowed for an allocator's growth this test's load does not reach).
+at_most_4() {
+  (($1 <= 4)) && return
+  sed -n 1,20p "$WORK/$2.strace"
+  die "the worker changed memory mappings $1 times while $3"
+}
 # Before, the first session's first uses loaded TBB's allocator library and set up the AEAD
 # library's thread state on the worker: 11 calls here; 0 now.
-if ((warm > 4)); then
-  sed -n 1,20p "$WORK/warm.strace"
-  die "the worker changed memory mappings $warm times while its first $WARM sessions opened"
-fi
+at_most_4 "$warm" warm "its first $WARM sessions opened"
 # Before (each opening mapped its output's ring and file buffer, its NACK table and jitter
-# index, and grew the heap): 1 300 calls here; 0 now. A few are allowed for an allocator's
-# growth that this test's load does not reach.
-if ((more > 4)); then
-  sed -n 1,20p "$WORK/more.strace"
-  die "the worker changed memory mappings $more times while $MORE sessions opened"
-fi
+# index, and grew the heap): 1 300 calls here; 0 now.
+at_most_4 "$more" more "$MORE sessions opened"
 # Before, each output's close unmapped its ring and its buffer on the worker: 2 calls each.
-if ((closing > 4)); then
-  sed -n 1,20p "$WORK/close.strace"
-  die "the worker changed memory mappings $closing times while $MORE sessions and their outputs closed"
-fi
+at_most_4 "$closing" close "$MORE sessions and their outputs closed"
 # Before, the end of the last session on an output a reload had moved destroyed it on the worker.
-if ((reloaded > 4)); then
-  sed -n 1,20p "$WORK/reload.strace"
-  die "the worker changed memory mappings $reloaded times while $MORE sessions on moved outputs ended"
-fi
+at_most_4 "$reloaded" reload "$MORE sessions on moved outputs ended"
 log "opening $MORE sessions changed the worker's memory mappings $more times; closing them and their outputs $closing times; ending the sessions on moved outputs $reloaded times"
